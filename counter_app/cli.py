@@ -1,0 +1,80 @@
+"""The ``counter`` command line (DESIGN.md section 4).
+
+Every sub-command lives in its own module that exposes ``register(subparsers)``;
+each parser sets ``handler=function(args, ctx) -> int``. The handler gets a
+:class:`CliContext` that loads the configuration on first use, so commands that do
+not need it (``scale decode``) never fail on a bad config file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from counter_app.config import Config
+
+
+@dataclass
+class CliContext:
+    config_arg: str | None
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+    _config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        """The loaded configuration; raises ``ConfigError`` with a readable message."""
+        if self._config is None:
+            from counter_app.config import load_config
+
+            self._config = load_config(self.config_arg)
+        return self._config
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from counter_app import cli_config, cli_data, cli_printer, cli_scale
+
+    parser = argparse.ArgumentParser(
+        prog="counter",
+        description="Weighbridge counter for the milieustraat: weigh, classify, label, record.",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="configuration file (default: $COUNTER_CONFIG, then the user config directory)",
+    )
+    parser.set_defaults(handler=_run_app)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for module in (cli_config, cli_scale, cli_printer, cli_data):
+        module.register(sub)
+    return parser
+
+
+def _run_app(args: argparse.Namespace, ctx: CliContext) -> int:
+    from counter_app.ui.app import run_counter
+
+    return run_counter(ctx.config)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from counter_app.config import ConfigError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    ctx = CliContext(config_arg=args.config)
+    try:
+        result: int = args.handler(args, ctx)
+    except ConfigError as exc:
+        print(str(exc), file=ctx.err)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""ESC/POS printing: documents built as bytes, printer connections, status."""

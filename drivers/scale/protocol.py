@@ -1,0 +1,92 @@
+"""The shape every scale protocol takes (sans-I/O, after h11).
+
+A protocol object is fed the bytes that arrived, in whatever chunks they came, and
+returns the readings of every complete frame. It never touches a port or a clock:
+the transport owns the port and stamps ``received_at``. Request/response protocols
+say which bytes to send to ask for a weight, a zero or a tare.
+
+An emulator is the other side of the line: it turns an :class:`IndicatorState` into
+the bytes a real indicator would send, so the simulator can speak every protocol.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from drivers.scale.reading import IndicatorState, Reading
+
+
+class ProtocolOptionError(ValueError):
+    """An option given to a protocol (``--option K=V`` or the config) is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class SerialDefaults:
+    """The line settings an indicator uses out of the box (its manual's defaults)."""
+
+    baudrate: int = 9600
+    bytesize: int = 8
+    parity: str = "N"
+    stopbits: float = 1
+
+
+class ScaleProtocol(ABC):
+    """Sans-I/O parser for one indicator protocol."""
+
+    name: ClassVar[str]
+    serial_defaults: ClassVar[SerialDefaults] = SerialDefaults()
+    #: True when the indicator only answers requests (it must be polled).
+    polled: ClassVar[bool] = False
+    #: Option names this protocol accepts, with a one-line description each.
+    options_help: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, options: Mapping[str, str] | None = None) -> None:
+        self.options = dict(options or {})
+        unknown = sorted(set(self.options) - set(self.options_help))
+        if unknown:
+            known = ", ".join(sorted(self.options_help)) or "none"
+            raise ProtocolOptionError(
+                f"protocol {self.name!r} has no option {unknown[0]!r} (options: {known})"
+            )
+
+    @abstractmethod
+    def feed(self, data: bytes) -> list[Reading]:
+        """Take received bytes; return a reading for every frame they completed."""
+
+    def weight_request(self) -> bytes | None:
+        """Bytes that ask the indicator for one weight; ``None`` if it streams."""
+        return None
+
+    def zero_request(self) -> bytes | None:
+        """Bytes that zero the indicator, if the protocol has such a command."""
+        return None
+
+    def tare_request(self) -> bytes | None:
+        """Bytes that tare the indicator, if the protocol has such a command."""
+        return None
+
+
+class IndicatorEmulator(ABC):
+    """Produces what a real indicator of one protocol sends (for the simulator)."""
+
+    protocol: ClassVar[str]
+    #: True when the indicator streams frames by itself; False when it only answers.
+    continuous: ClassVar[bool] = True
+    options_help: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, options: Mapping[str, str] | None = None) -> None:
+        self.options = dict(options or {})
+
+    def frame(self, state: IndicatorState) -> bytes:
+        """One continuous-output frame for the state (continuous emulators)."""
+        raise NotImplementedError(f"{self.protocol} indicators do not stream")
+
+    def receive(self, data: bytes, state: IndicatorState) -> bytes:
+        """Take request bytes (any chunking); return the replies to complete requests.
+
+        A zero or tare request changes ``state`` in place, as the indicator would.
+        """
+        return b""
