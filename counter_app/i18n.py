@@ -1,0 +1,195 @@
+"""The message catalogue and the number and time formats the counter shows.
+
+Every sentence an attendant sees comes from ``counter_app/locales/<language>.toml``.
+The files use TOML tables (``[scale]`` ``stable = "Stabiel"``); a message is named
+by its dotted path (``"scale.stable"``). Parameters use ``str.format`` fields
+(``"Opgeslagen: {label_code}"``). Dutch is the default and the fallback: a key
+missing in English shows the Dutch text, a key missing everywhere shows the key,
+and a message never raises.
+
+Weights are formatted from integer grams with integer arithmetic, never a float.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+LANGUAGES: Final = ("nl", "en")
+DEFAULT_LANGUAGE: Final = "nl"
+LOCAL_TIMEZONE: Final = "Europe/Amsterdam"
+
+# Decimal and thousands separators per language.
+_SEPARATORS: Final[Mapping[str, tuple[str, str]]] = {"nl": (",", "."), "en": (".", ",")}
+
+
+def _flatten(table: Mapping[str, Any], prefix: str, out: dict[str, str]) -> None:
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            _flatten(value, f"{name}.", out)
+        elif isinstance(value, str):
+            out[name] = value
+        else:
+            raise ValueError(f"message {name!r} is not text")
+
+
+@cache
+def message_catalogue(language: str) -> Mapping[str, str]:
+    """All messages of one language as ``{"dotted.key": "text"}`` (read once)."""
+    if language not in LANGUAGES:
+        raise ValueError(f"no messages for language {language!r}; choose one of {LANGUAGES}")
+    text = (
+        resources.files("counter_app")
+        .joinpath("locales", f"{language}.toml")
+        .read_text(encoding="utf-8")
+    )
+    out: dict[str, str] = {}
+    _flatten(tomllib.loads(text), "", out)
+    return out
+
+
+class Messages:
+    """The messages of one language, with Dutch as the fallback."""
+
+    def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
+        self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+        self._own = message_catalogue(self.language)
+        self._fallback = message_catalogue(DEFAULT_LANGUAGE)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._own or key in self._fallback
+
+    def t(self, key: str, **params: object) -> str:
+        """The message ``key`` with ``params`` filled in; never raises.
+
+        A missing key gives the Dutch text, then the key itself; a missing or
+        malformed parameter gives the text with its ``{fields}`` left as they are.
+        """
+        template = self._own.get(key)
+        if template is None:
+            template = self._fallback.get(key, key)
+        if not params:
+            return template
+        try:
+            return template.format(**params)
+        except (KeyError, IndexError, ValueError, AttributeError):
+            return template
+
+
+_current: Messages | None = None
+
+
+def set_language(language: str) -> Messages:
+    """Make ``language`` the one :func:`t` speaks; returns its :class:`Messages`."""
+    global _current
+    _current = Messages(language)
+    return _current
+
+
+def get_messages() -> Messages:
+    """The messages :func:`t` uses (Dutch until :func:`set_language` is called)."""
+    global _current
+    if _current is None:
+        _current = Messages(DEFAULT_LANGUAGE)
+    return _current
+
+
+def t(key: str, **params: object) -> str:
+    """The message ``key`` in the language set by :func:`set_language` (Dutch by default)."""
+    return get_messages().t(key, **params)
+
+
+def format_kg(grams: int, language: str = DEFAULT_LANGUAGE, *, decimals: int | None = None) -> str:
+    """A weight in kilograms as the counter shows it: ``12340`` -> ``"12,34 kg"`` (nl).
+
+    By default the weight shows two decimals (10 g, the resolution of the counter's
+    scales) and a third only when the gram is not a multiple of ten, so no gram is
+    ever hidden: ``12345`` -> ``"12,345 kg"``. Pass ``decimals`` (0 to 3) for a fixed
+    width, e.g. in a column; values are then rounded half to even. Thousands are
+    grouped: ``"1.234,50 kg"`` in Dutch, ``"1,234.50 kg"`` in English.
+    """
+    if isinstance(grams, bool) or not isinstance(grams, int):
+        raise TypeError(f"grams must be an int, got {type(grams).__name__}")
+    if decimals is None:
+        decimals = 2 if grams % 10 == 0 else 3
+    if not 0 <= decimals <= 3:
+        raise ValueError("decimals must be 0, 1, 2 or 3")
+    decimal_sep, group_sep = _SEPARATORS.get(language, _SEPARATORS[DEFAULT_LANGUAGE])
+    step = 10 ** (3 - decimals)
+    units, rest = divmod(abs(grams), step)
+    # Round half to even on the hidden digits, in integers.
+    if rest * 2 > step or (rest * 2 == step and units % 2 == 1):
+        units += 1
+    whole, fraction = divmod(units, 10**decimals)
+    whole_text = f"{whole:,}".replace(",", group_sep)
+    sign = "-" if grams < 0 and units else ""
+    if decimals:
+        return f"{sign}{whole_text}{decimal_sep}{fraction:0{decimals}d} kg"
+    return f"{sign}{whole_text} kg"
+
+
+def parse_kg(text: str) -> int:
+    """A weight typed by a person, in kilograms, as whole grams: ``"12,34"`` -> ``12340``.
+
+    Either ``,`` or ``.`` is the decimal separator; at most three decimals; no
+    thousands separators (``"1.234"`` is 1.234 kg). Raises ``ValueError``.
+    """
+    cleaned = text.strip().lower().removesuffix("kg").strip().replace(",", ".")
+    negative = cleaned.startswith("-")
+    digits = cleaned.removeprefix("-").removeprefix("+") if cleaned else ""
+    whole, dot, fraction = digits.partition(".")
+    if (
+        not (whole or fraction)
+        or (whole and not whole.isdigit())
+        or (fraction and not fraction.isdigit())
+        or (dot and not fraction)
+        or len(fraction) > 3
+        or not whole.isascii()
+        or not fraction.isascii()
+    ):
+        raise ValueError(f"not a weight in kilograms with at most 3 decimals: {text!r}")
+    grams = int(whole or "0") * 1000 + int(fraction.ljust(3, "0") or "0")
+    return -grams if negative else grams
+
+
+def to_local_time(dt_utc: datetime, tz: str = LOCAL_TIMEZONE) -> datetime:
+    """A stored UTC time in the station's time zone; a naive time is taken as UTC."""
+    if dt_utc.tzinfo is None:
+        dt_utc = dt_utc.replace(tzinfo=UTC)
+    return dt_utc.astimezone(ZoneInfo(tz))
+
+
+def format_local_time(
+    dt_utc: datetime, tz: str = LOCAL_TIMEZONE, *, with_date: bool = False, seconds: bool = False
+) -> str:
+    """``"14:05"`` (or ``"2024-05-01 14:05"``) in the station's time zone.
+
+    Dates are ISO (year first) in every language, so nobody misreads 03-04.
+    """
+    local = to_local_time(dt_utc, tz)
+    fmt = "%H:%M:%S" if seconds else "%H:%M"
+    if with_date:
+        fmt = "%Y-%m-%d " + fmt
+    return local.strftime(fmt)
+
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "LOCAL_TIMEZONE",
+    "Messages",
+    "format_kg",
+    "format_local_time",
+    "get_messages",
+    "message_catalogue",
+    "parse_kg",
+    "set_language",
+    "t",
+    "to_local_time",
+]

@@ -1,0 +1,281 @@
+"""The message catalogue and the weight and time formats."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from counter_app import i18n
+from counter_app.i18n import (
+    LANGUAGES,
+    Messages,
+    format_kg,
+    format_local_time,
+    message_catalogue,
+    parse_kg,
+    set_language,
+    t,
+    to_local_time,
+)
+
+
+def fields_of(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+# -- the catalogue files ------------------------------------------------------------
+
+
+def test_every_language_has_exactly_the_dutch_keys() -> None:
+    dutch = set(message_catalogue("nl"))
+    for language in LANGUAGES:
+        assert set(message_catalogue(language)) == dutch, language
+
+
+def test_every_message_has_the_same_parameters_in_every_language() -> None:
+    for key, dutch in message_catalogue("nl").items():
+        for language in LANGUAGES:
+            assert fields_of(message_catalogue(language)[key]) == fields_of(dutch), (language, key)
+
+
+def test_parameters_are_plain_names() -> None:
+    # "{0}" or "{x.y}" would make callers depend on argument order or attributes.
+    for language in LANGUAGES:
+        for key, template in message_catalogue(language).items():
+            for name in fields_of(template):
+                assert name.isidentifier(), (language, key, name)
+
+
+def test_no_message_is_empty() -> None:
+    for language in LANGUAGES:
+        for key, text in message_catalogue(language).items():
+            assert text.strip(), (language, key)
+
+
+def test_unknown_language_has_no_catalogue() -> None:
+    with pytest.raises(ValueError, match="no messages for language 'de'"):
+        message_catalogue("de")
+
+
+@pytest.mark.parametrize(
+    ("key", "dutch", "english"),
+    [
+        ("classification.reuse", "Hergebruik", "Reuse"),
+        ("classification.repair", "Reparatie", "Repair"),
+        ("classification.recycling", "Recycling", "Recycling"),
+        ("scale.stable", "Stabiel", "Stable"),
+        ("scale.motion", "In beweging", "In motion"),
+        ("scale.overload", "Overbelast", "Overload"),
+        ("scale.underload", "Onderbelast/negatief", "Underload/negative"),
+        ("scale.no_signal", "Geen geldig signaal", "No valid signal"),
+        ("scale.offline", "Weegschaal offline", "Scale offline"),
+        ("scale.connecting", "Verbinden...", "Connecting..."),
+        ("capture.motion", "Wacht op een stabiele weging", "Wait for a stable weight"),
+        ("capture.zero", "Gewicht is nul", "Weight is zero"),
+        ("capture.negative", "Negatief gewicht", "Negative weight"),
+        ("capture.overload", "Weegschaal overbelast", "Scale overloaded"),
+        ("capture.offline", "Weegschaal offline", "Scale offline"),
+        ("printer.paper_out", "Printer: papier op", "Printer: out of paper"),
+        ("printer.cover_open", "Printer: klep open", "Printer: cover open"),
+        ("printer.offline", "Printer: offline", "Printer: offline"),
+        ("printer.unknown", "Printer: status onbekend", "Printer: status unknown"),
+        ("keys.weigh", "Wegen", "Weigh"),
+        ("keys.cancel", "Annuleren", "Cancel"),
+        ("keys.quit", "Afsluiten", "Quit"),
+        ("totals.today", "Vandaag", "Today"),
+        ("totals.total", "Totaal", "Total"),
+        ("list.time", "Tijd", "Time"),
+        ("list.kind", "Soort", "Kind"),
+        ("list.weight", "Gewicht", "Weight"),
+        ("app.demo_banner", "DEMO — gesimuleerde weegschaal", "DEMO — simulated scale"),
+    ],
+)
+def test_the_words_at_the_counter(key: str, dutch: str, english: str) -> None:
+    assert Messages("nl").t(key) == dutch
+    assert Messages("en").t(key) == english
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["motion", "overload", "underload", "negative", "zero", "offline", "no_signal", "unit"],
+)
+def test_every_capture_refusal_has_a_sentence(reason: str) -> None:
+    assert f"capture.{reason}" in Messages("nl")
+
+
+def test_help_names_the_classification_keys() -> None:
+    for language in LANGUAGES:
+        body = Messages(language).t("help.body")
+        for key in ("1", "2", "3", "Enter", "Esc", "F1"):
+            assert f"  {key} " in body, (language, key)
+        assert "[" not in body  # shown as Rich markup: no accidental tags
+
+
+# -- looking messages up ------------------------------------------------------------
+
+
+def test_saved_message_with_parameters() -> None:
+    nl = Messages("nl").t(
+        "record.saved",
+        label_code="MS01-000001",
+        weight=format_kg(12340, "nl"),
+        classification=Messages("nl").t("classification.reuse").lower(),
+    )
+    assert nl == "Opgeslagen: MS01-000001 — 12,34 kg hergebruik"
+    assert Messages("en").t("printer.queued", label_code="MS01-000002") == (
+        "Label queued: MS01-000002"
+    )
+    assert Messages("nl").t("printer.failed", reason="papier op") == "Afdruk mislukt: papier op"
+
+
+def test_missing_key_falls_back_to_dutch_then_to_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    english = Messages("en")
+    monkeypatch.setattr(english, "_own", {})
+    assert english.t("scale.stable") == "Stabiel"
+    assert english.t("no.such.key") == "no.such.key"
+    assert english.t("no.such.key", count=3) == "no.such.key"
+
+
+def test_unknown_language_speaks_dutch() -> None:
+    messages = Messages("fr")
+    assert messages.language == "nl"
+    assert messages.t("scale.stable") == "Stabiel"
+
+
+def test_missing_or_extra_parameters_never_raise() -> None:
+    messages = Messages("nl")
+    assert messages.t("printer.queued") == "Etiket in de wachtrij: {label_code}"
+    assert messages.t("printer.queued", other=1) == "Etiket in de wachtrij: {label_code}"
+    assert messages.t("printer.queued", label_code="X", extra=2) == "Etiket in de wachtrij: X"
+    assert messages.t("scale.stable", anything="x") == "Stabiel"
+
+
+@pytest.fixture
+def restore_language() -> Iterator[None]:
+    yield
+    set_language("nl")
+
+
+def test_module_level_language(restore_language: None) -> None:
+    assert t("keys.help") == "Help"
+    assert t("totals.today") == "Vandaag"
+    messages = set_language("en")
+    assert messages.language == "en"
+    assert i18n.get_messages() is messages
+    assert t("totals.today") == "Today"
+    assert t("totals.reuse_share", percent=42) == "Reuse and repair: 42 %"
+
+
+# -- weights ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("grams", "dutch", "english"),
+    [
+        (12340, "12,34 kg", "12.34 kg"),
+        (12345, "12,345 kg", "12.345 kg"),
+        (0, "0,00 kg", "0.00 kg"),
+        (5, "0,005 kg", "0.005 kg"),
+        (10, "0,01 kg", "0.01 kg"),
+        (1000, "1,00 kg", "1.00 kg"),
+        (-20, "-0,02 kg", "-0.02 kg"),
+        (-5, "-0,005 kg", "-0.005 kg"),
+        (1_234_560, "1.234,56 kg", "1,234.56 kg"),
+        (12_340_000, "12.340,00 kg", "12,340.00 kg"),
+        (9_007_199_254_740_993, "9.007.199.254.740,993 kg", "9,007,199,254,740.993 kg"),
+    ],
+)
+def test_format_kg(grams: int, dutch: str, english: str) -> None:
+    assert format_kg(grams, "nl") == dutch
+    assert format_kg(grams, "en") == english
+
+
+@pytest.mark.parametrize(
+    ("grams", "decimals", "text"),
+    [
+        (12340, 3, "12,340 kg"),
+        (12345, 2, "12,34 kg"),  # half to even
+        (12355, 2, "12,36 kg"),
+        (12346, 2, "12,35 kg"),
+        (12500, 0, "12 kg"),
+        (13500, 0, "14 kg"),
+        (12340, 1, "12,3 kg"),
+        (-4, 2, "0,00 kg"),  # no "-0,00"
+        (-6, 2, "-0,01 kg"),
+    ],
+)
+def test_format_kg_with_fixed_decimals(grams: int, decimals: int, text: str) -> None:
+    assert format_kg(grams, "nl", decimals=decimals) == text
+
+
+@pytest.mark.parametrize("value", [12.34, Decimal("12.34"), "12340", True])
+def test_format_kg_takes_only_integer_grams(value: object) -> None:
+    with pytest.raises(TypeError):
+        format_kg(value, "nl")  # type: ignore[arg-type]
+
+
+def test_format_kg_refuses_more_than_three_decimals() -> None:
+    with pytest.raises(ValueError):
+        format_kg(1, "nl", decimals=4)
+
+
+@pytest.mark.parametrize(
+    ("text", "grams"),
+    [
+        ("12,34", 12340),
+        ("12.34", 12340),
+        ("12", 12000),
+        (" 1,5 kg ", 1500),
+        ("0,005", 5),
+        (",5", 500),
+        ("-2,1", -2100),
+        ("+3", 3000),
+        ("1.234", 1234),
+        ("0.1", 100),
+    ],
+)
+def test_parse_kg(text: str, grams: int) -> None:
+    assert parse_kg(text) == grams
+
+
+@pytest.mark.parametrize(
+    "text", ["", "kg", "abc", "1,2345", "1.234,5", "1,", "1e3", "١٢", "--1", "1 000", "."]
+)
+def test_parse_kg_refuses(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_kg(text)
+
+
+def test_format_and_parse_agree() -> None:
+    for grams in (0, 5, 10, 999, 12340, 12345, 1_234_567):
+        for language in LANGUAGES:
+            shown = format_kg(grams, language).removesuffix(" kg")
+            if grams >= 1000 * 1000:
+                shown = shown.replace("." if language == "nl" else ",", "")
+            assert parse_kg(shown) == grams
+
+
+# -- times --------------------------------------------------------------------------
+
+
+def test_local_time_in_summer_and_winter() -> None:
+    summer = datetime(2024, 7, 1, 12, 5, 9, tzinfo=UTC)
+    winter = datetime(2024, 1, 15, 23, 30, tzinfo=UTC)
+    assert format_local_time(summer) == "14:05"
+    assert format_local_time(summer, seconds=True) == "14:05:09"
+    assert format_local_time(winter, with_date=True) == "2024-01-16 00:30"
+
+
+def test_naive_time_is_taken_as_utc() -> None:
+    assert format_local_time(datetime(2024, 7, 1, 12, 0)) == "14:00"
+
+
+def test_other_time_zones() -> None:
+    moment = datetime(2024, 7, 1, 12, 0, tzinfo=timezone(timedelta(hours=-4)))
+    assert format_local_time(moment) == "18:00"
+    assert format_local_time(moment, tz="UTC") == "16:00"
+    assert to_local_time(moment).utcoffset() == timedelta(hours=2)
