@@ -1,0 +1,57 @@
+"""Cold start: from launching the process to the first painted counter screen."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RUNS = 5
+
+# A fresh interpreter each run; the child paints the counter headless and prints a
+# marker from the first refresh after the counter screen is mounted.
+CHILD = r"""
+import sys
+from counter_app.config import load_config
+from counter_app.ui.app import CounterApp
+
+class FirstPaint(CounterApp):
+    def on_mount(self):
+        super().on_mount()
+        self.call_after_refresh(self._painted)
+
+    def _painted(self):
+        print("PAINTED", flush=True)
+        self.exit()
+
+FirstPaint(load_config(None)).run(headless=True, size=(80, 24))
+"""
+
+
+def run() -> list[tuple[str, str]]:
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, XDG_DATA_HOME=str(Path(tmp) / "data"),
+                   XDG_CONFIG_HOME=str(Path(tmp) / "config"))
+        env.pop("COUNTER_CONFIG", None)
+        for _ in range(RUNS):
+            start = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, env=env, text=True)
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if "PAINTED" in line:
+                    times.append(time.perf_counter() - start)
+                    break
+            proc.wait(timeout=30)
+    if not times:
+        return [("cold start to first painted counter screen", "FAILED")]
+    return [
+        (f"cold start to first painted counter screen (median of {len(times)})",
+         f"{statistics.median(times) * 1000:.0f} ms"),
+        ("  min / max", f"{min(times) * 1000:.0f} / {max(times) * 1000:.0f} ms"),
+    ]

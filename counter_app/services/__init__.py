@@ -1,0 +1,1 @@
+"""Domain services: what the screens call. No ``textual`` import in this package."""

@@ -1,0 +1,288 @@
+"""The scale service: one live view of the indicator for the whole counter.
+
+It owns the transport (and, in demo mode, the simulator), turns the stream of
+readings into a :class:`ScaleSnapshot` (latest reading plus a state an attendant
+understands), and decides whether a capture is allowed. It reports changes through
+a callback, from its own threads; the UI turns that into a replaceable message.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from drivers.scale.reading import Reading
+from drivers.scale.registry import make_protocol, protocol_class
+
+if TYPE_CHECKING:
+    from counter_app.config import ScaleConfig
+
+
+class ScaleState(enum.Enum):
+    CONNECTING = "connecting"
+    STABLE = "stable"
+    MOTION = "motion"
+    OVERLOAD = "overload"
+    UNDERLOAD = "underload"
+    NO_SIGNAL = "no_signal"
+    OFFLINE = "offline"
+
+
+class CaptureRefusal(enum.Enum):
+    """Why a weight cannot be captured now; each has a sentence in the catalogue."""
+
+    MOTION = "motion"
+    OVERLOAD = "overload"
+    UNDERLOAD = "underload"
+    NEGATIVE = "negative"
+    ZERO = "zero"
+    OFFLINE = "offline"
+    NO_SIGNAL = "no_signal"
+    UNIT = "unit"
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleSnapshot:
+    state: ScaleState
+    reading: Reading | None
+    detail: str = ""
+    port: str = ""
+
+    @property
+    def grams(self) -> int | None:
+        return None if self.reading is None else self.reading.grams
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """The outcome of asking for a weight: a stable reading, or why not."""
+
+    reading: Reading | None
+    refusal: CaptureRefusal | None
+
+    @property
+    def ok(self) -> bool:
+        return self.reading is not None
+
+
+# How many consecutive unreadable frames, with no good frame in between, mean
+# "no valid signal": one garbled frame in a healthy stream should not flicker.
+UNREADABLE_STREAK = 3
+
+
+class ScaleService:
+    def __init__(
+        self,
+        config: ScaleConfig,
+        on_change: Callable[[ScaleSnapshot], None] | None = None,
+        *,
+        demo_seed: int | None = None,
+    ) -> None:
+        self._config = config
+        self._on_change = on_change
+        self._lock = threading.Lock()
+        self._latest: Reading | None = None
+        self._unreadable_streak = 0
+        self._link_up = False
+        self._link_detail = ""
+        self._last_frame_at = 0.0
+        self._state = ScaleState.CONNECTING
+        self._stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
+        self._simulator = None
+        self._scenario = None
+        self._demo_seed = demo_seed
+        self._protocol_name = config.protocol
+        self._stability = self._make_stability()
+        self._transport = None
+        self.port = config.port
+
+    # -- life cycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        from drivers.scale.transport import ScaleTransport
+
+        port = self._config.port
+        if port == "sim":
+            port = self._start_simulator()
+        self.port = port
+        cls = protocol_class(self._protocol_name)
+        defaults = cls.serial_defaults
+        self._transport = ScaleTransport(
+            port,
+            protocol=make_protocol(self._protocol_name, self._config.options),
+            baudrate=self._config.baudrate or defaults.baudrate,
+            bytesize=self._config.bytesize or defaults.bytesize,
+            parity=self._config.parity or defaults.parity,
+            stopbits=self._config.stopbits or defaults.stopbits,
+            poll_interval=self._config.poll_interval_ms / 1000,
+            on_reading=self._on_reading,
+            on_link=self._on_link,
+        )
+        self._transport.start()
+        self._watchdog = threading.Thread(
+            target=self._watch, name="scale-watchdog", daemon=True
+        )
+        self._watchdog.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._transport is not None:
+            self._transport.stop()
+        if self._scenario is not None:
+            self._scenario.stop()
+        if self._simulator is not None:
+            self._simulator.stop()
+
+    @property
+    def simulator(self):  # type: ignore[no-untyped-def]
+        """The built-in simulator in demo mode (tests and the technician use it)."""
+        return self._simulator
+
+    def _start_simulator(self) -> str:
+        from drivers.scale.simulator import DemoScenario, ScaleSimulator
+
+        self._simulator = ScaleSimulator(protocol=self._protocol_name, options=None)
+        self._simulator.start()
+        if self._demo_seed is not None or self._config.port == "sim":
+            self._scenario = DemoScenario(self._simulator, seed=self._demo_seed)
+            self._scenario.start()
+        return str(self._simulator.port)
+
+    def stop_demo_scenario(self) -> None:
+        """Hold the simulator still so a test or a technician can set the weight."""
+        if self._scenario is not None:
+            self._scenario.stop()
+            self._scenario = None
+
+    # -- what the transport tells us ----------------------------------------------------
+
+    def _make_stability(self):  # type: ignore[no-untyped-def]
+        division = getattr(self._config, "stable_division", None)
+        try:
+            from drivers.scale.stability import SoftwareStability
+        except ImportError:
+            return None
+        kwargs = {}
+        if division:
+            kwargs["division"] = Decimal(str(division))
+        else:
+            kwargs["division"] = Decimal("0.02")
+        return SoftwareStability(**kwargs)
+
+    def _on_reading(self, reading: Reading) -> None:
+        now = time.monotonic()
+        if reading.stable is None and reading.kind == "weight" and self._stability is not None:
+            reading = self._stability.apply(reading, int(now * 1000))
+        with self._lock:
+            self._last_frame_at = now
+            if reading.kind == "error" and reading.error in ("unreadable", "checksum"):
+                self._unreadable_streak += 1
+            elif reading.kind == "weight" or reading.overload or reading.underload:
+                self._unreadable_streak = 0
+                self._latest = reading
+            else:
+                # Status and error replies (e.g. "command not executable") say the
+                # indicator is alive but carry no weight.
+                self._unreadable_streak = 0
+        self._publish()
+
+    def _on_link(self, link) -> None:  # type: ignore[no-untyped-def]
+        with self._lock:
+            self._link_up = link.state == "connected"
+            self._link_detail = link.message or ""
+            if self._link_up:
+                self._last_frame_at = time.monotonic()
+            else:
+                self._latest = None
+        self._publish()
+
+    def _watch(self) -> None:
+        # Silence is an offline scale too: a pulled RS-232 cable gives no error on
+        # the PC side, the frames simply stop.
+        while not self._stop.wait(0.2):
+            self._publish(only_if_changed=True)
+
+    # -- state -----------------------------------------------------------------------
+
+    def _evaluate(self) -> ScaleSnapshot:
+        with self._lock:
+            latest = self._latest
+            silent_ms = (time.monotonic() - self._last_frame_at) * 1000
+            if not self._link_up:
+                state = (
+                    ScaleState.CONNECTING if not self._link_detail else ScaleState.OFFLINE
+                )
+                return ScaleSnapshot(state, None, self._link_detail, self.port)
+            if silent_ms > self._config.offline_after_ms:
+                return ScaleSnapshot(ScaleState.OFFLINE, None, "silent", self.port)
+            if self._unreadable_streak >= UNREADABLE_STREAK or latest is None:
+                state = ScaleState.NO_SIGNAL if self._unreadable_streak else ScaleState.CONNECTING
+                return ScaleSnapshot(state, None, "", self.port)
+        if latest.overload:
+            state = ScaleState.OVERLOAD
+        elif latest.underload:
+            state = ScaleState.UNDERLOAD
+        elif latest.stable:
+            state = ScaleState.STABLE
+        else:
+            state = ScaleState.MOTION
+        return ScaleSnapshot(state, latest, "", self.port)
+
+    def _publish(self, *, only_if_changed: bool = False) -> None:
+        snapshot = self._evaluate()
+        changed = snapshot.state != self._state
+        self._state = snapshot.state
+        if only_if_changed and not changed:
+            return
+        if self._on_change is not None:
+            self._on_change(snapshot)
+
+    def snapshot(self) -> ScaleSnapshot:
+        return self._evaluate()
+
+    def capture(self) -> Capture:
+        """A weight to record: only a stable, positive reading in a known unit."""
+        snap = self._evaluate()
+        refusal = {
+            ScaleState.CONNECTING: CaptureRefusal.OFFLINE,
+            ScaleState.OFFLINE: CaptureRefusal.OFFLINE,
+            ScaleState.NO_SIGNAL: CaptureRefusal.NO_SIGNAL,
+            ScaleState.OVERLOAD: CaptureRefusal.OVERLOAD,
+            ScaleState.UNDERLOAD: CaptureRefusal.UNDERLOAD,
+            ScaleState.MOTION: CaptureRefusal.MOTION,
+        }.get(snap.state)
+        if refusal is not None:
+            return Capture(None, refusal)
+        reading = snap.reading
+        assert reading is not None and reading.weight is not None
+        grams = reading.grams
+        if grams is None:
+            return Capture(None, CaptureRefusal.UNIT)
+        if grams < 0:
+            return Capture(None, CaptureRefusal.NEGATIVE)
+        if grams == 0:
+            return Capture(None, CaptureRefusal.ZERO)
+        return Capture(replace(reading), None)
+
+    # -- technician commands --------------------------------------------------------------
+
+    def zero(self) -> bool:
+        return self._send_command("zero_request")
+
+    def tare(self) -> bool:
+        return self._send_command("tare_request")
+
+    def _send_command(self, name: str) -> bool:
+        if self._transport is None:
+            return False
+        request = getattr(make_protocol(self._protocol_name, self._config.options), name)()
+        if request is None:
+            return False
+        self._transport.send(request)
+        return True

@@ -1,0 +1,158 @@
+"""The counter application: wires the services to the counter screen."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import App
+
+from counter_app.catalogue import Catalogue, load_default_catalogue
+from counter_app.i18n import Messages
+from counter_app.services.printing import PrinterHealth, PrintEvent, PrintService
+from counter_app.services.scale import ScaleService, ScaleSnapshot
+from counter_app.ui.counter_screen import CounterScreen
+from counter_app.ui.messages import (
+    DatabaseFailed,
+    DatabaseOpened,
+    PrinterChanged,
+    TodayLoaded,
+    WeightChanged,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from counter_app.config import Config
+    from counter_app.services.counter import CounterService
+
+PRINTER_KEYS = {
+    PrinterHealth.READY: "printer.ready",
+    PrinterHealth.UNKNOWN: "printer.unknown",
+    PrinterHealth.PAPER_OUT: "printer.paper_out",
+    PrinterHealth.PAPER_LOW: "printer.paper_near_end",
+    PrinterHealth.COVER_OPEN: "printer.cover_open",
+    PrinterHealth.OFFLINE: "printer.offline",
+    PrinterHealth.UNREACHABLE: "printer.unreachable",
+    PrinterHealth.ERROR: "printer.error",
+}
+
+
+class CounterApp(App[None]):
+    CSS_PATH = "counter.tcss"
+    TITLE = "Milieustraat"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        demo_scenario: bool = True,
+        demo_seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.messages = Messages(config.language)
+        self.catalogue: Catalogue = load_default_catalogue()
+        self.scale_service = ScaleService(
+            config.scale, self._scale_changed, demo_seed=demo_seed
+        )
+        self._demo_scenario = demo_scenario
+        self.engine: Engine | None = None
+        self.counter_service: CounterService | None = None
+        self.print_service: PrintService | None = None
+        self.grams_by_class: dict[str, int] = {}
+        self.printer_line = self.messages.t("printer.starting")
+        self.counter_screen = CounterScreen(self.messages)
+
+    # -- start and stop ------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(self.counter_screen)
+        self._start_scale()
+        self._open_database()
+
+    @work(thread=True, group="start")
+    def _start_scale(self) -> None:
+        self.scale_service.start()
+        if not self._demo_scenario:
+            self.scale_service.stop_demo_scenario()
+
+    @work(thread=True, group="start")
+    def _open_database(self) -> None:
+        from counter_app.services.counter import CounterService
+        from db.engine import open_database
+
+        try:
+            self.engine = open_database(self.config.database_path())
+        except Exception as exc:
+            self.post_message(DatabaseFailed(str(exc)))
+            return
+        self.counter_service = CounterService(self.config, self.engine)
+        self.print_service = PrintService(
+            self.config, self.engine, self.messages, on_event=self._print_event
+        )
+        self.post_message(DatabaseOpened())
+        view = self.counter_service.today()
+        self.grams_by_class = dict(view.totals.grams_by_classification)
+        self.post_message(TodayLoaded(view))
+        self.print_service.start()
+
+    def on_unmount(self) -> None:
+        self.scale_service.stop()
+        if self.print_service is not None:
+            self.print_service.stop()
+
+    # -- from the services' threads ------------------------------------------------------
+
+    def _scale_changed(self, snapshot: ScaleSnapshot) -> None:
+        self.post_message(WeightChanged(snapshot))
+
+    def _print_event(self, event: PrintEvent) -> None:
+        self.post_message(PrinterChanged(event))
+
+    def on_weight_changed(self, message: WeightChanged) -> None:
+        self.counter_screen.show_snapshot(message.snapshot)
+
+    def on_printer_changed(self, message: PrinterChanged) -> None:
+        event = message.event
+        t = self.messages.t
+        line = t(PRINTER_KEYS[event.health])
+        if event.pending:
+            line += " · " + t("printer.pending", count=event.pending)
+        if event.message and event.health not in (PrinterHealth.READY, PrinterHealth.UNKNOWN):
+            line += f" ({event.message})"
+        self.printer_line = line
+        self.counter_screen.refresh_status()
+        if event.document is not None:
+            self.counter_screen.show_preview(preview_lines(event.document, self.config))
+
+    def on_database_opened(self, message: DatabaseOpened) -> None:
+        self.printer_line = self.messages.t("printer.unknown")
+        self.counter_screen.refresh_status()
+
+    def on_database_failed(self, message: DatabaseFailed) -> None:
+        self.printer_line = self.messages.t("status.database_failed", error=message.error)
+        self.counter_screen.refresh_status()
+
+    def on_today_loaded(self, message: TodayLoaded) -> None:
+        self.counter_screen.post_message(TodayLoaded(message.view))
+
+    def add_to_totals(self, record: object) -> None:
+        c = record.classification  # type: ignore[attr-defined]
+        self.grams_by_class[c] = self.grams_by_class.get(c, 0) + record.weight_grams  # type: ignore[attr-defined]
+
+
+def preview_lines(document: bytes, config: Config) -> list[str]:
+    """The label as it will come out: decoded from the very bytes sent to the printer."""
+    from drivers.printer.decode import decode_escpos
+    from drivers.printer.layout import columns_for_profile
+    from drivers.printer.preview import render_preview
+
+    doc = decode_escpos(document)
+    return [line.text for line in render_preview(doc, columns_for_profile(config.printer.profile))]
+
+
+def run_counter(config: Config) -> int:
+    CounterApp(config).run()
+    return 0

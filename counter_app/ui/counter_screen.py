@@ -1,0 +1,272 @@
+"""The counter: live weight, classify with 1/2/3, capture with Enter, today's list."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from counter_app.catalogue import CatalogueEntry
+from counter_app.i18n import Messages, format_kg
+from counter_app.services.scale import CaptureRefusal, ScaleSnapshot, ScaleState
+from counter_app.ui.help import HelpScreen
+from counter_app.ui.messages import DropOffRecorded, RecordFailed, TodayLoaded
+from counter_app.ui.picker import CategoryPicker
+from counter_app.ui.widgets import DropOffTable, LabelPreview, TotalsStrip, WeightDisplay
+
+if TYPE_CHECKING:
+    from counter_app.ui.app import CounterApp
+
+REFUSAL_KEYS = {
+    CaptureRefusal.MOTION: "capture.motion",
+    CaptureRefusal.OVERLOAD: "capture.overload",
+    CaptureRefusal.UNDERLOAD: "capture.underload",
+    CaptureRefusal.NEGATIVE: "capture.negative",
+    CaptureRefusal.ZERO: "capture.zero",
+    CaptureRefusal.OFFLINE: "capture.offline",
+    CaptureRefusal.NO_SIGNAL: "capture.no_signal",
+    CaptureRefusal.UNIT: "capture.unit",
+}
+
+# Below this width the label preview takes the list's place only when asked for (v).
+WIDE_ENOUGH_FOR_PREVIEW = 110
+
+
+class CounterScreen(Screen[None]):
+    # (keys, action, catalogue key of the footer text, key shown in the footer)
+    KEYS = (
+        ("1", "classify('reuse')", "keys.reuse", "1"),
+        ("2", "classify('repair')", "keys.repair", "2"),
+        ("3", "classify('recycling')", "keys.recycling", "3"),
+        ("enter", "capture", "keys.weigh", "Enter"),
+        ("escape", "cancel", "keys.cancel", "Esc"),
+        ("r", "reprint", "keys.reprint", "r"),
+        ("v", "toggle_preview", "keys.preview", "v"),
+        ("f1", "help", "keys.help", "F1"),
+        ("ctrl+q", "app.quit", "keys.quit", "^q"),
+    )
+
+    def __init__(self, messages: Messages) -> None:
+        super().__init__()
+        # Bound per instance so the footer speaks the configured language.
+        for keys, action, text_key, display in self.KEYS:
+            self._bindings.bind(keys, action, messages.t(text_key), key_display=display)
+        self._classification: str | None = None
+        self._entry: CatalogueEntry | None = None
+        self._last_code: dict[str, str] = {}
+        self._recording = False
+        self._snapshot: ScaleSnapshot | None = None
+        self._preview_forced = False
+
+    @property
+    def counter_app(self) -> CounterApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        app = self.counter_app
+        t = app.messages.t
+        title = f"{app.config.station.name} · {app.config.station.id}"
+        with Horizontal(id="title-bar"):
+            yield Static(title, id="station")
+            if app.config.is_demo:
+                yield Static(t("app.demo_banner"), id="demo-banner")
+        with Horizontal(id="top"):
+            yield WeightDisplay(app.messages, app.config.language, id="weight")
+            yield TotalsStrip(id="totals")
+        yield Static(self._idle_prompt(), id="prompt")
+        with Horizontal(id="middle"):
+            yield DropOffTable(app.messages, app.config.language, id="drop-offs")
+            with Vertical(id="preview-pane"):
+                yield Static(t("preview.title"), id="preview-title")
+                yield LabelPreview(t("preview.empty"), id="preview")
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TotalsStrip).show({}, self.counter_app.messages, self.counter_app.config.language)
+        self._layout_preview()
+        self.query_one(DropOffTable).can_focus = False
+
+    def on_resize(self) -> None:
+        self._layout_preview()
+
+    def _layout_preview(self) -> None:
+        wide = self.size.width >= WIDE_ENOUGH_FOR_PREVIEW
+        self.set_class(wide or self._preview_forced, "-show-preview")
+        self.set_class(not wide and self._preview_forced, "-preview-only")
+
+    # -- prompt line --------------------------------------------------------------------
+
+    def _idle_prompt(self) -> Text:
+        return Text(self.counter_app.messages.t("prompt.idle"))
+
+    def _set_prompt(self, text: str | Text, severity: str = "") -> None:
+        prompt = self.query_one("#prompt", Static)
+        prompt.update(text)
+        for s in ("info", "warning", "error", "success"):
+            prompt.set_class(s == severity, f"-{s}")
+
+    def _step_prompt(self) -> None:
+        t = self.counter_app.messages.t
+        assert self._classification is not None and self._entry is not None
+        self._set_prompt(
+            t(
+                "prompt.capture",
+                classification=t(f"classification.{self._classification}"),
+                category=self._entry.name(self.counter_app.config.language),
+            ),
+            "info",
+        )
+
+    # -- the flow: 1/2/3, pick, Enter --------------------------------------------------
+
+    def action_classify(self, classification: str) -> None:
+        if self._recording:
+            return
+        app = self.counter_app
+
+        def picked(entry: CatalogueEntry | None) -> None:
+            if entry is None:
+                self.action_cancel()
+                return
+            self._classification = classification
+            self._entry = entry
+            self._last_code[classification] = entry.code
+            self._step_prompt()
+
+        self.app.push_screen(
+            CategoryPicker(
+                app.catalogue,
+                classification,
+                app.messages,
+                app.config.language,
+                preselect=self._last_code.get(classification),
+            ),
+            picked,
+        )
+
+    def action_cancel(self) -> None:
+        if self._recording:
+            return
+        self._classification = None
+        self._entry = None
+        self._set_prompt(self._idle_prompt())
+
+    def action_capture(self) -> None:
+        app = self.counter_app
+        t = app.messages.t
+        if self._recording:
+            return
+        if self._entry is None:
+            self._set_prompt(t("capture.choose_classification"), "warning")
+            return
+        if app.counter_service is None:
+            self._set_prompt(t("status.database_not_ready"), "error")
+            return
+        capture = app.scale_service.capture()
+        if not capture.ok:
+            assert capture.refusal is not None
+            self._set_prompt(t(REFUSAL_KEYS[capture.refusal]), "warning")
+            return
+        self._recording = True
+        self._set_prompt(t("prompt.saving"), "info")
+        self._record(self._entry, capture.reading)
+
+    @work(thread=True, exclusive=True, group="record")
+    def _record(self, entry: CatalogueEntry, reading: object) -> None:
+        app = self.counter_app
+        try:
+            record = app.counter_service.record(entry, reading)  # type: ignore[union-attr, arg-type]
+        except Exception as exc:  # the attendant must see it; nothing was acknowledged
+            self.post_message(RecordFailed(str(exc)))
+            return
+        self.post_message(DropOffRecorded(record))
+        if app.print_service is not None:
+            app.print_service.wake()
+
+    @on(DropOffRecorded)
+    def _recorded(self, message: DropOffRecorded) -> None:
+        app = self.counter_app
+        t = app.messages.t
+        record = message.record
+        self._recording = False
+        self._classification = None
+        self._entry = None
+        self.query_one(DropOffTable).prepend(record)
+        app.add_to_totals(record)
+        self.query_one(TotalsStrip).show(app.grams_by_class, app.messages, app.config.language)
+        self._set_prompt(
+            t(
+                "record.saved",
+                label_code=record.label_code,  # type: ignore[attr-defined]
+                weight=format_kg(record.weight_grams, app.config.language),  # type: ignore[attr-defined]
+                classification=t(f"classification.{record.classification}").lower(),  # type: ignore[attr-defined]
+            ),
+            "success",
+        )
+
+    @on(RecordFailed)
+    def _record_failed(self, message: RecordFailed) -> None:
+        self._recording = False
+        self._set_prompt(self.counter_app.messages.t("record.failed", reason=message.error), "error")
+
+    @on(TodayLoaded)
+    def _today_loaded(self, message: TodayLoaded) -> None:
+        view = message.view
+        self.query_one(DropOffTable).show(view.drop_offs)  # type: ignore[attr-defined]
+        app = self.counter_app
+        self.query_one(TotalsStrip).show(app.grams_by_class, app.messages, app.config.language)
+
+    # -- scale and printer ---------------------------------------------------------------
+
+    def show_snapshot(self, snapshot: ScaleSnapshot) -> None:
+        self._snapshot = snapshot
+        self.query_one(WeightDisplay).show(snapshot)
+        self._refresh_status()
+
+    def show_preview(self, lines: list[str]) -> None:
+        self.query_one(LabelPreview).show_lines(lines)
+
+    def _refresh_status(self) -> None:
+        app = self.counter_app
+        t = app.messages.t
+        parts = []
+        snapshot = self._snapshot
+        if snapshot is not None:
+            where = t("status.demo_scale") if app.config.is_demo else snapshot.port
+            if snapshot.state is ScaleState.OFFLINE:
+                parts.append(t("status.scale_offline", port=where))
+            else:
+                parts.append(t("status.scale", port=where))
+        parts.append(app.printer_line)
+        self.query_one("#status", Static).update(" · ".join(p for p in parts if p))
+
+    def refresh_status(self) -> None:
+        self._refresh_status()
+
+    # -- other keys ----------------------------------------------------------------------
+
+    def action_reprint(self) -> None:
+        app = self.counter_app
+        table = self.query_one(DropOffTable)
+        if app.counter_service is None or table.row_count == 0:
+            return
+        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        drop_off_id = str(row_key.value)
+        app.counter_service.queue_reprint(drop_off_id)
+        if app.print_service is not None:
+            app.print_service.wake()
+        code = table.get_cell(row_key, "code")
+        self._set_prompt(app.messages.t("record.reprint_queued", label_code=str(code)), "info")
+
+    def action_toggle_preview(self) -> None:
+        self._preview_forced = not self._preview_forced
+        self._layout_preview()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self.counter_app.messages))

@@ -1,0 +1,53 @@
+"""Messages the services' threads send to the UI (past tense, after Harlequin)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from counter_app.services.printing import PrintEvent
+from counter_app.services.scale import ScaleSnapshot
+
+
+class WeightChanged(Message):
+    """A new scale snapshot. Up to 20 a second: a newer one replaces an unhandled one."""
+
+    def __init__(self, snapshot: ScaleSnapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, WeightChanged)
+
+
+class PrinterChanged(Message):
+    def __init__(self, event: PrintEvent) -> None:
+        super().__init__()
+        self.event = event
+
+
+class DatabaseOpened(Message):
+    pass
+
+
+class DatabaseFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class DropOffRecorded(Message):
+    def __init__(self, record: object) -> None:
+        super().__init__()
+        self.record = record
+
+
+class RecordFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class TodayLoaded(Message):
+    def __init__(self, view: object) -> None:
+        super().__init__()
+        self.view = view

@@ -1,0 +1,153 @@
+"""The counter screen's widgets. They show what they are given; they fetch nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Digits, Static
+
+from counter_app.i18n import Messages, format_kg
+from counter_app.services.scale import ScaleSnapshot, ScaleState
+from counter_app.services.labels import LOCAL_TZ
+
+STATE_KEYS = {
+    ScaleState.CONNECTING: "scale.connecting",
+    ScaleState.STABLE: "scale.stable",
+    ScaleState.MOTION: "scale.motion",
+    ScaleState.OVERLOAD: "scale.overload",
+    ScaleState.UNDERLOAD: "scale.underload",
+    ScaleState.NO_SIGNAL: "scale.no_signal",
+    ScaleState.OFFLINE: "scale.offline",
+}
+
+CLASSIFICATIONS = ("reuse", "repair", "recycling")
+
+
+def weight_text(snapshot: ScaleSnapshot, language: str) -> str:
+    """The number on the big display, as the indicator shows it (its decimals)."""
+    reading = snapshot.reading
+    if snapshot.state in (ScaleState.OFFLINE, ScaleState.NO_SIGNAL, ScaleState.CONNECTING):
+        return "-----"
+    if reading is None or reading.weight is None:
+        return "-----"
+    if snapshot.state is ScaleState.OVERLOAD:
+        return "-OL-"
+    text = f"{reading.weight:f}"
+    if reading.unit and reading.unit.lower() == "g":
+        text = f"{(reading.weight / 1000):f}"
+    if "." in text:
+        head, _, tail = text.partition(".")
+        head = head.lstrip("0") or "0"
+        if head in ("-", "+"):
+            head += "0"
+        text = f"{head}.{tail}"
+    else:
+        text = text.lstrip("0") or "0"
+    text = text.lstrip("+")
+    return text.replace(".", ",") if language == "nl" else text
+
+
+class WeightDisplay(Vertical):
+    """The big live weight, its unit and the scale state."""
+
+    def __init__(self, messages: Messages, language: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._messages = messages
+        self._language = language
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="weight-row"):
+            yield Digits("-----", id="weight-digits")
+            yield Static("kg", id="weight-unit")
+        yield Static(self._messages.t("scale.connecting"), id="scale-state")
+
+    def show(self, snapshot: ScaleSnapshot) -> None:
+        self.query_one("#weight-digits", Digits).update(weight_text(snapshot, self._language))
+        unit = "kg"
+        if snapshot.reading is not None and snapshot.reading.unit not in (None, "g"):
+            unit = snapshot.reading.unit or "kg"
+        self.query_one("#weight-unit", Static).update(unit)
+        state = self.query_one("#scale-state", Static)
+        label = self._messages.t(STATE_KEYS[snapshot.state])
+        if snapshot.reading is not None and snapshot.reading.net:
+            label += " · " + self._messages.t("scale.net")
+        state.update(label)
+        for s in ScaleState:
+            self.set_class(s is snapshot.state, f"-{s.value}")
+
+
+class TotalsStrip(Static):
+    """Today's kilograms per classification and the reuse share."""
+
+    def show(self, grams_by_class: dict[str, int], messages: Messages, language: str) -> None:
+        total = sum(grams_by_class.get(c, 0) for c in CLASSIFICATIONS)
+        text = Text()
+        text.append(messages.t("totals.today") + "\n", style="bold")
+        for c in CLASSIFICATIONS:
+            text.append(f"{messages.t(f'classification.{c}'):<11}", style=f"class-{c}")
+            text.append(f"{format_kg(grams_by_class.get(c, 0), language):>13}\n")
+        text.append(f"{messages.t('totals.total'):<11}", style="bold")
+        text.append(f"{format_kg(total, language):>13}", style="bold")
+        if total:
+            share = (Decimal(grams_by_class.get("reuse", 0) + grams_by_class.get("repair", 0))
+                     * 100 / total).quantize(Decimal(1))
+            text.append("\n" + messages.t("totals.reuse_share", percent=share))
+        self.update(text)
+
+
+class DropOffTable(DataTable[str]):
+    """Today's drop-offs, newest on top."""
+
+    def __init__(self, messages: Messages, language: str, **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        self._messages = messages
+        self._language = language
+
+    def on_mount(self) -> None:
+        t = self._messages.t
+        self.add_column(t("list.time"), key="time", width=5)
+        self.add_column(t("list.code"), key="code", width=11)
+        self.add_column(t("list.kind"), key="kind", width=11)
+        self.add_column(t("list.category"), key="category")
+        self.add_column(t("list.weight"), key="weight", width=11)
+
+    def show(self, records: Iterable[object]) -> None:
+        self.clear()
+        for record in records:
+            self.add_row(*self._cells(record), key=record.id)  # type: ignore[attr-defined]
+
+    def prepend(self, record: object) -> None:
+        """Put a new record on top without reloading the day."""
+        rows = [(key.value, [self.get_cell(key, c) for c in ("time", "code", "kind", "category", "weight")])
+                for key in list(self.rows)]
+        self.clear()
+        self.add_row(*self._cells(record), key=record.id)  # type: ignore[attr-defined]
+        for key, cells in rows:
+            self.add_row(*cells, key=key)
+        self.move_cursor(row=0)
+
+    def _cells(self, record: object) -> list[str | Text]:
+        r = record
+        time_text = r.recorded_at.astimezone(LOCAL_TZ).strftime("%H:%M")  # type: ignore[attr-defined]
+        kind = self._messages.t(f"classification.{r.classification}")  # type: ignore[attr-defined]
+        weight = format_kg(r.weight_grams, self._language)  # type: ignore[attr-defined]
+        category = r.category_name  # type: ignore[attr-defined]
+        style = "strike dim" if getattr(r, "voided", False) else ""
+        return [
+            Text(time_text, style=style),
+            Text(r.label_code, style=style),  # type: ignore[attr-defined]
+            Text(kind, style=f"{style} class-{r.classification}".strip()),  # type: ignore[attr-defined]
+            Text(category, style=style),
+            Text(weight, style=style, justify="right"),
+        ]
+
+
+class LabelPreview(Static):
+    """The last label as it will come out of the printer (decoded from its bytes)."""
+
+    def show_lines(self, lines: Sequence[str]) -> None:
+        self.update(Text("\n".join(lines), no_wrap=True, overflow="crop"))
