@@ -60,11 +60,24 @@ def _run_app(args: argparse.Namespace, ctx: CliContext) -> int:
     return run_counter(ctx.config)
 
 
+def _hoist_config(argv: Sequence[str]) -> list[str]:
+    """Let ``--config FILE`` stand anywhere, also after the sub-command."""
+    args = list(argv)
+    for i, arg in enumerate(args):
+        if arg == "--config" and i + 1 < len(args):
+            return [arg, args[i + 1], *args[:i], *args[i + 2 :]]
+        if arg.startswith("--config="):
+            return [arg, *args[:i], *args[i + 1 :]]
+        if arg == "--":
+            break
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from counter_app.config import ConfigError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_hoist_config(sys.argv[1:] if argv is None else argv))
     ctx = CliContext(config_arg=args.config)
     try:
         result: int = args.handler(args, ctx)

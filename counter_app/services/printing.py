@@ -25,6 +25,7 @@ from drivers.printer.connection import (
     PrinterNotReady,
     PrinterStatus,
 )
+from drivers.printer.preview import PreviewLine
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -56,7 +57,8 @@ class PrintEvent:
     message: str = ""
     job_id: str | None = None
     label_code: str | None = None
-    document: bytes | None = None  # the bytes just sent, for the preview pane
+    document: bytes | None = None  # the bytes of the job
+    preview: tuple[PreviewLine, ...] = ()  # the same bytes decoded, as they will print
 
 
 def health_from_status(status: PrinterStatus) -> PrinterHealth:
@@ -181,7 +183,7 @@ class PrintService:
                 if isinstance(exc, PrinterNotReady)
                 else PrinterHealth.UNREACHABLE
             )
-            self._emit(failed_health, pending, str(exc), job.id, label_code)
+            self._emit(failed_health, pending, str(exc), job.id, label_code, document)
             return False
         except Exception as exc:  # e.g. AssertionError from a broken escpos object
             printjobs.mark_failed(self._engine, job.id, str(exc) or repr(exc), uncertain=False)
@@ -200,8 +202,20 @@ class PrintService:
         label_code: str | None = None,
         document: bytes | None = None,
     ) -> None:
-        if self._on_event is not None:
-            self._on_event(PrintEvent(health, pending, message, job_id, label_code, document))
+        if self._on_event is None:
+            return
+        preview: tuple[PreviewLine, ...] = ()
+        if document is not None:
+            preview = self.preview(document)
+        self._on_event(PrintEvent(health, pending, message, job_id, label_code, document, preview))
+
+    def preview(self, document: bytes) -> tuple[PreviewLine, ...]:
+        """The label as it will come out, decoded from the very bytes for the printer."""
+        from drivers.printer.layout import columns_for_profile
+        from drivers.printer.preview import preview_escpos
+
+        profile = self._config.printer.profile
+        return tuple(preview_escpos(document, columns_for_profile(profile), profile=profile))
 
     # -- documents -----------------------------------------------------------------------
 

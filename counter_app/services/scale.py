@@ -125,9 +125,7 @@ class ScaleService:
             on_link=self._on_link,
         )
         self._transport.start()
-        self._watchdog = threading.Thread(
-            target=self._watch, name="scale-watchdog", daemon=True
-        )
+        self._watchdog = threading.Thread(target=self._watch, name="scale-watchdog", daemon=True)
         self._watchdog.start()
 
     def stop(self) -> None:
@@ -215,9 +213,7 @@ class ScaleService:
             latest = self._latest
             silent_ms = (time.monotonic() - self._last_frame_at) * 1000
             if not self._link_up:
-                state = (
-                    ScaleState.CONNECTING if not self._link_detail else ScaleState.OFFLINE
-                )
+                state = ScaleState.CONNECTING if not self._link_detail else ScaleState.OFFLINE
                 return ScaleSnapshot(state, None, self._link_detail, self.port)
             if silent_ms > self._config.offline_after_ms:
                 return ScaleSnapshot(ScaleState.OFFLINE, None, "silent", self.port)

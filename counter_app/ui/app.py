@@ -54,9 +54,7 @@ class CounterApp(App[None]):
         self.config = config
         self.messages = Messages(config.language)
         self.catalogue: Catalogue = load_default_catalogue()
-        self.scale_service = ScaleService(
-            config.scale, self._scale_changed, demo_seed=demo_seed
-        )
+        self.scale_service = ScaleService(config.scale, self._scale_changed, demo_seed=demo_seed)
         self._demo_scenario = demo_scenario
         self.engine: Engine | None = None
         self.counter_service: CounterService | None = None
@@ -124,8 +122,8 @@ class CounterApp(App[None]):
             line += f" ({event.message})"
         self.printer_line = line
         self.counter_screen.refresh_status()
-        if event.document is not None:
-            self.counter_screen.show_preview(preview_lines(event.document, self.config))
+        if event.preview:
+            self.counter_screen.show_preview(event.preview)
 
     def on_database_opened(self, message: DatabaseOpened) -> None:
         self.printer_line = self.messages.t("printer.unknown")
@@ -141,16 +139,6 @@ class CounterApp(App[None]):
     def add_to_totals(self, record: object) -> None:
         c = record.classification  # type: ignore[attr-defined]
         self.grams_by_class[c] = self.grams_by_class.get(c, 0) + record.weight_grams  # type: ignore[attr-defined]
-
-
-def preview_lines(document: bytes, config: Config) -> list[str]:
-    """The label as it will come out: decoded from the very bytes sent to the printer."""
-    from drivers.printer.decode import decode_escpos
-    from drivers.printer.layout import columns_for_profile
-    from drivers.printer.preview import render_preview
-
-    doc = decode_escpos(document)
-    return [line.text for line in render_preview(doc, columns_for_profile(config.printer.profile))]
 
 
 def run_counter(config: Config) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -18,6 +19,7 @@ from counter_app.ui.help import HelpScreen
 from counter_app.ui.messages import DropOffRecorded, RecordFailed, TodayLoaded
 from counter_app.ui.picker import CategoryPicker
 from counter_app.ui.widgets import DropOffTable, LabelPreview, TotalsStrip, WeightDisplay
+from drivers.printer.preview import PreviewLine
 
 if TYPE_CHECKING:
     from counter_app.ui.app import CounterApp
@@ -88,7 +90,9 @@ class CounterScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(TotalsStrip).show({}, self.counter_app.messages, self.counter_app.config.language)
+        self.query_one(TotalsStrip).show(
+            {}, self.counter_app.messages, self.counter_app.config.language
+        )
         self._layout_preview()
         self.query_one(DropOffTable).can_focus = False
 
@@ -213,7 +217,9 @@ class CounterScreen(Screen[None]):
     @on(RecordFailed)
     def _record_failed(self, message: RecordFailed) -> None:
         self._recording = False
-        self._set_prompt(self.counter_app.messages.t("record.failed", reason=message.error), "error")
+        self._set_prompt(
+            self.counter_app.messages.t("record.failed", reason=message.error), "error"
+        )
 
     @on(TodayLoaded)
     def _today_loaded(self, message: TodayLoaded) -> None:
@@ -229,7 +235,7 @@ class CounterScreen(Screen[None]):
         self.query_one(WeightDisplay).show(snapshot)
         self._refresh_status()
 
-    def show_preview(self, lines: list[str]) -> None:
+    def show_preview(self, lines: Sequence[PreviewLine]) -> None:
         self.query_one(LabelPreview).show_lines(lines)
 
     def _refresh_status(self) -> None:

@@ -62,9 +62,7 @@ class CategoryPicker(ModalScreen[CatalogueEntry | None]):
         self._shown = list(entries)
         options = self.query_one(OptionList)
         options.clear_options()
-        options.add_options(
-            Option(self._prompt(e), id=e.code) for e in self._shown
-        )
+        options.add_options(Option(self._prompt(e), id=e.code) for e in self._shown)
         if self._shown:
             index = 0
             if not text and self._preselect:

@@ -11,8 +11,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Digits, Static
 
 from counter_app.i18n import Messages, format_kg
-from counter_app.services.scale import ScaleSnapshot, ScaleState
 from counter_app.services.labels import LOCAL_TZ
+from counter_app.services.scale import ScaleSnapshot, ScaleState
+from drivers.printer.preview import PreviewLine
 
 STATE_KEYS = {
     ScaleState.CONNECTING: "scale.connecting",
@@ -93,8 +94,11 @@ class TotalsStrip(Static):
         text.append(f"{messages.t('totals.total'):<11}", style="bold")
         text.append(f"{format_kg(total, language):>13}", style="bold")
         if total:
-            share = (Decimal(grams_by_class.get("reuse", 0) + grams_by_class.get("repair", 0))
-                     * 100 / total).quantize(Decimal(1))
+            share = (
+                Decimal(grams_by_class.get("reuse", 0) + grams_by_class.get("repair", 0))
+                * 100
+                / total
+            ).quantize(Decimal(1))
             text.append("\n" + messages.t("totals.reuse_share", percent=share))
         self.update(text)
 
@@ -122,8 +126,13 @@ class DropOffTable(DataTable[str]):
 
     def prepend(self, record: object) -> None:
         """Put a new record on top without reloading the day."""
-        rows = [(key.value, [self.get_cell(key, c) for c in ("time", "code", "kind", "category", "weight")])
-                for key in list(self.rows)]
+        rows = [
+            (
+                key.value,
+                [self.get_cell(key, c) for c in ("time", "code", "kind", "category", "weight")],
+            )
+            for key in list(self.rows)
+        ]
         self.clear()
         self.add_row(*self._cells(record), key=record.id)  # type: ignore[attr-defined]
         for key, cells in rows:
@@ -149,5 +158,26 @@ class DropOffTable(DataTable[str]):
 class LabelPreview(Static):
     """The last label as it will come out of the printer (decoded from its bytes)."""
 
-    def show_lines(self, lines: Sequence[str]) -> None:
-        self.update(Text("\n".join(lines), no_wrap=True, overflow="crop"))
+    def show_lines(self, lines: Sequence[PreviewLine]) -> None:
+        text = Text(no_wrap=True, overflow="crop")
+        for i, line in enumerate(lines):
+            if i:
+                text.append("\n")
+            if line.dark_on_light:
+                # A QR code scans only dark on light, whatever the terminal's theme.
+                text.append(line.text, style="black on white")
+                continue
+            if not line.spans:
+                text.append(line.text)
+            for span in line.spans:
+                style = " ".join(
+                    name
+                    for name, on in (
+                        ("bold", span.bold or span.width_mult > 1),
+                        ("underline", span.underline),
+                        ("reverse", span.inverted),
+                    )
+                    if on
+                )
+                text.append(span.text, style=style)
+        self.update(text)

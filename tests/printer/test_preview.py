@@ -1,0 +1,163 @@
+"""The on-screen label and the preview connection that stores jobs as files."""
+
+from __future__ import annotations
+
+import errno
+import os
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import qrcode
+import qrcode.constants
+
+from drivers.printer.connection import PrinterUnavailable
+from drivers.printer.decode import decode_escpos
+from drivers.printer.documents import ItemLabel, render_item_label, render_test_page
+from drivers.printer.file import describe_os_error
+from drivers.printer.preview import (
+    PreviewConnection,
+    PreviewLine,
+    preview_escpos,
+    preview_text,
+    render_preview,
+)
+
+LABEL_CODE = "MS01-000123"
+
+
+def label_bytes(profile: str = "TM-T20II") -> bytes:
+    label = ItemLabel(
+        label_code=LABEL_CODE,
+        classification_title="Hergebruik",
+        category="Fietsen € ë",
+        eural_code="20 01 40",
+        weight_kg=Decimal("12.34"),
+        recorded_at_local=datetime(2024, 5, 3, 14, 5),
+        station_name="Milieustraat Noord",
+        copy_marker="HERDRUK",
+    )
+    return render_item_label(label, profile=profile)
+
+
+def modules_from_blocks(lines: list[PreviewLine]) -> list[list[bool]]:
+    """Read the half-block characters back into QR modules (True = dark)."""
+    rows: list[list[bool]] = []
+    for line in lines:
+        rows.append([char in "█▀" for char in line.text])
+        rows.append([char in "█▄" for char in line.text])
+    return rows
+
+
+def crop_to_dark(matrix: list[list[bool]]) -> list[list[bool]]:
+    dark_rows = [i for i, row in enumerate(matrix) if any(row)]
+    dark_cols = [j for j in range(len(matrix[0])) if any(row[j] for row in matrix)]
+    return [
+        row[dark_cols[0] : dark_cols[-1] + 1] for row in matrix[dark_rows[0] : dark_rows[-1] + 1]
+    ]
+
+
+def test_preview_qr_is_qrcodes_own_matrix_for_the_payload() -> None:
+    lines = preview_escpos(label_bytes(), columns=48)
+    qr_lines = [line for line in lines if line.kind == "qr"]
+    assert qr_lines and all(line.dark_on_light for line in qr_lines)
+    assert set("".join(line.text for line in qr_lines)) <= set("█▀▄ ")
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(LABEL_CODE)
+    code.make(fit=True)
+    expected = [[bool(m) for m in row] for row in code.get_matrix()]
+    shown = modules_from_blocks(qr_lines)
+    assert crop_to_dark(shown) == expected
+    # The light border of two modules is there on every side.
+    assert not any(shown[0]) and not any(shown[1])
+    assert not any(any(row[:2]) for row in shown)
+
+
+def test_every_text_line_is_exactly_the_paper_width_with_alignment_applied() -> None:
+    lines = preview_escpos(label_bytes(), columns=48)
+    assert all(len(line.text) == 48 for line in lines)
+    title = next(line for line in lines if "H e r g e b r u i k" in line.text)
+    # Double width is spread out: 10 letters take 20 columns, centred in 48.
+    assert title.text == " " * 14 + "H e r g e b r u i k " + " " * 14
+    assert title.height_mult == 2
+    styled = [span for span in title.spans if span.text.strip()]
+    assert styled[0].bold and styled[0].width_mult == 2
+    marker = next(line for line in lines if "H E R D R U K" in line.text)
+    assert any(span.inverted for span in marker.spans)
+    weight = next(line for line in lines if "12,34 kg" in line.text)
+    assert weight.text.strip() == "Gewicht: 12,34 kg"
+    assert any("Fietsen € ë" in line.text for line in lines)
+
+
+def test_barcode_and_cut_are_shown_as_text() -> None:
+    lines = preview_escpos(label_bytes(), columns=42, profile="TM-T88V")
+    barcode = [line for line in lines if line.kind == "barcode"]
+    assert [line.text.strip() for line in barcode] == [f"[{LABEL_CODE}]"]
+    assert lines[-1].kind == "cut" and len(lines[-1].text) == 42
+
+
+def test_right_alignment_and_plain_text() -> None:
+    doc = decode_escpos(render_test_page("Sunmi-V2", "Noord"), columns=32, profile="Sunmi-V2")
+    lines = render_preview(doc, 32)
+    right = next(line for line in lines if line.text.strip() == "Right")
+    assert right.text == " " * 27 + "Right" and right.align == "right"
+    text = preview_text(lines)
+    assert "Characters: € é ë ï ü" in text
+    assert text.count("\n") == len(lines) - 1
+
+
+# -- preview connection ----------------------------------------------------------
+
+
+def fixed_clock() -> datetime:
+    return datetime(2024, 5, 3, 12, 5, 1, 123456, tzinfo=UTC)
+
+
+def test_preview_connection_writes_one_file_per_job(tmp_path: Path) -> None:
+    connection = PreviewConnection(tmp_path / "preview", clock=fixed_clock)
+    assert connection.kind == "preview"
+    connection.send(b"first")
+    first = connection.last_path
+    connection.send(b"second")
+    second = connection.last_path
+    assert first is not None and second is not None
+    assert first.name == "20240503T120501123456Z-000.escpos"
+    assert second.name == "20240503T120501123456Z-001.escpos"
+    assert first.read_bytes() == b"first" and second.read_bytes() == b"second"
+    assert connection.jobs() == [first, second]
+    assert str(tmp_path / "preview") in connection.describe()
+    assert connection.status().ready is None  # nobody to ask
+
+
+def test_preview_folder_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_bytes(b"")
+    connection = PreviewConnection(blocker / "preview")
+    with pytest.raises(PrinterUnavailable) as raised:
+        connection.send(b"job")
+    assert str(raised.value) == (
+        f"cannot create the preview folder {blocker / 'preview'}: "
+        "part of the path is a file, not a folder"
+    )
+    assert not raised.value.uncertain
+    assert connection.last_path is None
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write to a read-only folder")
+def test_preview_folder_without_permission(tmp_path: Path) -> None:
+    folder = tmp_path / "locked"
+    folder.mkdir(mode=0o500)
+    with pytest.raises(PrinterUnavailable, match="permission denied"):
+        PreviewConnection(folder).send(b"job")
+
+
+def test_full_disk_message() -> None:
+    message = describe_os_error(
+        Path("/var/lib/counter/preview/job.escpos"),
+        OSError(errno.ENOSPC, "No space left on device"),
+        device=False,
+    )
+    assert message == (
+        "cannot write to /var/lib/counter/preview/job.escpos: no space left — the disk is full"
+    )
