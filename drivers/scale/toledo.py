@@ -1,0 +1,412 @@
+"""Mettler Toledo "standard continuous output" (the Toledo 8142 format).
+
+Follows the METTLER TOLEDO Wildcat technical manual (appendix 2 "Continuous mode
+output", tables 6-8 to 6-11), the IND445 user manual (section 5.2 "TOLEDO
+Continuous mode") and appendix D of the Rockwell Automation 57C428 Toledo scale
+interface module guide; the IND560 / IND780 / Panther terminals send the same "standard
+continuous output". Compatible indicators document it too: Cardinal 225 (formats
+with and without tare and checksum), Rice Lake 920i ("Toledo 8142"), Fairbanks
+("Toledo data format"). One frame, sent at every display update::
+
+    byte  1      STX (02h)
+    byte  2-4    status words A, B, C
+    byte  5-10   displayed weight, six digits, no sign, no decimal point
+    byte 11-16   tare weight, six digits       (absent in the "short" variant)
+    byte 17      CR (0Dh)
+    byte 18      checksum                      (optional)
+
+The checksum is the two's complement of the seven low bits of the binary sum of
+every character before it, STX and CR included, so the seven-bit sum of a whole
+frame is zero. Non-significant leading zeros may be sent as spaces.
+
+Status word A (bit 7 is the parity bit on a 7-bit line and is ignored)::
+
+    bits 2..0  000 XXXX00  001 XXXXX0  010 XXXXXX  011 XXXXX.X
+               100 XXXX.XX 101 XXX.XXX 110 XX.XXXX 111 X.XXXXX
+    bits 4..3  01 count by 1, 10 count by 2, 11 count by 5
+    bit 5      always 1;  bit 6 always 0
+
+Codes 000 and 001 are "dummy zeros": the display's last one or two digits are
+fixed zeros, so a count-by of 1, 2 or 5 becomes an increment of 10, 20, 50 (one
+dummy zero) or 100, 200, 500 (two). The six weight digits are taken as sent (the
+field pictured as XXXXX0 holds the zero), with no decimals.
+
+Status word B::
+
+    bit 0  gross 0, net 1              bit 1  positive 0, negative 1
+    bit 2  out of range 1 (over capacity, or under zero when negative)
+    bit 3  motion 1                    bit 4  lb 0, kg 1 (see status C)
+    bit 5  always 1                    bit 6  power-up, zero not yet captured 1
+
+Status word C::
+
+    bits 2..0  000 lb or kg (status B bit 4)  001 g  010 t (metric tons)
+               011 oz  100 troy oz  101 pennyweight  110 long tons  111 custom
+    bit 3  print request 1             bit 4  expanded display (x10) 1
+    bit 5  always 1                    bit 6  always 0
+
+The Wildcat manual has codes 000 and 001 (grams), compatible indicators add 010
+(t); codes 011-111 follow the IND560 / IND780 table.
+
+Checksum detection (``checksum=auto``): the byte after the CR is a checksum unless
+it is an STX followed by a status word (then the frame had none and the next one
+has begun). Once a checksum has verified, every later frame must carry one, so a
+damaged frame cannot pass as a frame without checksum. In auto mode a frame
+without checksum is therefore reported when the next frame's first two bytes
+arrive; set ``checksum=no`` (or ``yes``) to report every frame at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import ClassVar, NamedTuple
+
+from drivers.scale.protocol import (
+    IndicatorEmulator,
+    ProtocolOptionError,
+    ScaleProtocol,
+    SerialDefaults,
+)
+from drivers.scale.reading import IndicatorState, Reading
+
+STX = 0x02
+CR = 0x0D
+LF = 0x0A
+
+# Frame lengths up to and including the CR (the checksum byte comes after).
+SHORT_FRAME_LENGTH = 11  # STX, A, B, C, 6 weight digits, CR
+LONG_FRAME_LENGTH = 17  # STX, A, B, C, 6 weight digits, 6 tare digits, CR
+
+# Bytes that belong to no frame are reported as one unreadable frame once they
+# reach this length, or at a line end, so a wrong protocol setting is visible.
+_MAX_JUNK = 64
+
+_DIGITS = re.compile(rb" *[0-9]*")
+
+# Status word C bits 0-2 -> unit; code 0 is lb or kg, chosen by status B bit 4.
+_UNIT_BY_CODE: dict[int, str | None] = {
+    1: "g",
+    2: "t",
+    3: "oz",
+    4: "ozt",  # troy ounce
+    5: "dwt",  # pennyweight
+    6: "ton",  # long ton
+    7: None,  # custom unit: the frame does not say which
+}
+_CODE_BY_UNIT: dict[str, int] = {"g": 1, "t": 2, "oz": 3, "ozt": 4, "dwt": 5, "ton": 6}
+
+# Status word A bits 3-4 -> count-by factor.
+_COUNT_BY = {1: 1, 2: 2, 3: 5}
+
+
+class StatusA(NamedTuple):
+    """What status word A says about the weight digits."""
+
+    #: Digits after the decimal point (0 for the dummy-zero codes).
+    decimals: int
+    #: The display increment (division), or ``None`` when the count-by code is unused.
+    increment: Decimal | None
+
+
+def decode_status_a(status_a: int) -> StatusA:
+    """Decimal point location and increment from status word A (parity bit ignored)."""
+    code = status_a & 0b111
+    decimals = max(code - 2, 0)
+    # Codes 000 and 001: two or one dummy zeros after the displayed digits.
+    dummy_factor = {0: 100, 1: 10}.get(code, 1)
+    count_by = _COUNT_BY.get((status_a >> 3) & 0b11)
+    if count_by is None:
+        return StatusA(decimals, None)
+    return StatusA(decimals, Decimal(count_by * dummy_factor).scaleb(-decimals))
+
+
+def checksum(body: bytes) -> int:
+    """The checksum byte for ``body`` (STX up to and including CR)."""
+    return -sum(b & 0x7F for b in body) & 0x7F
+
+
+def _decimal(negative: bool, digits: bytes, decimals: int) -> Decimal:
+    """An exact Decimal from ASCII digits and a decimal point position."""
+    numerals = tuple(d - 0x30 for d in digits) or (0,)
+    if not any(numerals):
+        negative = False  # no negative zero
+    return Decimal((1 if negative else 0, numerals, -decimals))
+
+
+def _choice(options: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = options.get(name, default).strip().lower()
+    if value not in allowed:
+        raise ProtocolOptionError(
+            f"option {name!r} must be one of {', '.join(allowed)}, not {value!r}"
+        )
+    return value
+
+
+class ToledoProtocol(ScaleProtocol):
+    """Parser for the Toledo standard continuous output, with or without checksum/tare."""
+
+    name = "toledo"
+    # 7 data bits with parity, as in the Toledo continuous-output manuals; the parity
+    # bit is masked off, so a port opened 8N1 reads the same frames.
+    serial_defaults = SerialDefaults(baudrate=9600, bytesize=7, parity="E", stopbits=1)
+    polled = False
+    options_help: ClassVar[Mapping[str, str]] = {
+        "checksum": "yes | no | auto (default): a checksum byte follows the CR",
+        "tare": "yes | no | auto (default): frames carry the six tare digits",
+        "power_up": "flag (default) | ignore: status B bit 6 (zero not captured) "
+        "blocks the weight; 'ignore' for compatible indicators that always set it",
+    }
+
+    def __init__(self, options: Mapping[str, str] | None = None) -> None:
+        super().__init__(options)
+        self._checksum_mode = _choice(self.options, "checksum", ("auto", "yes", "no"), "auto")
+        self._tare_mode = _choice(self.options, "tare", ("auto", "yes", "no"), "auto")
+        self._power_up = _choice(self.options, "power_up", ("flag", "ignore"), "flag")
+        # In auto mode, once a checksum has verified, every frame must carry one.
+        self._checksum_seen = False
+        self._junk = bytearray()
+        self._frame = bytearray()  # raw bytes from STX, while a frame is open
+        self._in_frame = False
+        # A complete frame up to CR that waits for its checksum byte (or the lack of one).
+        self._awaiting_checksum: bytes | None = None
+        # Auto mode: an STX right after the CR, which may be the checksum or the next
+        # frame's start; the byte after it decides.
+        self._ambiguous_stx: int | None = None
+
+    # -- bytes in -------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> list[Reading]:
+        readings: list[Reading] = []
+        for byte in data:
+            try:
+                self._step(byte, readings)
+            except Exception:  # a parser must never raise on line data
+                raw = bytes(self._frame) or bytes(self._junk)
+                self._reset()
+                readings.append(_unreadable(raw))
+        return readings
+
+    def _reset(self) -> None:
+        self._junk.clear()
+        self._frame.clear()
+        self._in_frame = False
+        self._awaiting_checksum = None
+        self._ambiguous_stx = None
+
+    def _step(self, byte: int, out: list[Reading]) -> None:
+        value = byte & 0x7F  # bit 7 is the parity bit on a 7-bit line
+        if self._ambiguous_stx is not None:
+            self._resolve_ambiguous(byte, value, out)
+            return
+        if self._awaiting_checksum is not None:
+            self._take_checksum(byte, value, out)
+            return
+        if self._in_frame:
+            self._frame_byte(byte, value, out)
+            return
+        # Outside a frame.
+        if value == STX:
+            self._flush_junk(out)
+            self._open_frame(byte)
+        else:
+            self._junk.append(byte)
+            if value in (CR, LF) or len(self._junk) >= _MAX_JUNK:
+                self._flush_junk(out)
+
+    def _open_frame(self, byte: int) -> None:
+        self._frame = bytearray((byte,))
+        self._in_frame = True
+
+    def _flush_junk(self, out: list[Reading]) -> None:
+        junk = bytes(self._junk)
+        self._junk.clear()
+        if junk.strip(b" \r\n\x00"):
+            out.append(_unreadable(junk))
+
+    def _frame_byte(self, byte: int, value: int, out: list[Reading]) -> None:
+        if value == STX:
+            # STX never occurs inside a frame (status words have bit 5 or 6 set, the
+            # rest are digits): the frame was cut off.
+            out.append(_unreadable(bytes(self._frame)))
+            self._open_frame(byte)
+            return
+        self._frame.append(byte)
+        length = len(self._frame)
+        if value == CR:
+            self._in_frame = False
+            body = bytes(self._frame)
+            self._frame.clear()
+            fits = (length == SHORT_FRAME_LENGTH and self._tare_mode != "yes") or (
+                length == LONG_FRAME_LENGTH and self._tare_mode != "no"
+            )
+            if not fits:
+                out.append(_unreadable(body))
+            elif self._checksum_mode == "no":
+                out.append(self._decode(body, None))
+            else:
+                self._awaiting_checksum = body
+        elif length >= LONG_FRAME_LENGTH or (
+            length >= SHORT_FRAME_LENGTH and self._tare_mode == "no"
+        ):
+            # No CR where the format puts it.
+            self._in_frame = False
+            out.append(_unreadable(bytes(self._frame)))
+            self._frame.clear()
+
+    def _take_checksum(self, byte: int, value: int, out: list[Reading]) -> None:
+        body = self._awaiting_checksum
+        assert body is not None
+        if self._checksum_mode == "yes" or self._checksum_seen or value != STX:
+            self._awaiting_checksum = None
+            out.append(self._decode(body, byte))
+            return
+        # Auto mode and an STX after the CR: either the next frame starts (no
+        # checksum), or this is the checksum (02h, or a damaged one). The byte after
+        # it tells: the next frame's STX, or a status word.
+        self._ambiguous_stx = byte
+
+    def _resolve_ambiguous(self, byte: int, value: int, out: list[Reading]) -> None:
+        body = self._awaiting_checksum
+        first = self._ambiguous_stx
+        assert body is not None and first is not None
+        self._awaiting_checksum = None
+        self._ambiguous_stx = None
+        if value == STX:
+            # the checksum, then the next frame's STX
+            out.append(self._decode(body, first))
+            self._open_frame(byte)
+        else:
+            # no checksum: the first STX opened the next frame, this byte is its status A
+            out.append(self._decode(body, None))
+            self._open_frame(first)
+            self._frame_byte(byte, value, out)
+
+    # -- one frame ------------------------------------------------------------------
+
+    def _decode(self, body: bytes, checksum_byte: int | None) -> Reading:
+        raw = body if checksum_byte is None else body + bytes((checksum_byte,))
+        if checksum_byte is not None:
+            if (checksum_byte & 0x7F) != checksum(body):
+                return Reading(None, None, None, kind="error", error="checksum", raw=raw)
+            self._checksum_seen = True
+        frame = bytes(b & 0x7F for b in body)
+        status_a, status_b, status_c = frame[1], frame[2], frame[3]
+        # Status words are printable (bit 5 or bit 6 set); anything else is line noise.
+        if min(status_a, status_b, status_c) < 0x20:
+            return _unreadable(raw)
+        weight_field = frame[4:10]
+        tare_field = frame[10:16] if len(frame) == LONG_FRAME_LENGTH else b""
+        if not (_DIGITS.fullmatch(weight_field) and _DIGITS.fullmatch(tare_field)):
+            return _unreadable(raw)
+
+        decimals = decode_status_a(status_a).decimals
+        net = bool(status_b & 0x01)
+        negative = bool(status_b & 0x02)
+        out_of_range = bool(status_b & 0x04)
+        stable = not status_b & 0x08
+        power_up = bool(status_b & 0x40) and self._power_up == "flag"
+        unit_code = status_c & 0b111
+        unit = ("kg" if status_b & 0x10 else "lb") if unit_code == 0 else _UNIT_BY_CODE[unit_code]
+
+        tare_digits = tare_field.strip(b" ")
+        tare = _decimal(False, tare_digits, decimals) if tare_digits else None
+
+        if out_of_range:
+            # Over capacity, or under zero when the sign bit is set: no usable weight.
+            return Reading(
+                None,
+                unit,
+                stable,
+                overload=not negative,
+                underload=negative,
+                net=net,
+                kind="status",
+                raw=raw,
+                tare=tare,
+            )
+        if power_up:
+            # The terminal has not captured zero since power-up: its weight is not valid.
+            return Reading(
+                None, unit, stable, net=net, kind="status", raw=raw, tare=tare, error="not ready"
+            )
+        weight_digits = weight_field.strip(b" ")
+        if not weight_digits:
+            return _unreadable(raw)
+        weight = _decimal(negative, weight_digits, decimals)
+        return Reading(weight, unit, stable, net=net, raw=raw, tare=tare)
+
+
+def _unreadable(raw: bytes) -> Reading:
+    return Reading(None, None, None, kind="error", error="unreadable", raw=raw)
+
+
+class ToledoEmulator(IndicatorEmulator):
+    """Sends Toledo standard continuous output frames for a simulated indicator."""
+
+    protocol = "toledo"
+    continuous = True
+    options_help: ClassVar[Mapping[str, str]] = {
+        "checksum": "yes (default) | no: append the checksum byte",
+        "tare": "yes (default) | no: send the six tare digits",
+    }
+
+    def __init__(self, options: Mapping[str, str] | None = None) -> None:
+        super().__init__(options)
+        # "auto" is accepted so the parser's options can be passed through unchanged.
+        self._with_checksum = (
+            _choice(self.options, "checksum", ("yes", "no", "auto"), "yes") != "no"
+        )
+        self._with_tare = _choice(self.options, "tare", ("yes", "no", "auto"), "yes") != "no"
+
+    def frame(self, state: IndicatorState) -> bytes:
+        decimals = state.decimals
+        if not 0 <= decimals <= 5:
+            raise ValueError(f"the Toledo continuous format shows 0 to 5 decimals, not {decimals}")
+        unit = state.unit.lower()
+        if unit in ("kg", "lb"):
+            unit_code = 0
+        elif unit in _CODE_BY_UNIT:
+            unit_code = _CODE_BY_UNIT[unit]
+        else:
+            raise ValueError(f"the Toledo continuous format has no code for unit {state.unit!r}")
+
+        displayed = state.displayed
+        counts = int(abs(displayed).scaleb(decimals))
+        negative = displayed < 0 or state.underload
+        # More than six digits cannot be shown: the terminal reports over capacity.
+        out_of_range = state.overload or state.underload or counts > 999_999
+        tare_counts = min(int(abs(state.tare).scaleb(decimals)), 999_999)
+
+        # Status A: decimal point code (decimals + 2), count by 1 (bits 4..3 = 01), bit 5.
+        status_a = 0x20 | (0b01 << 3) | (decimals + 2)
+        status_b = (
+            0x20
+            | (0x01 if state.net else 0)
+            | (0x02 if negative else 0)
+            | (0x04 if out_of_range else 0)
+            | (0x08 if state.motion else 0)
+            | (0x10 if unit == "kg" else 0)
+        )
+        status_c = 0x20 | unit_code
+        # Leading zeros are sent as spaces, as the IND560 does.
+        weight_field = f"{min(counts, 999_999):6d}".encode("ascii")
+        body = bytes((STX, status_a, status_b, status_c)) + weight_field
+        if self._with_tare:
+            body += f"{tare_counts:6d}".encode("ascii")
+        body += bytes((CR,))
+        if self._with_checksum:
+            body += bytes((checksum(body),))
+        return body
+
+
+__all__ = [
+    "LONG_FRAME_LENGTH",
+    "SHORT_FRAME_LENGTH",
+    "StatusA",
+    "ToledoEmulator",
+    "ToledoProtocol",
+    "checksum",
+    "decode_status_a",
+]
