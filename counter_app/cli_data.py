@@ -171,9 +171,7 @@ def _totals_json(totals: DayTotals) -> dict[str, Any]:
             name: {
                 "kg": _kg(grams),
                 "count": totals.count_by_classification[name],
-                "share": (
-                    None if totals.share(name) is None else str(totals.share(name))
-                ),
+                "share": (None if totals.share(name) is None else str(totals.share(name))),
             }
             for name, grams in totals.grams_by_classification.items()
         },
@@ -240,9 +238,7 @@ def _totals(args: argparse.Namespace, ctx: CliContext) -> int:
     def body() -> int:
         from db.records import totals_for_day
 
-        day = (
-            _parse_day(args.day, "--day") if args.day else datetime.now(LOCAL_TZ).date()
-        )
+        day = _parse_day(args.day, "--day") if args.day else datetime.now(LOCAL_TZ).date()
         with _database(ctx) as engine:
             totals = totals_for_day(engine, day, LOCAL_TZ)
         if args.fmt == "json":

@@ -1,0 +1,1 @@
+"""The data of the counter: tables, the SQLite engine, queries, exports and the chain."""

@@ -1,0 +1,275 @@
+"""The print queue: jobs live in the database, so a jammed printer never loses a label.
+
+A job goes ``queued`` -> ``sent``, or ``queued`` -> ``failed`` -> (retried) ``sent``, or
+is ``cancelled`` while it waits. ``attempts`` counts every delivery attempt, the
+successful one included. A failure after which some bytes may have reached the
+printer (``uncertain=True``) marks the job's next print ``"duplicate"``, so a second
+copy of a label is recognisable as such; a reprint keeps its ``"reprint"`` marker.
+Every change writes an audit entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import literal_column, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from db.engine import read_session, write_session
+from db.models import DOCUMENTS, DropOff, PrintJob
+from db.records import RecordNotFound, add_audit, new_id, utc_now
+
+# Who the audit log names for changes the print worker makes on its own.
+PRINTER_ACTOR = "printer"
+
+PENDING_STATUSES: tuple[str, ...] = ("queued", "failed")
+
+
+class PrintJobStateError(ValueError):
+    """The job is not in a state that allows the change (e.g. sending a cancelled job)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PrintJobInfo:
+    id: str
+    drop_off_id: str | None
+    document: str
+    status: str
+    copy_marker: str | None
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    reprint_of: str | None
+    label_code: str | None = None
+
+
+def _info(job: PrintJob, label_code: str | None) -> PrintJobInfo:
+    return PrintJobInfo(
+        id=job.id,
+        drop_off_id=job.drop_off_id,
+        document=job.document,
+        status=job.status,
+        copy_marker=job.copy_marker,
+        attempts=job.attempts,
+        last_error=job.last_error,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        sent_at=job.sent_at,
+        reprint_of=job.reprint_of,
+        label_code=label_code,
+    )
+
+
+def _label_code(session: Session, drop_off_id: str | None) -> str | None:
+    if drop_off_id is None:
+        return None
+    drop_off = session.get(DropOff, drop_off_id)
+    return None if drop_off is None else drop_off.label_code
+
+
+def _pending_job(session: Session, job_id: str, change: str) -> PrintJob:
+    job = session.get(PrintJob, job_id)
+    if job is None:
+        raise RecordNotFound(f"no print job with id {job_id}")
+    if job.status not in PENDING_STATUSES:
+        raise PrintJobStateError(f"print job {job_id} is {job.status} and cannot be {change}")
+    return job
+
+
+def pending_print_jobs(engine: Engine) -> list[PrintJobInfo]:
+    """Queued and failed jobs, oldest first: the order they must be printed in."""
+    statement = (
+        select(PrintJob, col(DropOff.label_code))
+        .outerjoin(DropOff, col(PrintJob.drop_off_id) == col(DropOff.id))
+        .where(col(PrintJob.status).in_(PENDING_STATUSES))
+        # rowid breaks ties between jobs queued in the same microsecond.
+        .order_by(col(PrintJob.created_at), literal_column("print_job.rowid"))
+    )
+    with read_session(engine) as session:
+        return [_info(job, label_code) for job, label_code in session.execute(statement)]
+
+
+def print_job(engine: Engine, job_id: str) -> PrintJobInfo:
+    """One job; ``RecordNotFound`` if there is none with that id."""
+    with read_session(engine) as session:
+        job = session.get(PrintJob, job_id)
+        if job is None:
+            raise RecordNotFound(f"no print job with id {job_id}")
+        return _info(job, _label_code(session, job.drop_off_id))
+
+
+def mark_sent(engine: Engine, job_id: str, *, now: datetime | None = None) -> PrintJobInfo:
+    """The printer took every byte of the job."""
+    at = utc_now(now)
+    with write_session(engine) as session:
+        job = _pending_job(session, job_id, "sent")
+        job.status = "sent"
+        job.attempts += 1
+        job.sent_at = at
+        job.updated_at = at
+        job.last_error = None
+        session.add(job)
+        add_audit(
+            session,
+            at=at,
+            actor=PRINTER_ACTOR,
+            action="print_job.sent",
+            entity="print_job",
+            entity_id=job.id,
+            attempts=job.attempts,
+            copy_marker=job.copy_marker,
+        )
+        session.flush()
+        return _info(job, _label_code(session, job.drop_off_id))
+
+
+def mark_failed(
+    engine: Engine,
+    job_id: str,
+    error: str,
+    *,
+    uncertain: bool,
+    now: datetime | None = None,
+) -> PrintJobInfo:
+    """A delivery attempt failed; the job stays pending and is retried.
+
+    ``uncertain``: the connection broke while sending, so part of the label may have
+    come out; its next print is marked ``"duplicate"`` (unless it is a reprint).
+    """
+    at = utc_now(now)
+    with write_session(engine) as session:
+        job = _pending_job(session, job_id, "marked failed")
+        job.status = "failed"
+        job.attempts += 1
+        job.last_error = error
+        job.updated_at = at
+        if uncertain and job.copy_marker is None:
+            job.copy_marker = "duplicate"
+        session.add(job)
+        add_audit(
+            session,
+            at=at,
+            actor=PRINTER_ACTOR,
+            action="print_job.failed",
+            entity="print_job",
+            entity_id=job.id,
+            attempts=job.attempts,
+            error=error,
+            uncertain=uncertain,
+        )
+        session.flush()
+        return _info(job, _label_code(session, job.drop_off_id))
+
+
+def cancel(engine: Engine, job_id: str, actor: str, *, now: datetime | None = None) -> PrintJobInfo:
+    """Take a waiting job out of the queue."""
+    at = utc_now(now)
+    with write_session(engine) as session:
+        job = _pending_job(session, job_id, "cancelled")
+        job.status = "cancelled"
+        job.updated_at = at
+        session.add(job)
+        add_audit(
+            session,
+            at=at,
+            actor=actor,
+            action="print_job.cancelled",
+            entity="print_job",
+            entity_id=job.id,
+        )
+        session.flush()
+        return _info(job, _label_code(session, job.drop_off_id))
+
+
+def queue_reprint(
+    engine: Engine, drop_off_id: str, actor: str, *, now: datetime | None = None
+) -> str:
+    """Queue another copy of a drop-off's label, marked ``"reprint"``; its job id.
+
+    Raises ``RecordNotFound`` for an unknown drop-off and ``ValueError`` for a void row
+    or a voided drop-off (its label must not go on an item any more).
+    """
+    at = utc_now(now)
+    with write_session(engine) as session:
+        drop_off = session.get(DropOff, drop_off_id)
+        if drop_off is None:
+            raise RecordNotFound(f"no drop-off with id {drop_off_id}")
+        if drop_off.voids_id is not None:
+            raise ValueError(f"{drop_off_id} is a void and has no label")
+        voided = session.execute(
+            select(col(DropOff.id)).where(col(DropOff.voids_id) == drop_off_id)
+        ).first()
+        if voided is not None:
+            raise ValueError(f"drop-off {drop_off.label_code} was voided; no reprint")
+        original = session.execute(
+            select(col(PrintJob.id))
+            .where(
+                col(PrintJob.drop_off_id) == drop_off_id,
+                col(PrintJob.document) == "item_label",
+                col(PrintJob.reprint_of).is_(None),
+            )
+            .order_by(col(PrintJob.created_at))
+            .limit(1)
+        ).scalar()
+        job = PrintJob(
+            id=new_id(),
+            drop_off_id=drop_off_id,
+            document="item_label",
+            status="queued",
+            copy_marker="reprint",
+            attempts=0,
+            created_at=at,
+            updated_at=at,
+            reprint_of=original,
+        )
+        session.add(job)
+        add_audit(
+            session,
+            at=at,
+            actor=actor,
+            action="print_job.queued",
+            entity="print_job",
+            entity_id=job.id,
+            drop_off_id=drop_off_id,
+            label_code=drop_off.label_code,
+            copy_marker="reprint",
+            reprint_of=original,
+        )
+        session.flush()
+        return job.id
+
+
+def queue_document(
+    engine: Engine, document: str, actor: str, *, now: datetime | None = None
+) -> str:
+    """Queue a document that belongs to no drop-off (``totals_slip``, ``test_page``)."""
+    if document not in DOCUMENTS or document == "item_label":
+        raise ValueError(f"cannot queue a {document!r} without a drop-off")
+    at = utc_now(now)
+    with write_session(engine) as session:
+        job = PrintJob(
+            id=new_id(),
+            drop_off_id=None,
+            document=document,
+            status="queued",
+            attempts=0,
+            created_at=at,
+            updated_at=at,
+        )
+        session.add(job)
+        add_audit(
+            session,
+            at=at,
+            actor=actor,
+            action="print_job.queued",
+            entity="print_job",
+            entity_id=job.id,
+            document=document,
+        )
+        session.flush()
+        return job.id

@@ -1,0 +1,741 @@
+"""Recording drop-offs, voiding them, and reading them back by day.
+
+:func:`record_drop_off` is the counter's one write per drop-off: in a single
+``BEGIN IMMEDIATE`` transaction it stores the captured reading, the drop-off with the
+station's next label number and its chained hash, an audit entry, a queued label print
+job and an outbox row. The caller acknowledges the drop-off only after it returned;
+if it raises, nothing of it was stored.
+
+Everything returned here is a frozen dataclass detached from any session.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, aliased
+from sqlmodel import col
+
+from db.chain import GENESIS_HASH, chain_hash, drop_off_content, drop_off_hash
+from db.engine import read_session, write_session
+from db.models import (
+    CLASSIFICATIONS,
+    WEIGHT_SOURCES,
+    AuditEntry,
+    CapturedReading,
+    DropOff,
+    LabelSequence,
+    OutboxEntry,
+    PrintJob,
+)
+
+LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
+
+# Shares (e.g. the reuse share) are given to four decimals: 0.4567 = 45.67 %.
+SHARE_QUANTUM = Decimal("0.0001")
+
+
+class RecordNotFound(LookupError):
+    """No record with the given id or label code."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewReading:
+    """The indicator reading a weight was taken from, as the scale service had it."""
+
+    weight: Decimal
+    unit: str
+    grams: int
+    stable: bool | None
+    net: bool | None
+    tare: Decimal | None
+    raw_frame: bytes
+    received_at: datetime
+    protocol: str
+    port: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewDropOff:
+    """A drop-off as the counter wants it stored.
+
+    ``weight_source`` is ``"scale"`` (then ``reading.grams`` must equal
+    ``weight_grams``), ``"difference"`` (weigh-in minus weigh-out; ``reading`` is the
+    last weighing) or ``"manual"`` (typed in; ``reason`` is required, ``reading`` may
+    be None).
+    """
+
+    station_id: str
+    classification: str
+    category_code: str
+    category_name: str
+    eural_code: str | None
+    weight_grams: int
+    weight_source: str
+    operator: str
+    reading: NewReading | None
+    visit_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedDropOff:
+    """A stored drop-off. ``print_job_id`` is its first label job (None if it has none);
+    ``print_status`` the status of its most recent print job."""
+
+    id: str
+    label_code: str
+    recorded_at: datetime
+    classification: str
+    category_code: str
+    category_name: str
+    eural_code: str | None
+    weight_grams: int
+    weight_source: str
+    operator: str
+    print_job_id: str | None
+    voided: bool = False
+    station_id: str = ""
+    label_no: int = 0
+    visit_id: str | None = None
+    reason: str | None = None
+    print_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VoidRecord:
+    """The row that voids a drop-off."""
+
+    id: str
+    voids_id: str
+    voided_label_code: str
+    recorded_at: datetime
+    operator: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryTotal:
+    classification: str
+    category_code: str
+    category_name: str
+    eural_code: str | None
+    grams: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotals:
+    """Totals of one local day; voided drop-offs and void rows are left out.
+
+    ``grams_by_classification`` and ``count_by_classification`` have a key for every
+    classification, 0 where there was nothing. ``categories`` is ordered reuse,
+    repair, recycling, then heaviest first.
+    """
+
+    day: date
+    grams_by_classification: dict[str, int]
+    count_by_classification: dict[str, int]
+    categories: tuple[CategoryTotal, ...]
+    voided_count: int = 0
+
+    @property
+    def total_grams(self) -> int:
+        return sum(self.grams_by_classification.values())
+
+    @property
+    def count(self) -> int:
+        return sum(self.count_by_classification.values())
+
+    def share(self, classification: str) -> Decimal | None:
+        """The classification's part of the total weight (0.4567), None when nothing
+        was weighed."""
+        total = self.total_grams
+        if total == 0:
+            return None
+        grams = Decimal(self.grams_by_classification.get(classification, 0))
+        return (grams / Decimal(total)).quantize(SHARE_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+    @property
+    def reuse_share(self) -> Decimal | None:
+        return self.share("reuse")
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """What ``counter verify`` found. ``count`` is the number of rows checked;
+    ``problem`` describes the first break in plain English."""
+
+    ok: bool
+    count: int
+    first_broken_id: str | None = None
+    problem: str | None = None
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def label_code_for(station_id: str, label_no: int) -> str:
+    """``MS01-000123``: the station and its label number, at least six digits."""
+    return f"{station_id}-{label_no:06d}"
+
+
+def utc_now(now: datetime | None = None) -> datetime:
+    """``now`` (which must be timezone-aware) or the current time, in UTC."""
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"time without a timezone: {now!r}")
+    return now.astimezone(UTC)
+
+
+def add_audit(
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    **detail: Any,
+) -> None:
+    session.add(
+        AuditEntry(
+            id=new_id(),
+            at=at,
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            detail=json.dumps(detail, sort_keys=True, ensure_ascii=False, default=str),
+        )
+    )
+
+
+def _require_text(value: str | None, what: str) -> str:
+    if value is None or not value.strip():
+        raise ValueError(f"{what} must not be empty")
+    return value
+
+
+def _validate_reading(reading: NewReading) -> None:
+    if not isinstance(reading.weight, Decimal) or not reading.weight.is_finite():
+        raise ValueError(f"reading weight must be a finite Decimal, not {reading.weight!r}")
+    if reading.tare is not None and (
+        not isinstance(reading.tare, Decimal) or not reading.tare.is_finite()
+    ):
+        raise ValueError(f"reading tare must be a finite Decimal, not {reading.tare!r}")
+    if not isinstance(reading.grams, int) or isinstance(reading.grams, bool):
+        raise ValueError(f"reading grams must be an integer, not {reading.grams!r}")
+    if not isinstance(reading.raw_frame, bytes):
+        raise ValueError("reading raw_frame must be bytes")
+    _require_text(reading.unit, "reading unit")
+    utc_now(reading.received_at)
+
+
+def validate_new_drop_off(new: NewDropOff) -> None:
+    """Raise ``ValueError`` naming the first thing wrong with ``new``."""
+    station = _require_text(new.station_id, "station_id")
+    if station != station.strip() or any(ch.isspace() for ch in station):
+        raise ValueError(f"station_id must not contain spaces: {station!r}")
+    if new.classification not in CLASSIFICATIONS:
+        raise ValueError(
+            f"classification must be one of {', '.join(CLASSIFICATIONS)}, "
+            f"not {new.classification!r}"
+        )
+    if new.weight_source not in WEIGHT_SOURCES:
+        raise ValueError(
+            f"weight_source must be one of {', '.join(WEIGHT_SOURCES)}, not {new.weight_source!r}"
+        )
+    if not isinstance(new.weight_grams, int) or isinstance(new.weight_grams, bool):
+        raise ValueError(
+            f"weight_grams must be an integer number of grams, not {new.weight_grams!r}"
+        )
+    if new.weight_grams <= 0:
+        raise ValueError(f"weight_grams must be more than 0, not {new.weight_grams}")
+    _require_text(new.category_code, "category_code")
+    _require_text(new.category_name, "category_name")
+    _require_text(new.operator, "operator")
+    if new.weight_source == "manual":
+        _require_text(new.reason, "a reason for a manually entered weight")
+    elif new.reading is None:
+        raise ValueError(f"a {new.weight_source!r} weight needs the reading it came from")
+    if new.reading is not None:
+        _validate_reading(new.reading)
+        if new.weight_source == "scale" and new.reading.grams != new.weight_grams:
+            raise ValueError(
+                f"weight_grams {new.weight_grams} differs from the scale reading's "
+                f"{new.reading.grams} g"
+            )
+
+
+def _next_chain_link(session: Session, station_id: str) -> tuple[int, str]:
+    """The next ``chain_seq`` of the station and the hash it chains to."""
+    last = session.execute(
+        select(col(DropOff.chain_seq), col(DropOff.content_hash))
+        .where(col(DropOff.station_id) == station_id)
+        .order_by(col(DropOff.chain_seq).desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return 1, GENESIS_HASH
+    return int(last[0]) + 1, str(last[1])
+
+
+def _next_label_no(session: Session, station_id: str) -> int:
+    sequence = session.get(LabelSequence, station_id)
+    if sequence is None:
+        sequence = LabelSequence(station_id=station_id, last_no=0)
+    sequence.last_no += 1
+    session.add(sequence)
+    return sequence.last_no
+
+
+def _seal(drop_off: DropOff, reading: CapturedReading | None) -> None:
+    drop_off.content_hash = chain_hash(drop_off_content(drop_off, reading), drop_off.prev_hash)
+
+
+# -- writing ---------------------------------------------------------------------------
+
+
+def record_drop_off(
+    engine: Engine, new: NewDropOff, *, now: datetime | None = None
+) -> RecordedDropOff:
+    """Store a drop-off with everything that belongs to it, in one transaction.
+
+    Raises ``ValueError`` for an invalid ``new`` (nothing touched the database) and
+    ``db.engine.DatabaseError`` when the database refused it (nothing was stored).
+    """
+    validate_new_drop_off(new)
+    recorded_at = utc_now(now)
+    with write_session(engine) as session:
+        reading: CapturedReading | None = None
+        if new.reading is not None:
+            r = new.reading
+            reading = CapturedReading(
+                id=new_id(),
+                weight=str(r.weight),
+                unit=r.unit,
+                grams=r.grams,
+                stable=r.stable,
+                net=r.net,
+                tare=None if r.tare is None else str(r.tare),
+                raw_frame=r.raw_frame,
+                received_at=r.received_at,
+                protocol=r.protocol,
+                port=r.port,
+            )
+            session.add(reading)
+            session.flush()
+
+        label_no = _next_label_no(session, new.station_id)
+        chain_seq, prev_hash = _next_chain_link(session, new.station_id)
+        drop_off = DropOff(
+            id=new_id(),
+            station_id=new.station_id,
+            chain_seq=chain_seq,
+            label_no=label_no,
+            label_code=label_code_for(new.station_id, label_no),
+            recorded_at=recorded_at,
+            visit_id=new.visit_id,
+            classification=new.classification,
+            category_code=new.category_code,
+            category_name=new.category_name,
+            eural_code=new.eural_code,
+            weight_grams=new.weight_grams,
+            weight_source=new.weight_source,
+            operator=new.operator,
+            reading_id=None if reading is None else reading.id,
+            voids_id=None,
+            reason=new.reason,
+            prev_hash=prev_hash,
+            content_hash="",
+        )
+        _seal(drop_off, reading)
+        session.add(drop_off)
+        session.flush()
+
+        job = PrintJob(
+            id=new_id(),
+            drop_off_id=drop_off.id,
+            document="item_label",
+            status="queued",
+            attempts=0,
+            created_at=recorded_at,
+            updated_at=recorded_at,
+        )
+        session.add(job)
+        add_audit(
+            session,
+            at=recorded_at,
+            actor=new.operator,
+            action="drop_off.recorded",
+            entity="drop_off",
+            entity_id=drop_off.id,
+            label_code=drop_off.label_code,
+            classification=new.classification,
+            category_code=new.category_code,
+            weight_grams=new.weight_grams,
+            weight_source=new.weight_source,
+            reason=new.reason,
+            print_job_id=job.id,
+        )
+        session.add(OutboxEntry(entity="drop_off", entity_id=drop_off.id, created_at=recorded_at))
+        session.flush()
+        return _recorded(drop_off, print_job_id=job.id, voided=False, print_status="queued")
+
+
+def void_drop_off(
+    engine: Engine,
+    drop_off_id: str,
+    operator: str,
+    reason: str,
+    *,
+    now: datetime | None = None,
+) -> VoidRecord:
+    """Append a row that voids ``drop_off_id``; its unprinted label jobs are cancelled.
+
+    Raises ``RecordNotFound`` for an unknown id and ``ValueError`` for an empty
+    operator or reason, a row that is itself a void, or one that was voided already.
+    """
+    _require_text(operator, "operator")
+    _require_text(reason, "the reason for a void")
+    at = utc_now(now)
+    with write_session(engine) as session:
+        original = session.get(DropOff, drop_off_id)
+        if original is None:
+            raise RecordNotFound(f"no drop-off with id {drop_off_id}")
+        if original.voids_id is not None:
+            raise ValueError(f"{drop_off_id} is a void itself and cannot be voided")
+        already = session.execute(
+            select(col(DropOff.id)).where(col(DropOff.voids_id) == drop_off_id)
+        ).first()
+        if already is not None:
+            raise ValueError(f"drop-off {original.label_code} was voided already")
+        chain_seq, prev_hash = _next_chain_link(session, original.station_id)
+        void = DropOff(
+            id=new_id(),
+            station_id=original.station_id,
+            chain_seq=chain_seq,
+            label_no=None,
+            label_code=None,
+            recorded_at=at,
+            visit_id=original.visit_id,
+            classification=original.classification,
+            category_code=original.category_code,
+            category_name=original.category_name,
+            eural_code=original.eural_code,
+            weight_grams=original.weight_grams,
+            weight_source=original.weight_source,
+            operator=operator,
+            reading_id=None,
+            voids_id=original.id,
+            reason=reason,
+            prev_hash=prev_hash,
+            content_hash="",
+        )
+        _seal(void, None)
+        session.add(void)
+        session.flush()
+        add_audit(
+            session,
+            at=at,
+            actor=operator,
+            action="drop_off.voided",
+            entity="drop_off",
+            entity_id=original.id,
+            label_code=original.label_code,
+            void_id=void.id,
+            reason=reason,
+        )
+        pending = session.execute(
+            select(PrintJob).where(
+                col(PrintJob.drop_off_id) == original.id,
+                col(PrintJob.status).in_(("queued", "failed")),
+            )
+        ).scalars()
+        for job in pending:
+            job.status = "cancelled"
+            job.updated_at = at
+            session.add(job)
+            add_audit(
+                session,
+                at=at,
+                actor=operator,
+                action="print_job.cancelled",
+                entity="print_job",
+                entity_id=job.id,
+                reason="drop-off voided",
+            )
+        session.add(OutboxEntry(entity="drop_off", entity_id=void.id, created_at=at))
+        session.flush()
+        return VoidRecord(
+            id=void.id,
+            voids_id=original.id,
+            voided_label_code=str(original.label_code),
+            recorded_at=at,
+            operator=operator,
+            reason=reason,
+        )
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def _recorded(
+    row: DropOff, *, print_job_id: str | None, voided: bool, print_status: str | None
+) -> RecordedDropOff:
+    return RecordedDropOff(
+        id=row.id,
+        label_code=str(row.label_code),
+        recorded_at=row.recorded_at,
+        classification=row.classification,
+        category_code=row.category_code,
+        category_name=row.category_name,
+        eural_code=row.eural_code,
+        weight_grams=row.weight_grams,
+        weight_source=row.weight_source,
+        operator=row.operator,
+        print_job_id=print_job_id,
+        voided=voided,
+        station_id=row.station_id,
+        label_no=int(row.label_no or 0),
+        visit_id=row.visit_id,
+        reason=row.reason,
+        print_status=print_status,
+    )
+
+
+def voided_condition() -> ColumnElement[bool]:
+    void = aliased(DropOff)
+    return exists().where(col(void.voids_id) == col(DropOff.id))
+
+
+def _drop_off_select() -> Select[Any]:
+    """Drop-offs (never void rows) with ``voided``, first job id and latest job status."""
+    first_job = (
+        select(col(PrintJob.id))
+        .where(col(PrintJob.drop_off_id) == col(DropOff.id))
+        .order_by(col(PrintJob.created_at), col(PrintJob.id))
+        .limit(1)
+        .scalar_subquery()
+    )
+    latest_status = (
+        select(col(PrintJob.status))
+        .where(col(PrintJob.drop_off_id) == col(DropOff.id))
+        .order_by(col(PrintJob.updated_at).desc(), col(PrintJob.created_at).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    statement: Select[Any] = select(
+        DropOff, voided_condition().label("voided"), first_job, latest_status
+    ).where(col(DropOff.voids_id).is_(None))
+    return statement
+
+
+def _rows_to_recorded(rows: Any) -> list[RecordedDropOff]:
+    return [
+        _recorded(row, print_job_id=job_id, voided=bool(voided), print_status=status)
+        for row, voided, job_id, status in rows
+    ]
+
+
+def drop_offs_between(
+    engine: Engine,
+    start_utc: datetime,
+    end_utc: datetime,
+    *,
+    station_id: str | None = None,
+) -> list[RecordedDropOff]:
+    """Drop-offs recorded in ``[start_utc, end_utc)``, newest first, voided ones
+    included with ``voided=True``; void rows themselves are not listed."""
+    start, end = utc_now(start_utc), utc_now(end_utc)
+    statement = (
+        _drop_off_select()
+        .where(col(DropOff.recorded_at) >= start, col(DropOff.recorded_at) < end)
+        .order_by(col(DropOff.recorded_at).desc(), col(DropOff.label_no).desc())
+    )
+    if station_id is not None:
+        statement = statement.where(col(DropOff.station_id) == station_id)
+    with read_session(engine) as session:
+        return _rows_to_recorded(session.execute(statement).all())
+
+
+def drop_off_by_id(engine: Engine, drop_off_id: str) -> RecordedDropOff:
+    """One drop-off; ``RecordNotFound`` if there is none with that id."""
+    with read_session(engine) as session:
+        found = _rows_to_recorded(
+            session.execute(_drop_off_select().where(col(DropOff.id) == drop_off_id)).all()
+        )
+    if not found:
+        raise RecordNotFound(f"no drop-off with id {drop_off_id}")
+    return found[0]
+
+
+def drop_off_by_label_code(engine: Engine, label_code: str) -> RecordedDropOff:
+    """The drop-off a label's QR code names; ``RecordNotFound`` if there is none."""
+    with read_session(engine) as session:
+        found = _rows_to_recorded(
+            session.execute(
+                _drop_off_select().where(col(DropOff.label_code) == label_code.strip())
+            ).all()
+        )
+    if not found:
+        raise RecordNotFound(f"no drop-off with label {label_code}")
+    return found[0]
+
+
+def day_bounds(day: date, tz: ZoneInfo = LOCAL_TZ) -> tuple[datetime, datetime]:
+    """The UTC instants where the local ``day`` starts and the next one starts.
+
+    A day is 23 or 25 hours long when the clocks change.
+    """
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def totals_for_day(engine: Engine, day: date, tz: ZoneInfo = LOCAL_TZ) -> DayTotals:
+    """Grams and counts per classification and per category/fraction of a local day."""
+    start, end = day_bounds(day, tz)
+    in_day = (
+        col(DropOff.recorded_at) >= start,
+        col(DropOff.recorded_at) < end,
+        col(DropOff.voids_id).is_(None),
+    )
+    grouped = (
+        select(
+            col(DropOff.classification),
+            col(DropOff.category_code),
+            col(DropOff.category_name),
+            col(DropOff.eural_code),
+            func.sum(col(DropOff.weight_grams)),
+            func.count(),
+        )
+        .where(*in_day, ~voided_condition())
+        .group_by(
+            col(DropOff.classification),
+            col(DropOff.category_code),
+            col(DropOff.category_name),
+            col(DropOff.eural_code),
+        )
+    )
+    voided_count = select(func.count()).select_from(DropOff).where(*in_day, voided_condition())
+    with read_session(engine) as session:
+        rows = session.execute(grouped).all()
+        voided = int(session.execute(voided_count).scalar_one())
+    categories = [
+        CategoryTotal(
+            classification=str(classification),
+            category_code=str(code),
+            category_name=str(name),
+            eural_code=eural,
+            grams=int(grams),
+            count=int(count),
+        )
+        for classification, code, name, eural, grams, count in rows
+    ]
+    order = {name: index for index, name in enumerate(CLASSIFICATIONS)}
+    categories.sort(key=lambda c: (order[c.classification], -c.grams, c.category_code))
+    grams_by = dict.fromkeys(CLASSIFICATIONS, 0)
+    count_by = dict.fromkeys(CLASSIFICATIONS, 0)
+    for category in categories:
+        grams_by[category.classification] += category.grams
+        count_by[category.classification] += category.count
+    return DayTotals(
+        day=day,
+        grams_by_classification=grams_by,
+        count_by_classification=count_by,
+        categories=tuple(categories),
+        voided_count=voided,
+    )
+
+
+def _describe(row: DropOff) -> str:
+    if row.label_code is not None:
+        return f"drop-off {row.label_code}"
+    return f"the void {row.id} (station {row.station_id}, position {row.chain_seq})"
+
+
+def verify_chain(engine: Engine) -> ChainReport:
+    """Check every station's chain: positions, links, hashes, and label numbers.
+
+    Reports the first row where something was changed, removed or inserted after it
+    was recorded, and a missing newest label (``label_sequence`` ahead of the rows).
+    """
+    statement = (
+        select(DropOff, CapturedReading)
+        .outerjoin(CapturedReading, col(DropOff.reading_id) == col(CapturedReading.id))
+        .order_by(col(DropOff.station_id), col(DropOff.chain_seq))
+        .execution_options(yield_per=500)
+    )
+    count = 0
+    first: tuple[str | None, str] | None = None
+    with read_session(engine) as session:
+        station: str | None = None
+        expected_seq = 1
+        expected_prev = GENESIS_HASH
+        last_label = 0
+        last_labels: dict[str, int] = {}
+        for row, reading in session.execute(statement):
+            count += 1
+            if first is not None:
+                continue
+            if row.station_id != station:
+                station = row.station_id
+                expected_seq, expected_prev, last_label = 1, GENESIS_HASH, 0
+            problem: str | None = None
+            if row.chain_seq != expected_seq:
+                problem = (
+                    f"{_describe(row)} is at position {row.chain_seq} of station "
+                    f"{row.station_id}'s chain where {expected_seq} was expected: "
+                    "a record is missing or was inserted"
+                )
+            elif row.prev_hash != expected_prev:
+                problem = (
+                    f"{_describe(row)} does not follow the record before it: "
+                    "a record was removed, inserted or changed"
+                )
+            elif row.reading_id is not None and reading is None:
+                problem = f"the captured reading of {_describe(row)} is missing"
+            elif drop_off_hash(row, reading) != row.content_hash:
+                problem = f"{_describe(row)} was changed after it was recorded"
+            elif row.label_no is not None and row.label_no != last_label + 1:
+                problem = (
+                    f"{_describe(row)} has label number {row.label_no} where "
+                    f"{last_label + 1} was expected: a label number is missing"
+                )
+            if problem is not None:
+                first = (row.id, problem)
+                continue
+            if row.label_no is not None:
+                last_label = row.label_no
+                last_labels[row.station_id] = last_label
+            expected_seq += 1
+            expected_prev = row.content_hash
+        if first is None:
+            sequences = session.execute(select(LabelSequence)).scalars()
+            for sequence in sequences:
+                if sequence.last_no != last_labels.get(sequence.station_id, 0):
+                    first = (
+                        None,
+                        f"station {sequence.station_id} handed out label number "
+                        f"{sequence.last_no}, but the newest stored label is number "
+                        f"{last_labels.get(sequence.station_id, 0)}: records are missing",
+                    )
+                    break
+    if first is None:
+        return ChainReport(ok=True, count=count)
+    return ChainReport(ok=False, count=count, first_broken_id=first[0], problem=first[1])

@@ -1,0 +1,251 @@
+"""Exports: exact columns, local times with offset, exact kilograms, CSV / JSON / XLSX."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+from sqlalchemy.engine import Engine
+
+from db.engine import open_database
+from db.export import (
+    EXPORT_COLUMNS,
+    export_rows,
+    grams_to_kg_text,
+    write_csv,
+    write_json,
+    write_xlsx,
+)
+from db.records import NewDropOff, NewReading, record_drop_off, void_drop_off
+
+HEADER = (
+    "id,label_code,recorded_at,station_id,visit_id,classification,category,"
+    "eural_code,weight_kg,weight_source,operator,voided"
+)
+
+
+def drop_off(
+    grams: int, classification: str = "recycling", code: str = "metaal", **extra: str
+) -> NewDropOff:
+    reading = NewReading(
+        weight=Decimal(grams).scaleb(-3),
+        unit="kg",
+        grams=grams,
+        stable=True,
+        net=None,
+        tare=None,
+        raw_frame=b"frame",
+        received_at=datetime(2024, 3, 30, 12, 0, tzinfo=UTC),
+        protocol="comma",
+        port="sim",
+    )
+    return NewDropOff(
+        station_id=extra.get("station_id", "MS01"),
+        classification=classification,
+        category_code=code,
+        category_name=code.title(),
+        eural_code="20 01 40" if classification == "recycling" else None,
+        weight_grams=grams,
+        weight_source="scale",
+        operator="anna",
+        reading=reading,
+        visit_id=extra.get("visit_id"),
+    )
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = open_database(tmp_path / "counter.sqlite3")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def recorded(engine: Engine) -> list[str]:
+    """Drop-offs around the start of summer time (31 March 2024, 02:00 -> 03:00)."""
+    at = [
+        datetime(2024, 3, 29, 22, 59, 59, tzinfo=UTC),  # 29 March 23:59:59 +01:00
+        datetime(2024, 3, 30, 9, 15, 0, 250000, tzinfo=UTC),  # 30 March 10:15:00 +01:00
+        datetime(2024, 3, 31, 0, 30, 0, tzinfo=UTC),  # 31 March 01:30 +01:00
+        datetime(2024, 3, 31, 1, 30, 0, tzinfo=UTC),  # 31 March 03:30 +02:00
+        datetime(2024, 3, 31, 22, 0, 0, tzinfo=UTC),  # 1 April 00:00 +02:00
+    ]
+    new = [
+        drop_off(12340, "reuse", "furniture", visit_id="visit-7"),
+        drop_off(5),
+        drop_off(1_234_567, station_id="MS02"),
+        drop_off(20000, "repair", "bicycles"),
+        drop_off(800),
+    ]
+    ids = [record_drop_off(engine, n, now=t).id for n, t in zip(new, at, strict=True)]
+    void_drop_off(
+        engine, ids[2], "teamleider", "wrong fraction", now=datetime(2024, 3, 31, 2, tzinfo=UTC)
+    )
+    return ids
+
+
+def test_rows_have_exactly_the_contract_columns(engine: Engine, recorded: list[str]) -> None:
+    rows = export_rows(engine, date(2024, 3, 30), date(2024, 3, 31))
+    assert tuple(HEADER.split(",")) == EXPORT_COLUMNS
+    assert all(tuple(row) == EXPORT_COLUMNS for row in rows)
+    assert rows == [
+        {
+            "id": recorded[1],
+            "label_code": "MS01-000002",
+            "recorded_at": "2024-03-30T10:15:00+01:00",
+            "station_id": "MS01",
+            "visit_id": None,
+            "classification": "recycling",
+            "category": "metaal",
+            "eural_code": "20 01 40",
+            "weight_kg": "0.005",
+            "weight_source": "scale",
+            "operator": "anna",
+            "voided": False,
+        },
+        {
+            "id": recorded[2],
+            "label_code": "MS02-000001",
+            "recorded_at": "2024-03-31T01:30:00+01:00",
+            "station_id": "MS02",
+            "visit_id": None,
+            "classification": "recycling",
+            "category": "metaal",
+            "eural_code": "20 01 40",
+            "weight_kg": "1234.567",
+            "weight_source": "scale",
+            "operator": "anna",
+            "voided": True,
+        },
+        {
+            "id": recorded[3],
+            "label_code": "MS01-000003",
+            "recorded_at": "2024-03-31T03:30:00+02:00",
+            "station_id": "MS01",
+            "visit_id": None,
+            "classification": "repair",
+            "category": "bicycles",
+            "eural_code": None,
+            "weight_kg": "20.000",
+            "weight_source": "scale",
+            "operator": "anna",
+            "voided": False,
+        },
+    ]
+
+
+def test_period_is_local_days_inclusive(engine: Engine, recorded: list[str]) -> None:
+    one_day = export_rows(engine, date(2024, 3, 29), date(2024, 3, 29))
+    assert [r["recorded_at"] for r in one_day] == ["2024-03-29T23:59:59+01:00"]
+    assert export_rows(engine, date(2024, 4, 1), date(2024, 4, 1))[0]["recorded_at"] == (
+        "2024-04-01T00:00:00+02:00"
+    )
+    assert len(export_rows(engine, date(2024, 3, 1), date(2024, 4, 30))) == 5
+    assert export_rows(engine, date(2024, 5, 1), date(2024, 5, 31)) == []
+    with pytest.raises(ValueError, match="before it starts"):
+        export_rows(engine, date(2024, 3, 31), date(2024, 3, 30))
+
+
+def test_csv(engine: Engine, recorded: list[str]) -> None:
+    stream = io.StringIO(newline="")
+    write_csv(export_rows(engine, date(2024, 3, 29), date(2024, 3, 31)), stream)
+    text = stream.getvalue()
+    lines = text.split("\r\n")
+    assert lines[0] == HEADER
+    assert lines[1] == (
+        f"{recorded[0]},MS01-000001,2024-03-29T23:59:59+01:00,MS01,visit-7,reuse,"
+        "furniture,,12.340,scale,anna,false"
+    )
+    assert lines[3].endswith(",recycling,metaal,20 01 40,1234.567,scale,anna,true")
+    assert lines[-1] == ""
+    assert len(lines) == 6
+    parsed = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert [r["weight_kg"] for r in parsed] == ["12.340", "0.005", "1234.567", "20.000"]
+
+
+def test_csv_of_nothing_is_just_the_header() -> None:
+    stream = io.StringIO(newline="")
+    write_csv([], stream)
+    assert stream.getvalue() == HEADER + "\r\n"
+
+
+def test_json(engine: Engine, recorded: list[str]) -> None:
+    stream = io.StringIO()
+    write_json(export_rows(engine, date(2024, 3, 29), date(2024, 3, 31)), stream)
+    text = stream.getvalue()
+    data = json.loads(text)
+    assert isinstance(data, list)
+    assert [list(item) for item in data] == [list(EXPORT_COLUMNS)] * 4
+    assert data[0]["weight_kg"] == "12.340"  # a string: never a binary float
+    assert data[0]["visit_id"] == "visit-7"
+    assert data[0]["eural_code"] is None
+    assert data[2]["voided"] is True
+    assert text.endswith("]\n")
+
+
+def test_xlsx(tmp_path: Path, engine: Engine, recorded: list[str]) -> None:
+    path = tmp_path / "export.xlsx"
+    write_xlsx(export_rows(engine, date(2024, 3, 29), date(2024, 3, 31)), path)
+    workbook = load_workbook(path)
+    sheet = workbook["drop-offs"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == EXPORT_COLUMNS
+    assert len(rows) == 5
+    assert rows[1][:3] == (recorded[0], "MS01-000001", "2024-03-29T23:59:59+01:00")
+    assert rows[1][4] == "visit-7"
+    assert rows[1][7] is None
+    assert rows[3][11] is True
+    assert rows[2][11] is False
+    assert sheet.cell(row=2, column=9).number_format == "0.000"
+    assert sheet.cell(row=1, column=1).font.bold
+
+    # The number as written in the file is the exact decimal, not a binary neighbour.
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    written = re.findall(r'<c r="I\d+"[^>]*t="n"[^>]*><v>([^<]+)</v>', xml)
+    assert [Decimal(v) for v in written] == [
+        Decimal("12.340"),
+        Decimal("0.005"),
+        Decimal("1234.567"),
+        Decimal("20.000"),
+    ]
+
+
+@given(st.integers(min_value=0, max_value=10**15))
+def test_kilograms_from_grams_are_exact(grams: int) -> None:
+    text = grams_to_kg_text(grams)
+    assert re.fullmatch(r"\d+\.\d{3}", text)
+    assert Decimal(text) * 1000 == grams
+
+
+def test_kilograms_need_integer_grams() -> None:
+    with pytest.raises(TypeError):
+        grams_to_kg_text(12.34)  # type: ignore[arg-type]
+
+
+def test_xlsx_numbers_are_exact_up_to_a_billion_tonnes(tmp_path: Path) -> None:
+    weights = [1, 5, 10, 999, 12340, 123_456_789, 999_999_999_999_999, 100_000_000_000_001]
+    rows = [
+        {**dict.fromkeys(EXPORT_COLUMNS, "x"), "weight_kg": grams_to_kg_text(g), "voided": False}
+        for g in weights
+    ]
+    path = tmp_path / "big.xlsx"
+    write_xlsx(rows, path)
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    written = re.findall(r'<c r="I\d+"[^>]*t="n"[^>]*><v>([^<]+)</v>', xml)
+    assert [Decimal(v) * 1000 for v in written] == weights
+    too_big = [{**rows[0], "weight_kg": grams_to_kg_text(10**16 + 1)}]
+    with pytest.raises(ValueError, match="too many digits"):
+        write_xlsx(too_big, tmp_path / "too_big.xlsx")

@@ -1,0 +1,206 @@
+"""The migrations: they build exactly the tables the models describe, and keep data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Float, MetaData
+from sqlalchemy.engine import Engine
+
+from db.engine import (
+    MIGRATIONS_DIR,
+    SchemaTooNew,
+    alembic_config,
+    database_health,
+    open_database,
+    upgrade_database,
+)
+from db.models import metadata
+from db.records import NewDropOff, record_drop_off, verify_chain, void_drop_off
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "counter.sqlite3"
+
+
+@pytest.fixture
+def engine(db_path: Path) -> Iterator[Engine]:
+    engine = open_database(db_path)
+    yield engine
+    engine.dispose()
+
+
+def differences(engine: Engine, target: MetaData) -> list[object]:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, target))
+
+
+def test_migrated_schema_matches_the_models(engine: Engine) -> None:
+    assert differences(engine, metadata) == []
+
+
+def test_the_comparison_would_notice_a_difference(engine: Engine) -> None:
+    changed = MetaData(naming_convention=dict(metadata.naming_convention))
+    for table in metadata.tables.values():
+        table.to_metadata(changed)
+    changed.tables["drop_off"].c.weight_grams.type = Float()
+    found = differences(engine, changed)
+    assert len(found) == 1
+    assert "weight_grams" in repr(found)
+
+
+def test_named_constraints_and_indices_exist(db_path: Path, engine: Engine) -> None:
+    with sqlite3.connect(db_path) as connection:
+        indices = {
+            name
+            for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+        schema = connection.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'drop_off'"
+        ).fetchone()[0]
+    assert {"ix_drop_off_recorded_at", "ix_print_job_status_created_at"} <= indices
+    assert "CONSTRAINT uq_drop_off_label_code UNIQUE (label_code)" in schema
+
+
+def record(engine: Engine) -> str:
+    return record_drop_off(
+        engine,
+        NewDropOff(
+            station_id="MS01",
+            classification="recycling",
+            category_code="metaal",
+            category_name="Metalen",
+            eural_code="20 01 40",
+            weight_grams=2500,
+            weight_source="manual",
+            operator="anna",
+            reading=None,
+            reason="test",
+        ),
+        now=NOW,
+    ).id
+
+
+SECOND_MIGRATION = textwrap.dedent(
+    '''
+    """A later change: drop-offs get a note (rebuilds the table in SQLite).
+
+    Revision ID: 0002
+    Revises: 0001
+    """
+
+    import sqlalchemy as sa
+    from alembic import op
+
+    revision = "0002"
+    down_revision = "0001"
+    branch_labels = None
+    depends_on = None
+
+
+    def upgrade() -> None:
+        with op.batch_alter_table("drop_off", recreate="always") as batch:
+            batch.add_column(sa.Column("note", sa.Text(), nullable=True))
+        for statement in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER drop_off_no_{statement.lower()} BEFORE {statement} "
+                "ON drop_off BEGIN SELECT RAISE(ABORT, 'append-only'); END"
+            )
+
+
+    def downgrade() -> None:
+        raise NotImplementedError
+    '''
+)
+
+
+def test_upgrading_a_database_keeps_its_records(
+    tmp_path: Path, db_path: Path, engine: Engine
+) -> None:
+    ids = [record(engine) for _ in range(3)]
+    void_drop_off(engine, ids[1], "teamleider", "wrong", now=NOW)
+    later = tmp_path / "later-migrations"
+    shutil.copytree(MIGRATIONS_DIR, later, ignore=shutil.ignore_patterns("__pycache__"))
+    (later / "versions" / "0002_note.py").write_text(SECOND_MIGRATION, encoding="utf-8")
+
+    upgrade_database(engine, migrations_dir=later)
+
+    assert database_health(engine).schema_revision == "0002"
+    assert database_health(engine).foreign_keys is True
+    with sqlite3.connect(db_path) as connection:
+        rows = connection.execute(
+            "SELECT id, label_code, note FROM drop_off WHERE voids_id IS NULL ORDER BY label_no"
+        ).fetchall()
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            connection.execute("DELETE FROM drop_off")
+    assert rows == [
+        (ids[0], "MS01-000001", None),
+        (ids[1], "MS01-000002", None),
+        (ids[2], "MS01-000003", None),
+    ]
+    assert verify_chain(engine).ok
+    # This code knows only 0001: it must not touch the newer database.
+    with pytest.raises(SchemaTooNew, match="0002"):
+        open_database(db_path)
+
+
+def test_downgrade_and_upgrade_again(engine: Engine, db_path: Path) -> None:
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "base")
+    with sqlite3.connect(db_path) as connection:
+        left = connection.execute(
+            "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+        ).fetchall()
+    assert left == [("alembic_version",)]
+    upgrade_database(engine)
+    assert differences(engine, metadata) == []
+
+
+def test_migrations_are_found_from_an_installed_copy_of_the_package(tmp_path: Path) -> None:
+    # Copy only what pyproject.toml ships: the modules and the package data globs.
+    site = tmp_path / "site"
+    for pattern in ("*.py", "alembic.ini", "migrations/*.py", "migrations/versions/*.py"):
+        for source in (ROOT / "db").glob(pattern):
+            target = site / "db" / source.relative_to(ROOT / "db")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code = (
+        "import db.engine, sys\n"
+        "engine = db.engine.open_database('counter.sqlite3')\n"
+        "print(db.engine.database_health(engine).schema_revision, db.engine.__file__)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    revision, module_file = result.stdout.split()
+    assert revision == "0001"
+    assert Path(module_file).is_relative_to(site)

@@ -1,0 +1,197 @@
+"""The print queue in the database: order, retries, duplicates, reprints, cancels, audit."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from db.engine import open_database
+from db.printjobs import (
+    PrintJobStateError,
+    cancel,
+    mark_failed,
+    mark_sent,
+    pending_print_jobs,
+    print_job,
+    queue_document,
+    queue_reprint,
+)
+from db.records import (
+    NewDropOff,
+    RecordedDropOff,
+    RecordNotFound,
+    drop_off_by_id,
+    record_drop_off,
+    void_drop_off,
+)
+
+T0 = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "counter.sqlite3"
+
+
+@pytest.fixture
+def engine(db_path: Path) -> Iterator[Engine]:
+    engine = open_database(db_path)
+    yield engine
+    engine.dispose()
+
+
+def record(engine: Engine, at: datetime = T0) -> RecordedDropOff:
+    return record_drop_off(
+        engine,
+        NewDropOff(
+            station_id="MS01",
+            classification="repair",
+            category_code="bicycles",
+            category_name="Fietsen",
+            eural_code=None,
+            weight_grams=14500,
+            weight_source="manual",
+            operator="anna",
+            reading=None,
+            reason="bicycle on the floor scale",
+        ),
+        now=at,
+    )
+
+
+def audit(db_path: Path, entity_id: str) -> list[tuple[str, str, dict[str, object]]]:
+    with sqlite3.connect(db_path) as connection:
+        rows = connection.execute(
+            "SELECT actor, action, detail FROM audit_entry WHERE entity_id = ? ORDER BY at",
+            (entity_id,),
+        ).fetchall()
+    return [(actor, action, json.loads(detail)) for actor, action, detail in rows]
+
+
+def test_recorded_drop_offs_wait_in_order(engine: Engine) -> None:
+    first = record(engine, T0)
+    second = record(engine, T0 + timedelta(seconds=1))
+    third = record(engine, T0)  # same instant as the first: queue order still holds
+    pending = pending_print_jobs(engine)
+    assert [job.id for job in pending] == [
+        first.print_job_id,
+        third.print_job_id,
+        second.print_job_id,
+    ]
+    job = pending[0]
+    assert job.document == "item_label"
+    assert job.status == "queued"
+    assert job.label_code == "MS01-000001"
+    assert job.drop_off_id == first.id
+    assert job.attempts == 0
+    assert job.copy_marker is None
+
+
+def test_sent_job_leaves_the_queue(engine: Engine, db_path: Path) -> None:
+    recorded = record(engine)
+    assert recorded.print_job_id is not None
+    sent = mark_sent(engine, recorded.print_job_id, now=T0 + timedelta(seconds=2))
+    assert sent.status == "sent"
+    assert sent.attempts == 1
+    assert sent.sent_at == T0 + timedelta(seconds=2)
+    assert pending_print_jobs(engine) == []
+    assert print_job(engine, recorded.print_job_id) == sent
+    assert drop_off_by_id(engine, recorded.id).print_status == "sent"
+    assert [a[1] for a in audit(db_path, recorded.print_job_id)] == ["print_job.sent"]
+
+
+def test_failures_are_retried_and_an_uncertain_one_marks_a_duplicate(
+    engine: Engine, db_path: Path
+) -> None:
+    job_id = record(engine).print_job_id
+    assert job_id is not None
+    failed = mark_failed(engine, job_id, "printer unreachable", uncertain=False)
+    assert (failed.status, failed.attempts, failed.copy_marker) == ("failed", 1, None)
+    assert failed.last_error == "printer unreachable"
+    assert [job.id for job in pending_print_jobs(engine)] == [job_id]
+
+    failed = mark_failed(engine, job_id, "connection lost while sending", uncertain=True)
+    assert (failed.status, failed.attempts, failed.copy_marker) == ("failed", 2, "duplicate")
+
+    sent = mark_sent(engine, job_id)
+    assert (sent.status, sent.attempts, sent.copy_marker) == ("sent", 3, "duplicate")
+    assert sent.last_error is None
+    entries = audit(db_path, job_id)
+    assert [action for _, action, _ in entries] == [
+        "print_job.failed",
+        "print_job.failed",
+        "print_job.sent",
+    ]
+    assert entries[1][2]["uncertain"] is True
+    assert entries[1][2]["error"] == "connection lost while sending"
+
+
+def test_reprint_is_a_new_job_marked_reprint(engine: Engine, db_path: Path) -> None:
+    recorded = record(engine)
+    assert recorded.print_job_id is not None
+    mark_sent(engine, recorded.print_job_id)
+    job_id = queue_reprint(engine, recorded.id, "anna", now=T0 + timedelta(minutes=5))
+    job = print_job(engine, job_id)
+    assert (job.status, job.copy_marker, job.reprint_of) == (
+        "queued",
+        "reprint",
+        recorded.print_job_id,
+    )
+    assert [j.id for j in pending_print_jobs(engine)] == [job_id]
+    # An uncertain failure of a reprint keeps the reprint marker.
+    assert mark_failed(engine, job_id, "cut", uncertain=True).copy_marker == "reprint"
+    assert audit(db_path, job_id)[0][:2] == ("anna", "print_job.queued")
+    assert drop_off_by_id(engine, recorded.id).print_job_id == recorded.print_job_id
+
+
+def test_cancel_takes_a_job_out_of_the_queue(engine: Engine, db_path: Path) -> None:
+    job_id = record(engine).print_job_id
+    assert job_id is not None
+    cancelled = cancel(engine, job_id, "technician")
+    assert cancelled.status == "cancelled"
+    assert pending_print_jobs(engine) == []
+    assert audit(db_path, job_id) == [("technician", "print_job.cancelled", {})]
+
+
+def test_changes_a_job_state_does_not_allow(engine: Engine) -> None:
+    job_id = record(engine).print_job_id
+    assert job_id is not None
+    mark_sent(engine, job_id)
+    with pytest.raises(PrintJobStateError, match="is sent"):
+        mark_sent(engine, job_id)
+    with pytest.raises(PrintJobStateError):
+        mark_failed(engine, job_id, "late", uncertain=False)
+    with pytest.raises(PrintJobStateError):
+        cancel(engine, job_id, "anna")
+    with pytest.raises(RecordNotFound):
+        mark_sent(engine, "no-such-job")
+    with pytest.raises(RecordNotFound):
+        print_job(engine, "no-such-job")
+    with pytest.raises(RecordNotFound):
+        queue_reprint(engine, "no-such-drop-off", "anna")
+
+
+def test_a_voided_drop_off_is_not_reprinted(engine: Engine) -> None:
+    recorded = record(engine)
+    void = void_drop_off(engine, recorded.id, "teamleider", "entered twice")
+    with pytest.raises(ValueError, match="voided"):
+        queue_reprint(engine, recorded.id, "anna")
+    with pytest.raises(ValueError, match="void"):
+        queue_reprint(engine, void.id, "anna")
+    assert pending_print_jobs(engine) == []  # its waiting label was cancelled
+
+
+def test_documents_without_a_drop_off(engine: Engine) -> None:
+    job_id = queue_document(engine, "test_page", "technician")
+    job = print_job(engine, job_id)
+    assert (job.document, job.drop_off_id, job.label_code) == ("test_page", None, None)
+    with pytest.raises(ValueError):
+        queue_document(engine, "item_label", "technician")
+    with pytest.raises(ValueError):
+        queue_document(engine, "poster", "technician")

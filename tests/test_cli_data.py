@@ -1,0 +1,246 @@
+"""``counter export``, ``counter totals`` and ``counter verify``, run through ``main``."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from counter_app.cli import main
+from db.engine import open_database
+from db.export import EXPORT_COLUMNS
+from db.records import NewDropOff, NewReading, record_drop_off, void_drop_off
+
+ConfigFile = Callable[..., Path]  # the config_file fixture of conftest.py
+
+HEADER = ",".join(EXPORT_COLUMNS)
+
+
+def drop_off(classification: str, code: str, name: str, grams: int) -> NewDropOff:
+    return NewDropOff(
+        station_id="MS01",
+        classification=classification,
+        category_code=code,
+        category_name=name,
+        eural_code="20 01 40" if classification == "recycling" else None,
+        weight_grams=grams,
+        weight_source="scale",
+        operator="anna",
+        reading=NewReading(
+            weight=Decimal(grams).scaleb(-3),
+            unit="kg",
+            grams=grams,
+            stable=True,
+            net=False,
+            tare=None,
+            raw_frame=b"frame",
+            received_at=datetime(2024, 5, 14, 8, 0, tzinfo=UTC),
+            protocol="comma",
+            port="sim",
+        ),
+    )
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    path = tmp_path / "data" / "counter.sqlite3"
+    engine = open_database(path)
+    at = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)  # 10:30 in Amsterdam
+    record_drop_off(engine, drop_off("reuse", "furniture", "Meubels", 30000), now=at)
+    record_drop_off(engine, drop_off("repair", "bicycles", "Fietsen", 15000), now=at)
+    record_drop_off(engine, drop_off("recycling", "metaal", "Metalen", 55000), now=at)
+    wrong = record_drop_off(engine, drop_off("recycling", "metaal", "Metalen", 9000), now=at)
+    void_drop_off(engine, wrong.id, "teamleider", "weighed twice", now=at)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def config(config_file: ConfigFile, database: Path) -> str:
+    return str(config_file(f'[database]\npath = "{database}"\n'))
+
+
+def test_export_csv_to_standard_output(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "--config",
+            config,
+            "export",
+            "--from",
+            "2024-05-14",
+            "--to",
+            "2024-05-14",
+            "--format",
+            "csv",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == HEADER
+    assert len(lines) == 5
+    assert lines[1].endswith(",reuse,furniture,,30.000,scale,anna,false")
+    assert ",2024-05-14T10:30:00+02:00," in lines[1]
+    assert lines[4].endswith(",recycling,metaal,20 01 40,9.000,scale,anna,true")
+
+
+def test_export_json_to_a_file(
+    tmp_path: Path, config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "out" / "may.json"
+    output.parent.mkdir()
+    code = main(
+        [
+            "--config",
+            config,
+            "export",
+            "--from",
+            "2024-05-01",
+            "--to",
+            "2024-05-31",
+            "--format",
+            "json",
+            "--output",
+            str(output),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.out == ""
+    assert "4 drop-offs" in captured.err
+    data = json.loads(output.read_text(encoding="utf-8"))
+    assert [row["weight_kg"] for row in data] == ["30.000", "15.000", "55.000", "9.000"]
+    assert [row["voided"] for row in data] == [False, False, False, True]
+
+
+def test_export_xlsx(tmp_path: Path, config: str) -> None:
+    output = tmp_path / "may.xlsx"
+    code = main(
+        [
+            "--config",
+            config,
+            "export",
+            "--from",
+            "2024-05-14",
+            "--to",
+            "2024-05-14",
+            "--format",
+            "xlsx",
+            "--output",
+            str(output),
+        ]
+    )
+    assert code == 0
+    rows = list(load_workbook(output)["drop-offs"].iter_rows(values_only=True))
+    assert rows[0] == EXPORT_COLUMNS
+    assert len(rows) == 5
+
+
+def test_xlsx_needs_an_output_file(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "--config",
+            config,
+            "export",
+            "--from",
+            "2024-05-14",
+            "--to",
+            "2024-05-14",
+            "--format",
+            "xlsx",
+        ]
+    )
+    assert code == 2
+    assert "--output" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("2024-13-01", "2024-05-14", "--from: '2024-13-01' is not a date"),
+        ("2024-05-14", "14-05-2024", "--to: '14-05-2024' is not a date"),
+        ("2024-05-14", "2024-05-01", "before --from"),
+    ],
+)
+def test_export_with_bad_dates(
+    config: str, capsys: pytest.CaptureFixture[str], start: str, end: str, message: str
+) -> None:
+    code = main(["--config", config, "export", "--from", start, "--to", end, "--format", "csv"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert message in captured.err
+    assert "YYYY-MM-DD" in captured.err or "before" in captured.err
+    assert captured.out == ""
+
+
+def test_totals_table(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--config", config, "totals", "--day", "2024-05-14"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Totals for 2024-05-14" in out
+    reuse_line = next(line for line in out.splitlines() if "reuse " in line and "30.000" in line)
+    assert "30.0 %" in reuse_line
+    assert "100.000" in out  # the total
+    assert "Metalen" in out and "20 01 40" in out and "55.000" in out
+    assert "Reuse share: 30.0 %" in out
+    assert "Reuse and repair share: 45.0 %" in out
+    assert "Voided drop-offs (not counted): 1" in out
+
+
+def test_totals_json(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--config", config, "totals", "--day", "2024-05-14", "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["day"] == "2024-05-14"
+    assert data["total_kg"] == "100.000"
+    assert data["count"] == 3
+    assert data["voided_count"] == 1
+    assert data["reuse_share"] == "0.3000"
+    assert data["reuse_repair_share"] == "0.4500"
+    assert data["classifications"]["recycling"] == {"kg": "55.000", "count": 1, "share": "0.5500"}
+    assert data["categories"][0] == {
+        "classification": "reuse",
+        "category_code": "furniture",
+        "category_name": "Meubels",
+        "eural_code": None,
+        "kg": "30.000",
+        "count": 1,
+    }
+
+
+def test_totals_with_a_bad_day(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", config, "totals", "--day", "yesterday"]) == 2
+    assert "--day: 'yesterday' is not a date" in capsys.readouterr().err
+
+
+def test_verify_a_good_chain(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", config, "verify"]) == 0
+    assert capsys.readouterr().out == "OK: 5 records checked; the chain is unbroken\n"
+
+
+def test_verify_finds_a_changed_record(
+    config: str, database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sqlite3.connect(database) as connection:
+        connection.execute("DROP TRIGGER drop_off_no_update")
+        connection.execute("UPDATE drop_off SET weight_grams = 3000 WHERE label_no = 1")
+    assert main(["--config", config, "verify"]) == 1
+    out = capsys.readouterr().out
+    assert "BROKEN: drop-off MS01-000001 was changed after it was recorded" in out
+
+
+def test_commands_do_not_create_a_missing_database(
+    tmp_path: Path, config_file: ConfigFile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere" / "counter.sqlite3"
+    config = str(config_file(f'[database]\npath = "{missing}"\n', name="missing.toml"))
+    assert main(["--config", config, "verify"]) == 1
+    assert f"There is no counter database at {missing}." in capsys.readouterr().err
+    assert main(["--config", config, "totals", "--day", "2024-05-14"]) == 1
+    assert not missing.parent.exists()
