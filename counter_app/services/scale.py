@@ -21,6 +21,9 @@ from drivers.scale.registry import make_protocol, protocol_class
 
 if TYPE_CHECKING:
     from counter_app.config import ScaleConfig
+    from drivers.scale.simulator import DemoScenario, ScaleSimulator
+    from drivers.scale.stability import SoftwareStability
+    from drivers.scale.transport import ScaleTransport, TransportLink
 
 
 class ScaleState(enum.Enum):
@@ -94,12 +97,12 @@ class ScaleService:
         self._state = ScaleState.CONNECTING
         self._stop = threading.Event()
         self._watchdog: threading.Thread | None = None
-        self._simulator = None
-        self._scenario = None
+        self._simulator: ScaleSimulator | None = None
+        self._scenario: DemoScenario | None = None
         self._demo_seed = demo_seed
         self._protocol_name = config.protocol
         self._stability = self._make_stability()
-        self._transport = None
+        self._transport: ScaleTransport | None = None
         self.port = config.port
 
     # -- life cycle -------------------------------------------------------------------
@@ -113,7 +116,7 @@ class ScaleService:
         self.port = port
         cls = protocol_class(self._protocol_name)
         defaults = cls.serial_defaults
-        self._transport = ScaleTransport(
+        transport = ScaleTransport(
             port,
             protocol=make_protocol(self._protocol_name, self._config.options),
             baudrate=self._config.baudrate or defaults.baudrate,
@@ -124,7 +127,8 @@ class ScaleService:
             on_reading=self._on_reading,
             on_link=self._on_link,
         )
-        self._transport.start()
+        self._transport = transport
+        transport.start()
         self._watchdog = threading.Thread(target=self._watch, name="scale-watchdog", daemon=True)
         self._watchdog.start()
 
@@ -138,19 +142,20 @@ class ScaleService:
             self._simulator.stop()
 
     @property
-    def simulator(self):  # type: ignore[no-untyped-def]
+    def simulator(self) -> ScaleSimulator | None:
         """The built-in simulator in demo mode (tests and the technician use it)."""
         return self._simulator
 
     def _start_simulator(self) -> str:
         from drivers.scale.simulator import DemoScenario, ScaleSimulator
 
-        self._simulator = ScaleSimulator(protocol=self._protocol_name, options=None)
-        self._simulator.start()
-        if self._demo_seed is not None or self._config.port == "sim":
-            self._scenario = DemoScenario(self._simulator, seed=self._demo_seed)
-            self._scenario.start()
-        return str(self._simulator.port)
+        simulator = ScaleSimulator(protocol=self._protocol_name, options=None)
+        simulator.start()
+        self._simulator = simulator
+        scenario = DemoScenario(simulator, seed=self._demo_seed)
+        scenario.start()
+        self._scenario = scenario
+        return str(simulator.port)
 
     def stop_demo_scenario(self) -> None:
         """Hold the simulator still so a test or a technician can set the weight."""
@@ -160,22 +165,14 @@ class ScaleService:
 
     # -- what the transport tells us ----------------------------------------------------
 
-    def _make_stability(self):  # type: ignore[no-untyped-def]
-        division = getattr(self._config, "stable_division", None)
-        try:
-            from drivers.scale.stability import SoftwareStability
-        except ImportError:
-            return None
-        kwargs = {}
-        if division:
-            kwargs["division"] = Decimal(str(division))
-        else:
-            kwargs["division"] = Decimal("0.02")
-        return SoftwareStability(**kwargs)
+    def _make_stability(self) -> SoftwareStability:
+        from drivers.scale.stability import SoftwareStability
+
+        return SoftwareStability(division=Decimal(self._config.stable_division))
 
     def _on_reading(self, reading: Reading) -> None:
         now = time.monotonic()
-        if reading.stable is None and reading.kind == "weight" and self._stability is not None:
+        if reading.stable is None and reading.kind == "weight":
             reading = self._stability.apply(reading, int(now * 1000))
         with self._lock:
             self._last_frame_at = now
@@ -190,7 +187,7 @@ class ScaleService:
                 self._unreadable_streak = 0
         self._publish()
 
-    def _on_link(self, link) -> None:  # type: ignore[no-untyped-def]
+    def _on_link(self, link: TransportLink) -> None:
         with self._lock:
             self._link_up = link.state == "connected"
             self._link_detail = link.message or ""

@@ -86,14 +86,17 @@ class CounterApp(App[None]):
         except Exception as exc:
             self.post_message(DatabaseFailed(str(exc)))
             return
-        self.counter_service = CounterService(self.config, self.engine)
+        counter_service = CounterService(self.config, self.engine)
         self.print_service = PrintService(
             self.config, self.engine, self.messages, on_event=self._print_event
         )
         self.post_message(DatabaseOpened())
-        view = self.counter_service.today()
+        view = counter_service.today()
         self.grams_by_class = dict(view.totals.grams_by_classification)
-        self.post_message(TodayLoaded(view))
+        # Straight to the screen, and before recording is possible: the day's list
+        # must be in place before the first new record is put on top of it.
+        self.counter_screen.post_message(TodayLoaded(view))
+        self.counter_service = counter_service
         self.print_service.start()
 
     def on_unmount(self) -> None:
@@ -132,9 +135,6 @@ class CounterApp(App[None]):
     def on_database_failed(self, message: DatabaseFailed) -> None:
         self.printer_line = self.messages.t("status.database_failed", error=message.error)
         self.counter_screen.refresh_status()
-
-    def on_today_loaded(self, message: TodayLoaded) -> None:
-        self.counter_screen.post_message(TodayLoaded(message.view))
 
     def add_to_totals(self, record: object) -> None:
         c = record.classification  # type: ignore[attr-defined]

@@ -47,9 +47,11 @@ class CounterScreen(Screen[None]):
         ("3", "classify('recycling')", "keys.recycling", "3"),
         ("enter", "capture", "keys.weigh", "Enter"),
         ("escape", "cancel", "keys.cancel", "Esc"),
+        ("f1", "help", "keys.help", "F1"),
         ("r", "reprint", "keys.reprint", "r"),
         ("v", "toggle_preview", "keys.preview", "v"),
-        ("f1", "help", "keys.help", "F1"),
+        ("up", "cursor(-1)", "", ""),
+        ("down", "cursor(1)", "", ""),
         ("ctrl+q", "app.quit", "keys.quit", "^q"),
     )
 
@@ -57,7 +59,10 @@ class CounterScreen(Screen[None]):
         super().__init__()
         # Bound per instance so the footer speaks the configured language.
         for keys, action, text_key, display in self.KEYS:
-            self._bindings.bind(keys, action, messages.t(text_key), key_display=display)
+            description = messages.t(text_key) if text_key else ""
+            self._bindings.bind(
+                keys, action, description, show=bool(text_key), key_display=display or None
+            )
         self._classification: str | None = None
         self._entry: CatalogueEntry | None = None
         self._last_code: dict[str, str] = {}
@@ -87,14 +92,13 @@ class CounterScreen(Screen[None]):
                 yield Static(t("preview.title"), id="preview-title")
                 yield LabelPreview(t("preview.empty"), id="preview")
         yield Static("", id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(TotalsStrip).show(
             {}, self.counter_app.messages, self.counter_app.config.language
         )
         self._layout_preview()
-        self.query_one(DropOffTable).can_focus = False
 
     def on_resize(self) -> None:
         self._layout_preview()
@@ -269,6 +273,11 @@ class CounterScreen(Screen[None]):
             app.print_service.wake()
         code = table.get_cell(row_key, "code")
         self._set_prompt(app.messages.t("record.reprint_queued", label_code=str(code)), "info")
+
+    def action_cursor(self, delta: int) -> None:
+        table = self.query_one(DropOffTable)
+        if table.row_count:
+            table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + delta)))
 
     def action_toggle_preview(self) -> None:
         self._preview_forced = not self._preview_forced

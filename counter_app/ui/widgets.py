@@ -27,6 +27,9 @@ STATE_KEYS = {
 
 CLASSIFICATIONS = ("reuse", "repair", "recycling")
 
+# One colour per classification, the same on the screen and in the picker.
+CLASS_STYLES = {"reuse": "bold green", "repair": "bold yellow", "recycling": "bold cyan"}
+
 
 def weight_text(snapshot: ScaleSnapshot, language: str) -> str:
     """The number on the big display, as the indicator shows it (its decimals)."""
@@ -89,10 +92,10 @@ class TotalsStrip(Static):
         text = Text()
         text.append(messages.t("totals.today") + "\n", style="bold")
         for c in CLASSIFICATIONS:
-            text.append(f"{messages.t(f'classification.{c}'):<11}", style=f"class-{c}")
-            text.append(f"{format_kg(grams_by_class.get(c, 0), language):>13}\n")
-        text.append(f"{messages.t('totals.total'):<11}", style="bold")
-        text.append(f"{format_kg(total, language):>13}", style="bold")
+            text.append(f"{messages.t(f'classification.{c}'):<12}", style=CLASS_STYLES[c])
+            text.append(f"{format_kg(grams_by_class.get(c, 0), language):>16}\n")
+        text.append(f"{messages.t('totals.total'):<12}", style="bold")
+        text.append(f"{format_kg(total, language):>16}", style="bold")
         if total:
             share = (
                 Decimal(grams_by_class.get("reuse", 0) + grams_by_class.get("repair", 0))
@@ -103,8 +106,14 @@ class TotalsStrip(Static):
         self.update(text)
 
 
-class DropOffTable(DataTable[str]):
-    """Today's drop-offs, newest on top."""
+class DropOffTable(DataTable[str | Text]):
+    """Today's drop-offs, newest on top.
+
+    Never focused: Enter belongs to the counter (capture), and the screen moves the
+    cursor with the arrow keys.
+    """
+
+    can_focus = False
 
     def __init__(self, messages: Messages, language: str, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
@@ -149,7 +158,7 @@ class DropOffTable(DataTable[str]):
         return [
             Text(time_text, style=style),
             Text(r.label_code, style=style),  # type: ignore[attr-defined]
-            Text(kind, style=f"{style} class-{r.classification}".strip()),  # type: ignore[attr-defined]
+            Text(kind, style=f"{style} {CLASS_STYLES.get(r.classification, '')}".strip()),  # type: ignore[attr-defined]
             Text(category, style=style),
             Text(weight, style=style, justify="right"),
         ]

@@ -1,0 +1,49 @@
+"""Waiting helpers for Pilot tests against the real simulator and database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+from counter_app.services.scale import ScaleState
+from counter_app.ui.app import CounterApp
+
+
+async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 8.0) -> None:  # type: ignore[no-untyped-def]
+    """Let the app run until ``predicate`` holds (HIL: the pty and threads are real)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {predicate.__doc__ or predicate}")
+        await pilot.pause(0.05)
+
+
+async def ready(pilot, app: CounterApp) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the database and the simulator (held still, scenario off)."""
+
+    def started() -> bool:
+        return app.counter_service is not None and app.scale_service.simulator is not None
+
+    await wait_for(pilot, started)
+
+
+async def put_on_scale(  # type: ignore[no-untyped-def]
+    pilot, app: CounterApp, weight: str, *, motion: bool = False, state: ScaleState
+) -> None:
+    sim = app.scale_service.simulator
+    sim.set_motion(motion)
+    sim.set_weight(Decimal(weight))
+
+    def shows() -> bool:
+        snap = app.scale_service.snapshot()
+        if snap.state is not state:
+            return False
+        if state in (ScaleState.STABLE, ScaleState.MOTION):
+            return snap.reading is not None and snap.reading.weight == Decimal(weight)
+        return True
+
+    shows.__doc__ = f"scale showing {weight} kg {state.value}"
+    await wait_for(pilot, shows)
+    await asyncio.sleep(0)

@@ -1,0 +1,167 @@
+"""The attendant's flow, end to end: 1/2/3, pick, Enter; refusals; Esc; printer faults."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+from pilot_helpers import put_on_scale, ready, wait_for
+from textual.widgets import DataTable, Static
+
+from counter_app.config import Config
+from counter_app.services.scale import ScaleState
+from drivers.printer.decode import decode_escpos
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def prompt(app) -> str:  # type: ignore[no-untyped-def]
+    return str(app.counter_screen.query_one("#prompt", Static).render())
+
+
+async def test_three_keys_record_one_drop_off_and_print_its_label(
+    make_app, counter_config: Config, tmp_path: Path
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await put_on_scale(pilot, app, "12.34", state=ScaleState.STABLE)
+        await pilot.press("1")
+        await pilot.press("enter")  # the first reuse category: furniture
+        await pilot.press("enter")  # capture
+        labels = tmp_path / "labels"
+        await wait_for(pilot, lambda: any(labels.glob("*.escpos")))
+        await wait_for(pilot, lambda: "MS01-000001" in prompt(app))
+        table = app.counter_screen.query_one(DataTable)
+        assert table.row_count == 1
+
+    db = counter_config.database_path()
+    assert rows(
+        db, "select label_code, classification, weight_grams, weight_source from drop_off"
+    ) == [("MS01-000001", "reuse", 12340, "scale")]
+    # The raw frame behind the weight is kept with the record.
+    (raw,) = rows(db, "select raw_frame from captured_reading")[0]
+    assert b"12.34" in raw
+    (status,) = rows(db, "select status from print_job")[0]
+    assert status == "sent"
+
+    (label_file,) = sorted((tmp_path / "labels").glob("*.escpos"))
+    doc = decode_escpos(label_file.read_bytes())
+    assert doc.qr_codes == ["MS01-000001"]
+    assert ("CODE128", "MS01-000001") in doc.barcodes
+    text = doc.text
+    assert "MS01-000001" in text
+    assert "HERGEBRUIK" in text
+    assert "12,34 kg" in text
+    assert doc.cuts == 1
+
+
+async def test_last_category_is_preselected_so_a_run_takes_three_keys(
+    make_app, counter_config: Config
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await put_on_scale(pilot, app, "3.50", state=ScaleState.STABLE)
+        await pilot.press("3")
+        await pilot.press(*"metaal")
+        await pilot.press("enter", "enter")
+        await wait_for(pilot, lambda: "MS01-000001" in prompt(app))
+        await pilot.press("3", "enter", "enter")
+        await wait_for(pilot, lambda: "MS01-000002" in prompt(app))
+
+    assert rows(
+        counter_config.database_path(),
+        "select label_code, category_code, eural_code from drop_off order by label_no",
+    ) == [("MS01-000001", "metaal", "20 01 40"), ("MS01-000002", "metaal", "20 01 40")]
+
+
+async def test_escape_at_every_step_records_nothing(make_app, counter_config: Config) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await put_on_scale(pilot, app, "8.00", state=ScaleState.STABLE)
+        await pilot.press("2", "escape")  # in the picker
+        await pilot.press("enter")  # nothing chosen: refused
+        assert "Kies eerst" in prompt(app)
+        await pilot.press("2", "enter", "escape")  # after picking, before weighing
+        await pilot.press("enter")
+        assert "Kies eerst" in prompt(app)
+        await pilot.pause(0.3)
+
+    assert rows(counter_config.database_path(), "select count(*) from drop_off") == [(0,)]
+
+
+async def test_capture_refused_in_motion_overload_negative_zero_and_offline(
+    make_app, counter_config: Config
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        sim = app.scale_service.simulator
+        await pilot.press("1", "enter")
+
+        await put_on_scale(pilot, app, "5.00", motion=True, state=ScaleState.MOTION)
+        await pilot.press("enter")
+        assert "stabiele weging" in prompt(app)
+
+        sim.set_overload(True)
+        await wait_for(pilot, lambda: app.scale_service.snapshot().state is ScaleState.OVERLOAD)
+        await pilot.press("enter")
+        assert "overbelast" in prompt(app)
+        sim.set_overload(False)
+
+        await put_on_scale(pilot, app, "-1.20", state=ScaleState.STABLE)
+        await pilot.press("enter")
+        assert "Negatief" in prompt(app)
+
+        await put_on_scale(pilot, app, "0.00", state=ScaleState.STABLE)
+        await pilot.press("enter")
+        assert "nul" in prompt(app)
+
+        sim.unplug()
+        await wait_for(pilot, lambda: app.scale_service.snapshot().state is ScaleState.OFFLINE)
+        await pilot.press("enter")
+        assert "offline" in prompt(app)
+
+    assert rows(counter_config.database_path(), "select count(*) from drop_off") == [(0,)]
+
+
+async def test_unwritable_label_file_keeps_the_record_and_queues_the_label(
+    make_app, counter_config: Config, tmp_path: Path
+) -> None:
+    # A file where the label folder should be: the preview printer cannot write.
+    blocked = tmp_path / "blocked"
+    blocked.write_text("not a folder")
+    config = replace(counter_config, printer=replace(counter_config.printer, path=str(blocked)))
+    app = make_app(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await put_on_scale(pilot, app, "2.25", state=ScaleState.STABLE)
+        await pilot.press("3", "enter", "enter")
+        await wait_for(pilot, lambda: "MS01-000001" in prompt(app))
+        status = app.counter_screen.query_one("#status", Static)
+        await wait_for(pilot, lambda: "wachtrij" in str(status.render()))
+        assert "niet bereikbaar" in str(status.render())
+
+    db = config.database_path()
+    assert rows(db, "select label_code, weight_grams from drop_off") == [("MS01-000001", 2250)]
+    (job_status, error) = rows(db, "select status, last_error from print_job")[0]
+    assert job_status in ("queued", "failed")
+    assert error
+
+
+async def test_english_when_configured(make_app, counter_config: Config) -> None:
+    app = make_app(replace(counter_config, language="en"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await put_on_scale(pilot, app, "1.00", motion=True, state=ScaleState.MOTION)
+        await pilot.press("1", "enter", "enter")
+        assert "stable" in prompt(app)
+        await pilot.press("f1")
+        await pilot.pause(0.1)
+        assert "Help" in str(app.screen.query_one("#help-title", Static).render())
