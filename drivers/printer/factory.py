@@ -1,0 +1,72 @@
+"""From the ``[printer]`` configuration to a connection (a new one per job).
+
+Each connection module is imported only when its kind is chosen, so an optional
+dependency (pyusb, pycups) is needed only by the counters that use it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from drivers.printer.connection import PrinterConnection
+
+CONNECTION_KINDS: tuple[str, ...] = ("preview", "file", "usb", "serial", "network", "cups")
+
+
+def make_connection(
+    kind: str,
+    *,
+    path: str = "",
+    host: str = "",
+    port: int = 9100,
+    baudrate: int = 9600,
+    usb_vendor: int = 0x04B8,
+    usb_product: int = 0x0E28,
+    queue: str = "",
+    flow: str = "none",
+    preview_dir: Path | None = None,
+) -> PrinterConnection:
+    """The connection ``kind`` with the settings it uses; the others are ignored.
+
+    ``preview`` writes to ``preview_dir`` (or ``path`` when no ``preview_dir`` is
+    given); ``file`` to ``path``; ``serial`` opens the port ``path``. A missing or wrong
+    setting raises :class:`ValueError` naming it.
+    """
+    if kind == "preview":
+        from drivers.printer.preview import PreviewConnection
+
+        folder = preview_dir if preview_dir is not None else Path(path) if path else None
+        if folder is None:
+            raise ValueError("printer connection 'preview' needs a folder for the label files")
+        return PreviewConnection(folder)
+    if kind == "file":
+        from drivers.printer.file import FileConnection
+
+        if not path:
+            raise ValueError(
+                "printer connection 'file' needs a path (a file, or a device such as /dev/usb/lp0)"
+            )
+        return FileConnection(Path(path))
+    if kind == "serial":
+        from drivers.printer.serial_printer import SerialConnection
+
+        if not path:
+            raise ValueError("printer connection 'serial' needs the port as path (/dev/ttyUSB0)")
+        return SerialConnection(path, baudrate, flow=flow)
+    if kind == "network":
+        from drivers.printer.network import NetworkConnection
+
+        if not host:
+            raise ValueError("printer connection 'network' needs a host (name or IP address)")
+        return NetworkConnection(host, port)
+    if kind == "usb":
+        from drivers.printer.usb import UsbConnection
+
+        return UsbConnection(usb_vendor, usb_product)
+    if kind == "cups":
+        from drivers.printer.cups import CupsConnection
+
+        return CupsConnection(queue)
+    raise ValueError(
+        f"unknown printer connection {kind!r}; choose one of: {', '.join(CONNECTION_KINDS)}"
+    )
