@@ -1,0 +1,329 @@
+"""``counter scale ...``: decode, simulate, monitor and ports, through the real CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import serial
+
+from counter_app.cli import main
+from counter_app.cli_scale import SimulatorConsole, parse_options, printable
+from drivers.scale import registry
+from drivers.scale.comma import CommaProtocol
+from drivers.scale.reading import Reading
+from drivers.scale.simulator import ScaleSimulator
+
+ROOT = Path(__file__).resolve().parents[1]
+DECODE_KEYS = {"weight", "unit", "stable", "overload", "underload", "net", "kind", "raw"}
+needs_pty = pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
+
+
+def run_with_stdin(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    data: bytes,
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="ascii"))
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+class TestDecode:
+    def test_one_json_object_per_frame_from_stdin(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        data = b"ST,GS,+0012.34kg\r\nUS,NT,+0001.20kg\r\nOL,GS,+    .  kg\r\n\xff\x00\r\n"
+        code, out, err = run_with_stdin(
+            monkeypatch, capsys, ["scale", "decode", "--protocol", "comma"], data
+        )
+        assert code == 0, err
+        lines = [json.loads(line) for line in out.splitlines()]
+        assert all(set(line) == DECODE_KEYS for line in lines)
+        assert lines == [
+            {
+                "weight": "12.34",
+                "unit": "kg",
+                "stable": True,
+                "overload": False,
+                "underload": False,
+                "net": False,
+                "kind": "weight",
+                "raw": "ST,GS,+0012.34kg",
+            },
+            {
+                "weight": "1.20",
+                "unit": "kg",
+                "stable": False,
+                "overload": False,
+                "underload": False,
+                "net": True,
+                "kind": "weight",
+                "raw": "US,NT,+0001.20kg",
+            },
+            {
+                "weight": None,
+                "unit": "kg",
+                "stable": None,
+                "overload": True,
+                "underload": False,
+                "net": False,
+                "kind": "status",
+                "raw": "OL,GS,+    .  kg",
+            },
+            {
+                "weight": None,
+                "unit": None,
+                "stable": None,
+                "overload": False,
+                "underload": False,
+                "net": None,
+                "kind": "error",
+                "raw": "\xff\x00",
+            },
+        ]
+
+    def test_file_and_options(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        capture = tmp_path / "capture.bin"
+        capture.write_bytes(b"01ST,GS,+0002.50\r\n02ST,GS,+0009.99\r\n")
+        code = main(
+            [
+                "scale",
+                "decode",
+                "--protocol",
+                "comma",
+                "--file",
+                str(capture),
+                "--option",
+                "unit=kg",
+                "--option",
+                "address=01",
+            ]
+        )
+        out = capsys.readouterr().out
+        assert code == 0
+        (line,) = [json.loads(text) for text in out.splitlines()]
+        assert (line["weight"], line["unit"], line["kind"]) == ("2.50", "kg", "weight")
+
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (["--protocol", "scalez"], "unknown scale protocol 'scalez'"),
+            (["--protocol", "comma", "--option", "colour=red"], "no option 'colour'"),
+            (["--protocol", "comma", "--option", "unit=stone"], "option 'unit'"),
+            (["--protocol", "comma", "--option", "unit"], "--option expects KEY=VALUE"),
+            (["--protocol", "comma", "--file", "/no/such/file"], "cannot read /no/such/file"),
+        ],
+    )
+    def test_mistakes_are_explained_with_exit_status_2(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+        argv: list[str],
+        message: str,
+    ) -> None:
+        code, out, err = run_with_stdin(monkeypatch, capsys, ["scale", "decode", *argv], b"")
+        assert code == 2
+        assert message in err
+        assert out == ""
+
+    def test_a_protocol_module_that_is_not_there(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setitem(
+            registry._PROTOCOLS, "ghost", ("drivers.scale.ghost_indicator", "Ghost", "GhostEmu")
+        )
+        code, _, err = run_with_stdin(
+            monkeypatch, capsys, ["scale", "decode", "--protocol", "ghost"], b""
+        )
+        assert code == 2
+        assert "scale protocol 'ghost' is not available" in err
+
+    def test_real_subprocess_streams_stdin(self) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "counter_app", "scale", "decode", "--protocol", "comma"],
+            input=b"ST,+00123.45  g\r\nQT,+0000012 PC\r\n",
+            capture_output=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
+        assert [(line["weight"], line["unit"], line["kind"]) for line in lines] == [
+            ("123.45", "g", "weight"),
+            (None, "pcs", "status"),
+        ]
+
+
+def test_parse_options_and_printable() -> None:
+    assert parse_options(["a=1", " b = x=y "]) == {"a": "1", "b": "x=y"}
+    assert printable(b"ST\r\n\x02\xff") == "ST\\r\\n\\x02\\xff"
+
+
+def test_ports_lists_or_says_there_are_none(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scale", "ports"]) == 0
+    assert capsys.readouterr().out.strip()
+
+
+def read_reading(port: serial.Serial, predicate: object, timeout: float = 10.0) -> Reading:
+    protocol = CommaProtocol()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for reading in protocol.feed(port.read(256)):
+            if predicate(reading):  # type: ignore[operator]
+                return reading
+    raise AssertionError("no matching reading on the simulated port")
+
+
+@needs_pty
+class TestSimulate:
+    def test_commands_drive_the_virtual_indicator(self, tmp_path: Path) -> None:
+        link = tmp_path / "ttyCounter"
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "counter_app",
+                "scale",
+                "simulate",
+                "--protocol",
+                "comma",
+                "--link",
+                str(link),
+                "--weight",
+                "2.5",
+                "--rate",
+                "50",
+            ],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            assert process.stdout.readline().strip() == str(link)
+            port = serial.Serial(str(link), 9600, timeout=0.05)
+            try:
+                assert read_reading(port, lambda r: r.kind == "weight").weight == Decimal("2.50")
+                for command, check in [
+                    ("w 12.5", lambda r: r.weight == Decimal("12.50") and r.stable),
+                    ("m on", lambda r: r.stable is False),
+                    ("m off", lambda r: r.stable is True),
+                    ("t 0,5", lambda r: r.net is True and r.weight == Decimal("12.00")),
+                    ("o on", lambda r: r.overload),
+                    ("o off", lambda r: r.kind == "weight"),
+                    ("u on", lambda r: r.underload),
+                    ("u off", lambda r: r.kind == "weight"),
+                    ("g", lambda r: r.kind == "error"),
+                ]:
+                    process.stdin.write(command + "\n")
+                    process.stdin.flush()
+                    assert process.stdout.readline()  # the confirmation line
+                    read_reading(port, check)
+                process.stdin.write("help\nnonsense\n")
+                process.stdin.flush()
+                assert "commands:" in process.stdout.readline()
+            finally:
+                port.close()
+            process.stdin.write("q\n")
+            process.stdin.flush()
+            assert process.wait(timeout=30) == 0
+            assert "unknown command 'nonsense'" in (process.stderr.read() if process.stderr else "")
+            assert not link.is_symlink()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+
+    def test_drop_out_unplugs_and_plugs_back_in(self, tmp_path: Path) -> None:
+        link = tmp_path / "ttyDrop"
+        out = io.StringIO()
+        with ScaleSimulator("comma", link=link, rate_hz=50) as sim:
+            console = SimulatorConsole(sim, out, replug_after=0.1)
+            assert console.handle("d")
+            assert not sim.plugged and not link.exists()
+            deadline = time.monotonic() + 10
+            while not sim.plugged and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert sim.plugged and link.exists()
+            assert console.handle("q") is False
+        assert "unplugged" in out.getvalue()
+
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (["--protocol", "comma", "--option", "format=morse"], "option 'format'"),
+            (["--protocol", "comma", "--weight", "heavy"], "--weight"),
+            (["--protocol", "nope"], "unknown scale protocol"),
+        ],
+    )
+    def test_mistakes_exit_with_status_2(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+        argv: list[str],
+        message: str,
+    ) -> None:
+        code, _, err = run_with_stdin(monkeypatch, capsys, ["scale", "simulate", *argv], b"q\n")
+        assert code == 2
+        assert message in err
+
+
+@needs_pty
+class TestMonitor:
+    def test_shows_and_logs_the_raw_stream(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        log = tmp_path / "raw.log"
+        with ScaleSimulator("comma", link=tmp_path / "ttyMon", rate_hz=50) as sim:
+            sim.set_weight("4.20")
+            code = main(
+                [
+                    "scale",
+                    "monitor",
+                    "--port",
+                    sim.port,
+                    "--protocol",
+                    "comma",
+                    "--baudrate",
+                    "9600",
+                    "--log",
+                    str(log),
+                    "--duration",
+                    "1.5",
+                ]
+            )
+        out = capsys.readouterr().out
+        assert code == 0
+        assert "4.20" in out
+        lines = log.read_text().splitlines()
+        assert lines
+        stamp, direction, *_ = lines[0].split(" ")
+        assert direction == "rx"
+        assert "T" in stamp and stamp.endswith("+00:00")
+        # The hex column of every chunk, joined, is the byte stream the indicator sent.
+        stream = b"".join(bytes.fromhex(line.split("  ")[0].split(" ", 2)[2]) for line in lines)
+        assert b"ST,GS,+0004.20kg\r\n" in stream
+
+    def test_built_in_simulator(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code = main(
+            ["scale", "monitor", "--port", "sim", "--protocol", "comma", "--duration", "0.8"]
+        )
+        assert code == 0
+        assert "built-in simulator" in capsys.readouterr().out
+
+    def test_unknown_protocol(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code = main(["scale", "monitor", "--port", "sim", "--protocol", "x", "--duration", "0"])
+        assert code == 2
+        assert "unknown scale protocol" in capsys.readouterr().err
