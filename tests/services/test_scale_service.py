@@ -1,0 +1,192 @@
+"""The scale service over real pseudo-terminals: what the attendant's screen is told.
+
+Garbage, silence and a pulled cable each become a state a person understands, and the
+service recovers by itself when good frames or the port come back.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import tty
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from counter_app.config import ScaleConfig, parse_config
+from counter_app.services.scale import CaptureRefusal, ScaleService, ScaleSnapshot, ScaleState
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+class Indicator:
+    """A hand-driven indicator on a pty: the test decides every byte on the line."""
+
+    def __init__(self) -> None:
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self.path = os.ttyname(slave)
+        self._slave = slave  # kept open so the master never sees a hang-up
+        self.frame = b"ST,GS,+0012.34kg\r\n"
+        self.sending = True
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):  # 20 frames a second
+            if self.sending:
+                try:
+                    os.write(self.master, self.frame)
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(1)
+        for fd in (self.master, self._slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+@pytest.fixture
+def indicator() -> Iterator[Indicator]:
+    ind = Indicator()
+    yield ind
+    ind.close()
+
+
+def service_for(port: str, **scale: object) -> tuple[ScaleService, list[ScaleSnapshot]]:
+    keys = "\n".join(
+        f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in scale.items()
+    )
+    config: ScaleConfig = parse_config(
+        f'[scale]\nport = "{port}"\n{keys}\n'.replace("'", '"')
+    ).scale
+    seen: list[ScaleSnapshot] = []
+    service = ScaleService(config, seen.append)
+    return service, seen
+
+
+def state(service: ScaleService) -> ScaleState:
+    return service.snapshot().state
+
+
+def test_stable_frames_give_a_capturable_weight(indicator: Indicator) -> None:
+    service, seen = service_for(indicator.path)
+    service.start()
+    try:
+        wait_for(lambda: state(service) is ScaleState.STABLE, 5, "a stable reading")
+        capture = service.capture()
+        assert capture.ok and capture.reading is not None
+        assert capture.reading.weight == Decimal("12.34")
+        assert capture.reading.grams == 12340
+        assert capture.reading.raw == b"ST,GS,+0012.34kg"
+        assert any(s.state is ScaleState.STABLE for s in seen)
+    finally:
+        service.stop()
+
+
+def test_garbage_and_wrong_baud_noise_mean_no_valid_signal_then_recovery(
+    indicator: Indicator,
+) -> None:
+    service, _ = service_for(indicator.path)
+    service.start()
+    try:
+        wait_for(lambda: state(service) is ScaleState.STABLE, 5, "a stable reading")
+        # What a 9600-baud frame looks like read at 2400 baud: bytes, but no frames.
+        indicator.frame = bytes([0xF8, 0x80, 0x1E, 0x78, 0xE0, 0x86, 0x0D, 0x0A])
+        wait_for(lambda: state(service) is ScaleState.NO_SIGNAL, 5, "no valid signal")
+        assert service.capture().refusal is CaptureRefusal.NO_SIGNAL
+        indicator.frame = b"ST,GS,+0012.30kg\r\n\x00\xff\x13partial,frame"
+        wait_for(lambda: state(service) is ScaleState.STABLE, 5, "recovery")
+        reading = service.snapshot().reading
+        assert reading is not None and reading.weight == Decimal("12.30")
+    finally:
+        service.stop()
+
+
+def test_silence_means_offline_and_frames_bring_it_back(indicator: Indicator) -> None:
+    service, _ = service_for(indicator.path, offline_after_ms=600)
+    service.start()
+    try:
+        wait_for(lambda: state(service) is ScaleState.STABLE, 5, "a stable reading")
+        indicator.sending = False  # an RS-232 cable pulled: no error, just silence
+        wait_for(lambda: state(service) is ScaleState.OFFLINE, 5, "offline on silence")
+        assert service.capture().refusal is CaptureRefusal.OFFLINE
+        indicator.sending = True
+        wait_for(lambda: state(service) is ScaleState.STABLE, 5, "back online")
+    finally:
+        service.stop()
+
+
+def test_motion_overload_and_underload_frames(indicator: Indicator) -> None:
+    service, _ = service_for(indicator.path)
+    service.start()
+    try:
+        for frame, expected, refusal in (
+            (b"US,GS,+0003.10kg\r\n", ScaleState.MOTION, CaptureRefusal.MOTION),
+            (b"OL,GS,+9999.99kg\r\n", ScaleState.OVERLOAD, CaptureRefusal.OVERLOAD),
+            (b"ST,GS,-0001.20kg\r\n", ScaleState.STABLE, CaptureRefusal.NEGATIVE),
+            (b"ST,GS,+0000.00kg\r\n", ScaleState.STABLE, CaptureRefusal.ZERO),
+        ):
+            indicator.frame = frame
+            wait_for(
+                lambda f=frame: (
+                    service.snapshot().reading is not None
+                    and service.snapshot().reading.raw == f.strip()
+                ),  # type: ignore[union-attr]
+                5,
+                f"frame {frame!r}",
+            )
+            assert state(service) is expected
+            assert service.capture().refusal is refusal
+    finally:
+        service.stop()
+
+
+def test_pulled_cable_shows_offline_within_two_seconds_and_reconnects(tmp_path: Path) -> None:
+    from drivers.scale.simulator import ScaleSimulator
+
+    link = tmp_path / "ttyScale"
+    simulator = ScaleSimulator(protocol="comma", link=link, rate_hz=20)
+    simulator.start()
+    simulator.set_weight(Decimal("5.55"))
+    service, _ = service_for(str(link))
+    service.start()
+    try:
+        wait_for(lambda: state(service) is ScaleState.STABLE, 5, "a stable reading")
+        simulator.unplug()
+        # The issue's requirement: the attendant sees the scale offline within 2 s.
+        wait_for(lambda: state(service) is ScaleState.OFFLINE, 2.0, "offline after unplug")
+        assert service.snapshot().reading is None
+        simulator.replug()
+        wait_for(lambda: state(service) is ScaleState.STABLE, 8, "reconnect after replug")
+        reading = service.snapshot().reading
+        assert reading is not None and reading.weight == Decimal("5.55")
+    finally:
+        service.stop()
+        simulator.stop()
+
+
+def test_port_that_does_not_exist_is_offline_with_the_reason() -> None:
+    service, seen = service_for("/dev/ttyDOES-NOT-EXIST")
+    service.start()
+    try:
+        wait_for(lambda: state(service) is ScaleState.OFFLINE, 5, "offline")
+        assert "ttyDOES-NOT-EXIST" in service.snapshot().detail
+    finally:
+        service.stop()
