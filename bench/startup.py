@@ -35,13 +35,21 @@ FirstPaint(load_config(None)).run(headless=True, size=(80, 24))
 def run() -> list[tuple[str, str]]:
     times = []
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, XDG_DATA_HOME=str(Path(tmp) / "data"),
-                   XDG_CONFIG_HOME=str(Path(tmp) / "config"))
+        env = dict(
+            os.environ,
+            XDG_DATA_HOME=str(Path(tmp) / "data"),
+            XDG_CONFIG_HOME=str(Path(tmp) / "config"),
+        )
         env.pop("COUNTER_CONFIG", None)
         for _ in range(RUNS):
             start = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE,
-                                    stderr=subprocess.DEVNULL, env=env, text=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-c", CHILD],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                text=True,
+            )
             assert proc.stdout is not None
             for line in proc.stdout:
                 if "PAINTED" in line:
@@ -51,7 +59,9 @@ def run() -> list[tuple[str, str]]:
     if not times:
         return [("cold start to first painted counter screen", "FAILED")]
     return [
-        (f"cold start to first painted counter screen (median of {len(times)})",
-         f"{statistics.median(times) * 1000:.0f} ms"),
+        (
+            f"cold start to first painted counter screen (median of {len(times)})",
+            f"{statistics.median(times) * 1000:.0f} ms",
+        ),
         ("  min / max", f"{min(times) * 1000:.0f} / {max(times) * 1000:.0f} ms"),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -39,7 +40,8 @@ PRINTER_KEYS = {
 
 
 class CounterApp(App[None]):
-    CSS_PATH = "counter.tcss"
+    # Absolute, so a subclass defined elsewhere (benchmarks, tests) finds it too.
+    CSS_PATH = Path(__file__).with_name("counter.tcss")
     TITLE = "Milieustraat"
     ENABLE_COMMAND_PALETTE = False
 
