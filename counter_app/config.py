@@ -86,8 +86,13 @@ class ScaleConfig:
     #: For indicators whose frames do not say "stable": the weight counts as stable
     #: when it stays within one division, in the indicator's unit (e.g. 0.02 kg).
     stable_division: Decimal = Decimal("0.02")
-    #: Accept an empty (zero) weigh-out in difference weighing. Off by default: a
-    #: vehicle never weighs nothing, so zero means the weigh-out was forgotten.
+    #: ... for at least this many readings ...
+    stable_count: int = 5
+    #: ... spread over at least this long. Five readings in one second is what most
+    #: indicators' own motion detection uses (e.g. Unipulse F159 manual, 5-4).
+    stable_window_ms: int = 1000
+    #: Offer zero (z) and tare (t) keys on the counter screen. Off by default: on most
+    #: sites only the technician zeroes the indicator (F9 diagnostics).
     allow_zero_tare: bool = False
 
 
@@ -569,6 +574,8 @@ _SCHEMA: Final[dict[str, dict[str, _Check]]] = {
         "poll_interval_ms": _in_range(20, 60_000, " ms"),
         "offline_after_ms": _in_range(100, 600_000, " ms"),
         "stable_division": _division,
+        "stable_count": _in_range(2, 100, ""),
+        "stable_window_ms": _in_range(0, 60_000, " ms"),
         "allow_zero_tare": _flag,
     },
     "printer": {

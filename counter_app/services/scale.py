@@ -9,6 +9,7 @@ a callback, from its own threads; the UI turns that into a replaceable message.
 from __future__ import annotations
 
 import enum
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from counter_app.config import ScaleConfig
     from drivers.scale.simulator import DemoScenario, ScaleSimulator
     from drivers.scale.stability import SoftwareStability
-    from drivers.scale.transport import ScaleTransport, TransportLink
+    from drivers.scale.transport import RawChunk, ScaleTransport, TransportLink
 
 
 class ScaleState(enum.Enum):
@@ -124,8 +125,9 @@ class ScaleService:
             parity=self._config.parity or defaults.parity,
             stopbits=self._config.stopbits or defaults.stopbits,
             poll_interval=self._config.poll_interval_ms / 1000,
-            on_reading=self._on_reading,
+            on_reading=self._observe_reading,
             on_link=self._on_link,
+            raw_listener=self._dispatch_raw,
         )
         self._transport = transport
         transport.start()
@@ -168,7 +170,11 @@ class ScaleService:
     def _make_stability(self) -> SoftwareStability:
         from drivers.scale.stability import SoftwareStability
 
-        return SoftwareStability(division=Decimal(self._config.stable_division))
+        return SoftwareStability(
+            division=Decimal(self._config.stable_division),
+            count=self._config.stable_count,
+            window_ms=self._config.stable_window_ms,
+        )
 
     def _on_reading(self, reading: Reading) -> None:
         now = time.monotonic()
@@ -279,3 +285,150 @@ class ScaleService:
             return False
         self._transport.send(request)
         return True
+
+    # -- the technician's diagnostics -------------------------------------------------------
+    # Listeners are kept in tuples that are replaced, never changed in place: the
+    # transport thread reads them without a lock, the UI adds and removes them rarely.
+    _raw_listeners: tuple[Callable[[RawChunk], None], ...] = ()
+    _reading_listeners: tuple[Callable[[Reading], None], ...] = ()
+    # Written by the transport thread only.
+    _checksum_failures: int = 0
+
+    def add_raw_listener(self, listener: Callable[[RawChunk], None]) -> None:
+        """Call ``listener`` with every chunk of bytes received or sent (transport thread).
+
+        It must be quick and must not block: it runs between two reads of the port.
+        """
+        with self._lock:
+            self._raw_listeners = (*self._raw_listeners, listener)
+
+    def remove_raw_listener(self, listener: Callable[[RawChunk], None]) -> None:
+        with self._lock:
+            self._raw_listeners = tuple(x for x in self._raw_listeners if x != listener)
+
+    def add_reading_listener(self, listener: Callable[[Reading], None]) -> None:
+        """Call ``listener`` with every reading exactly as the protocol decoded it.
+
+        Error and status readings included, before software stability is applied;
+        on the transport thread, so it must be quick.
+        """
+        with self._lock:
+            self._reading_listeners = (*self._reading_listeners, listener)
+
+    def remove_reading_listener(self, listener: Callable[[Reading], None]) -> None:
+        with self._lock:
+            self._reading_listeners = tuple(x for x in self._reading_listeners if x != listener)
+
+    def counters(self) -> ScaleCounters:
+        """What the line has carried since start; all zero before the transport runs."""
+        transport = self._transport
+        if transport is None:
+            return ScaleCounters()
+        return ScaleCounters(
+            frames=transport.frames,
+            errors=transport.errors,
+            checksum_failures=self._checksum_failures,
+            bytes_received=transport.bytes_received,
+            missed=transport.missed,
+            connections=transport.connections,
+        )
+
+    def line_settings(self) -> ScaleLineSettings:
+        """The port and the line settings in effect: the configuration's, else the
+        protocol's own defaults (as :meth:`start` opens the port)."""
+        cls = protocol_class(self._protocol_name)
+        defaults = cls.serial_defaults
+        transport = self._transport
+        if transport is not None:
+            baudrate, bytesize = transport.baudrate, transport.bytesize
+            parity, stopbits = transport.parity, transport.stopbits
+        else:
+            baudrate = self._config.baudrate or defaults.baudrate
+            bytesize = self._config.bytesize or defaults.bytesize
+            parity = (self._config.parity or defaults.parity).upper()
+            stopbits = self._config.stopbits or defaults.stopbits
+        return ScaleLineSettings(
+            port=self.port,
+            protocol=self._protocol_name,
+            baudrate=baudrate,
+            bytesize=bytesize,
+            parity=parity,
+            stopbits=stopbits,
+            polled=cls.polled,
+            simulated=self._config.port == "sim",
+        )
+
+    def transport_link(self) -> TransportLink | None:
+        """The line's state and its reason in plain English; ``None`` before start."""
+        transport = self._transport
+        return None if transport is None else transport.link
+
+    def supports_zero(self) -> bool:
+        """True when the protocol has a zero command (:meth:`zero` can do something)."""
+        return self._command_bytes("zero_request") is not None
+
+    def supports_tare(self) -> bool:
+        return self._command_bytes("tare_request") is not None
+
+    def _command_bytes(self, name: str) -> bytes | None:
+        request: bytes | None = getattr(
+            make_protocol(self._protocol_name, self._config.options), name
+        )()
+        return request
+
+    def _observe_reading(self, reading: Reading) -> None:
+        self._on_reading(reading)
+        if reading.kind == "error" and reading.error == "checksum":
+            self._checksum_failures += 1
+        _notify(self._reading_listeners, reading)
+
+    def _dispatch_raw(self, chunk: RawChunk) -> None:
+        _notify(self._raw_listeners, chunk)
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleCounters:
+    """Counts since the scale service started (they survive reconnects)."""
+
+    #: Readings decoded, error readings included.
+    frames: int = 0
+    #: Readings of kind "error": unreadable frames, checksum failures, error replies.
+    errors: int = 0
+    #: Of those, frames whose checksum did not match (Toledo with checksum).
+    checksum_failures: int = 0
+    bytes_received: int = 0
+    #: Weight requests of a polled protocol that got no reply in time.
+    missed: int = 0
+    #: How often the port was opened.
+    connections: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleLineSettings:
+    """The port and the serial settings in effect."""
+
+    port: str
+    protocol: str
+    baudrate: int
+    bytesize: int
+    parity: str
+    stopbits: float
+    #: True when the indicator answers requests only (it is polled).
+    polled: bool
+    #: True for the built-in simulator (demo mode).
+    simulated: bool
+
+    @property
+    def framing(self) -> str:
+        """``8N1``: data bits, parity, stop bits, as a technician writes them."""
+        stopbits = self.stopbits
+        stop = str(int(stopbits)) if float(stopbits).is_integer() else f"{stopbits:g}"
+        return f"{self.bytesize}{self.parity}{stop}"
+
+
+def _notify(listeners: tuple[Callable[..., None], ...], value: object) -> None:
+    for listener in listeners:
+        try:
+            listener(value)
+        except Exception:  # one faulty listener must not starve the others or the UI
+            logging.getLogger(__name__).exception("scale listener %r failed", listener)

@@ -63,7 +63,9 @@ class CounterApp(App[None]):
         self.print_service: PrintService | None = None
         self.grams_by_class: dict[str, int] = {}
         self.printer_line = self.messages.t("printer.starting")
-        self.counter_screen = CounterScreen(self.messages)
+        self.counter_screen = CounterScreen(
+            self.messages, zero_tare_keys=config.scale.allow_zero_tare
+        )
 
     # -- start and stop ------------------------------------------------------------------
 

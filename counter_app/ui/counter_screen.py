@@ -55,8 +55,11 @@ class CounterScreen(Screen[None]):
         ("ctrl+q", "app.quit", "keys.quit", "^q"),
     )
 
-    def __init__(self, messages: Messages) -> None:
+    def __init__(self, messages: Messages, *, zero_tare_keys: bool = False) -> None:
         super().__init__()
+        if zero_tare_keys:
+            self._bindings.bind("z", "zero", messages.t("zero_tare.zero_key"), key_display="z")
+            self._bindings.bind("t", "tare", messages.t("zero_tare.tare_key"), key_display="t")
         # Bound per instance so the footer speaks the configured language.
         for keys, action, text_key, display in self.KEYS:
             description = messages.t(text_key) if text_key else ""
@@ -273,6 +276,19 @@ class CounterScreen(Screen[None]):
             app.print_service.wake()
         code = table.get_cell(row_key, "code")
         self._set_prompt(app.messages.t("record.reprint_queued", label_code=str(code)), "info")
+
+    def action_zero(self) -> None:
+        self._zero_tare(self.counter_app.scale_service.zero(), "zero_tare.zero_sent")
+
+    def action_tare(self) -> None:
+        self._zero_tare(self.counter_app.scale_service.tare(), "zero_tare.tare_sent")
+
+    def _zero_tare(self, sent: bool, key: str) -> None:
+        t = self.counter_app.messages.t
+        if sent:
+            self._set_prompt(t(key), "info")
+        else:
+            self._set_prompt(t("zero_tare.unsupported"), "warning")
 
     def action_cursor(self, delta: int) -> None:
         table = self.query_one(DropOffTable)

@@ -6,6 +6,7 @@ service recovers by itself when good frames or the port come back.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -56,10 +57,8 @@ class Indicator:
         self._stop.set()
         self._thread.join(1)
         for fd in (self.master, self._slave):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 @pytest.fixture
@@ -183,7 +182,7 @@ def test_pulled_cable_shows_offline_within_two_seconds_and_reconnects(tmp_path: 
 
 
 def test_port_that_does_not_exist_is_offline_with_the_reason() -> None:
-    service, seen = service_for("/dev/ttyDOES-NOT-EXIST")
+    service, _ = service_for("/dev/ttyDOES-NOT-EXIST")
     service.start()
     try:
         wait_for(lambda: state(service) is ScaleState.OFFLINE, 5, "offline")
