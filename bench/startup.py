@@ -21,7 +21,7 @@ from counter_app.ui.app import CounterApp
 
 class FirstPaint(CounterApp):
     def on_mount(self):
-        super().on_mount()
+        # Textual calls CounterApp.on_mount itself (handlers run for every class).
         self.call_after_refresh(self._painted)
 
     def _painted(self):

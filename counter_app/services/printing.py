@@ -7,15 +7,29 @@ made for this job alone. A job is marked sent only after ``send`` returned, i.e.
 printer (or the file) took every byte. A failure keeps the job and every job after
 it waiting; the worker retries with backoff. A job whose delivery is uncertain is
 reprinted with a duplicate marker, never silently twice.
+
+A printer that answers ``DLE EOT`` and says it cannot print (paper out, cover open,
+offline) gets no byte of the job. A printer that does not answer gets the job: its
+state is unknown, not "not ready". A printer that cannot be reached at all (the
+status question itself fails) fails the job with that reason and the queue waits.
+
+The functions for the print queue screen (:meth:`PrintService.jobs_of_day`,
+:meth:`PrintService.reprint`, :meth:`PrintService.cancel`) and the day's totals slip
+(:meth:`PrintService.queue_totals_slip`) live here too, so no screen touches the
+database itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from counter_app.i18n import Messages
 from drivers.printer.connection import (
@@ -31,10 +45,18 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from counter_app.config import Config
+    from db.printjobs import PrintJobInfo
+    from db.records import DayTotals
+    from drivers.printer.documents import TotalsSlip
+
+LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 
 # Seconds between retries after a failure: quick at first (a printer being switched
 # on), then at most every 30 s so a dead printer does not busy the counter.
 BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+#: The longest driver detail shown in brackets on the status line.
+STATUS_DETAIL_LIMIT = 60
 
 
 class PrinterHealth(enum.Enum):
@@ -48,9 +70,30 @@ class PrinterHealth(enum.Enum):
     ERROR = "error"
 
 
+#: Catalogue key of each health on the status line ("Printer: papier op").
+HEALTH_KEYS: dict[PrinterHealth, str] = {
+    PrinterHealth.READY: "printer.ready",
+    PrinterHealth.UNKNOWN: "printer.unknown",
+    PrinterHealth.PAPER_OUT: "printer.paper_out",
+    PrinterHealth.PAPER_LOW: "printer.paper_near_end",
+    PrinterHealth.COVER_OPEN: "printer.cover_open",
+    PrinterHealth.OFFLINE: "printer.offline",
+    PrinterHealth.UNREACHABLE: "printer.unreachable",
+    PrinterHealth.ERROR: "printer.error",
+}
+
+# Where the Dutch words say all there is to say, no English detail follows them.
+_DETAIL_SHOWN = frozenset({PrinterHealth.UNREACHABLE, PrinterHealth.ERROR})
+
+
 @dataclass(frozen=True, slots=True)
 class PrintEvent:
-    """What happened to the printer; the UI shows it on the status line."""
+    """What happened to the printer; the UI shows it on the status line.
+
+    ``pending`` is the number of jobs still waiting after this event. ``message`` is
+    the driver's reason in plain English when a job failed (stored as the job's
+    ``last_error`` too), empty after a job was sent.
+    """
 
     health: PrinterHealth
     pending: int
@@ -77,7 +120,181 @@ def health_from_status(status: PrinterStatus) -> PrinterHealth:
     return PrinterHealth.READY
 
 
+def short_detail(message: str, limit: int = STATUS_DETAIL_LIMIT) -> str:
+    """The first part of a driver message, for the status line.
+
+    Driver messages say what happened first and give advice after a colon or dash
+    ("printer at 10.0.0.9:9100 refuses the connection: is this ..."); the first part
+    is kept, and shortened at a word when it is still longer than ``limit``.
+    """
+    text = " ".join(message.split())
+    for separator in (": ", " — "):
+        head, found, _ = text.partition(separator)
+        if found and head:
+            text = head
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] or text[: limit - 1]
+    return cut.rstrip(" ,;") + "…"
+
+
+def status_line(event: PrintEvent, messages: Messages) -> str:
+    """The printer's part of the status line, in the attendant's language.
+
+    ``Printer: papier op (…) · Etiketten in de wachtrij: 2``: the health in words,
+    a short English detail in brackets where the words alone do not say enough
+    (unreachable, fault), and the number of jobs waiting.
+    """
+    line = messages.t(HEALTH_KEYS[event.health])
+    if event.message and event.health in _DETAIL_SHOWN:
+        detail = short_detail(event.message)
+        if detail:
+            line += f" ({detail})"
+    if event.pending:
+        line += " · " + messages.t("printer.pending", count=event.pending)
+    return line
+
+
+def connection_for(config: Config) -> PrinterConnection:
+    """A new connection to the configured printer (one per job; see ``connection.py``).
+
+    Raises ``ValueError`` naming the setting that is missing or wrong.
+    """
+    from drivers.printer.factory import make_connection
+
+    p = config.printer
+    return make_connection(
+        p.connection,
+        path=p.path,
+        host=p.host,
+        port=p.port,
+        baudrate=p.baudrate,
+        usb_vendor=p.usb_vendor,
+        usb_product=p.usb_product,
+        queue=p.queue,
+        flow=p.flow,
+        preview_dir=config.preview_dir(),
+    )
+
+
+def can_ask_status(connection: PrinterConnection) -> bool:
+    """Whether the connection can ask the printer ``DLE EOT`` (file, preview, CUPS cannot)."""
+    return type(connection).status is not PrinterConnection.status
+
+
+# -- documents that belong to no drop-off ----------------------------------------------
+
+
+def totals_slip_for(
+    totals: DayTotals,
+    config: Config,
+    messages: Messages,
+    *,
+    copy_marker: str | None = None,
+    printed_at: datetime | None = None,
+) -> TotalsSlip:
+    """The day's totals slip: kg per classification, each followed by its categories
+    (``· Meubels``; the slip's columns drop leading spaces, so a dot marks them).
+
+    Captions come from the catalogue; category names are stored with each record in
+    the language it was recorded in. ``copy_marker`` (``"reprint"``, ``"duplicate"``)
+    goes in front of the title.
+    """
+    from counter_app.services.labels import COPY_MARKER_KEYS
+    from db.models import CLASSIFICATIONS
+    from drivers.printer.documents import TotalsSlip
+
+    t = messages.t
+    rows: list[tuple[str, Decimal]] = []
+    for classification in CLASSIFICATIONS:
+        rows.append(
+            (
+                t(f"classification.{classification}").upper(),
+                _kg(totals.grams_by_classification.get(classification, 0)),
+            )
+        )
+        for category in totals.categories:
+            if category.classification == classification:
+                rows.append((f"· {category.category_name}", _kg(category.grams)))
+    title = t("slip.title")
+    if copy_marker:
+        title = f"{t(COPY_MARKER_KEYS[copy_marker])} {title}"
+    return TotalsSlip(
+        day=totals.day,
+        station_name=config.station.name,
+        title=title,
+        rows=rows,
+        grand_total_caption=t("slip.total"),
+        grand_total_kg=_kg(totals.total_grams),
+        printed_at_local=(printed_at or datetime.now(LOCAL_TZ)).astimezone(LOCAL_TZ),
+        decimal_comma=config.language == "nl",
+    )
+
+
+def _kg(grams: int) -> Decimal:
+    # Integer grams to kilograms without a float: 12340 g -> Decimal("12.340").
+    return Decimal(grams).scaleb(-3)
+
+
+def queue_totals_slip(engine: Engine, day: date, actor: str) -> str:
+    """Queue the totals slip of the local ``day`` behind the waiting labels; its job id."""
+    from db.printjobs import queue_totals_slip as queue
+
+    return queue(engine, day, actor)
+
+
+def print_jobs_of_day(engine: Engine, day: date) -> list[PrintJobInfo]:
+    """The jobs queued on the local ``day``, and older ones still waiting; oldest first."""
+    from db.printjobs import print_jobs_between
+    from db.records import day_bounds
+
+    start, end = day_bounds(day, LOCAL_TZ)
+    return print_jobs_between(engine, start, end, include_pending=True)
+
+
+def reprint_job(engine: Engine, job_id: str, actor: str) -> str:
+    """Queue another copy of the job's document; the new job's id.
+
+    A label is queued as a reprint of its drop-off (marked ``HERDRUK``; refused with
+    ``ValueError`` for a voided drop-off); a totals slip again for the same day; a
+    test page again.
+    """
+    from db import printjobs
+
+    job = printjobs.print_job(engine, job_id)
+    if job.document == "item_label":
+        if job.drop_off_id is None:
+            raise ValueError(f"print job {job_id} has no drop-off to reprint")
+        return printjobs.queue_reprint(engine, job.drop_off_id, actor)
+    if job.document == "totals_slip":
+        return printjobs.queue_totals_slip(engine, _slip_day(engine, job), actor)
+    return printjobs.queue_document(engine, job.document, actor)
+
+
+def cancel_job(engine: Engine, job_id: str, actor: str) -> PrintJobInfo:
+    """Take a waiting job out of the queue; ``PrintJobStateError`` if it no longer waits."""
+    from db.printjobs import cancel
+
+    return cancel(engine, job_id, actor)
+
+
+def _slip_day(engine: Engine, job: PrintJobInfo) -> date:
+    from db.printjobs import totals_slip_day
+
+    return totals_slip_day(engine, job.id) or job.created_at.astimezone(LOCAL_TZ).date()
+
+
+# -- the service -----------------------------------------------------------------------
+
+
 class PrintService:
+    """Sends the print queue from its own thread; see the module docstring.
+
+    ``backoff``: seconds to wait before each retry after consecutive failures (the
+    last one repeats). ``drain()`` can also be called directly, e.g. by a test, to
+    send what is pending without the thread.
+    """
+
     def __init__(
         self,
         config: Config,
@@ -85,16 +302,31 @@ class PrintService:
         messages: Messages,
         on_event: Callable[[PrintEvent], None] | None = None,
         connection_factory: Callable[[], PrinterConnection] | None = None,
+        *,
+        backoff: Sequence[float] = BACKOFF_SECONDS,
     ) -> None:
+        if not backoff or any(delay < 0 for delay in backoff):
+            raise ValueError("backoff needs at least one delay, none negative")
         self._config = config
         self._engine = engine
         self._messages = messages
         self._on_event = on_event
         self._connection_factory = connection_factory or self._make_connection
+        self._backoff = tuple(backoff)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failures = 0
+        self._last_event = PrintEvent(PrinterHealth.UNKNOWN, 0)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def actor(self) -> str:
+        """Who the audit log names for changes made at this counter."""
+        return self._config.station.operator
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -115,33 +347,35 @@ class PrintService:
         self._wake.set()
 
     def _make_connection(self) -> PrinterConnection:
-        from drivers.printer.factory import make_connection
+        return connection_for(self._config)
 
-        p = self._config.printer
-        return make_connection(
-            p.connection,
-            path=p.path,
-            host=p.host,
-            port=p.port,
-            baudrate=p.baudrate,
-            usb_vendor=p.usb_vendor,
-            usb_product=p.usb_product,
-            queue=p.queue,
-            flow=p.flow,
-            preview_dir=self._config.preview_dir(),
-        )
+    def retry_delay(self) -> float:
+        """Seconds to wait after the current run of failures."""
+        return self._backoff[min(max(self._failures, 1), len(self._backoff)) - 1]
 
     # -- the worker ----------------------------------------------------------------------
 
     def _run(self) -> None:
+        from db import printjobs
+
+        try:
+            if not printjobs.pending_print_jobs(self._engine):
+                self.check_printer()
+        except Exception as exc:  # the status line says so; the worker goes on
+            self._emit(PrinterHealth.ERROR, 0, str(exc) or repr(exc))
+        delay: float | None = None
         while not self._stop.is_set():
-            self._wake.wait()
+            self._wake.wait(delay)  # None: until woken
             self._wake.clear()
             if self._stop.is_set():
                 return
-            if not self.drain():
-                delay = BACKOFF_SECONDS[min(self._failures, len(BACKOFF_SECONDS)) - 1]
-                self._wake.wait(delay)
+            try:
+                done = self.drain()
+            except Exception as exc:  # e.g. the database is locked; try again later
+                self._failures += 1
+                self._emit(PrinterHealth.ERROR, 0, str(exc) or repr(exc))
+                done = False
+            delay = None if done else self.retry_delay()
 
     def drain(self) -> bool:
         """Send every pending job in order; False if one failed (the rest wait)."""
@@ -151,47 +385,92 @@ class PrintService:
             jobs = printjobs.pending_print_jobs(self._engine)
             if not jobs:
                 return True
-            job = jobs[0]
-            ok = self._send_job(job, pending=len(jobs))
+            ok = self._send_job(jobs[0], pending=len(jobs))
             if not ok:
                 self._failures += 1
                 return False
             self._failures = 0
         return True
 
-    def _send_job(self, job, pending: int) -> bool:  # type: ignore[no-untyped-def]
+    def check_printer(self) -> PrinterHealth:
+        """Ask the printer how it is and tell the UI, without sending anything."""
+        from db import printjobs
+
+        pending = len(printjobs.pending_print_jobs(self._engine))
+        health, message = self._ask()
+        self._emit(health, pending, message)
+        return health
+
+    def _ask(self) -> tuple[PrinterHealth, str]:
+        try:
+            status = self._connection_factory().status()
+        except PrinterError as exc:
+            return PrinterHealth.UNREACHABLE, str(exc)
+        except Exception as exc:  # a wrong setting: ValueError from the factory
+            return PrinterHealth.ERROR, str(exc) or repr(exc)
+        health = health_from_status(status)
+        return health, _not_ready_message(status) if status.ready is False else ""
+
+    def _send_job(self, job: PrintJobInfo, pending: int) -> bool:
         from db import printjobs
 
         try:
             document, label_code = self.render_job(job)
         except Exception as exc:  # a job we cannot render must not stop the queue
-            printjobs.mark_failed(self._engine, job.id, f"render: {exc}", uncertain=False)
-            printjobs.cancel(self._engine, job.id, "print-worker")
-            self._emit(PrinterHealth.ERROR, pending - 1, str(exc), job.id)
+            reason = f"the {job.document} cannot be printed: {exc}"
+            self._settle_failed(job.id, reason, uncertain=False)
+            self._cancel_quietly(job.id)
+            self._emit(PrinterHealth.ERROR, pending - 1, reason, job.id, job.label_code)
             return True
+        health = PrinterHealth.UNKNOWN
         try:
             connection = self._connection_factory()
+            # May raise PrinterUnavailable (a network printer that cannot be reached):
+            # then the job fails with that reason and waits, like any failed send.
             status = connection.status()
             health = health_from_status(status)
-            if status.answered and status.ready is False:
-                raise PrinterNotReady(health.value)
+            if status.ready is False:  # answered and cannot print: send nothing
+                raise PrinterNotReady(_not_ready_message(status))
             connection.send(document)
         except PrinterError as exc:
-            printjobs.mark_failed(self._engine, job.id, str(exc), uncertain=exc.uncertain)
-            failed_health = (
-                health_from_status(connection.status())
-                if isinstance(exc, PrinterNotReady)
-                else PrinterHealth.UNREACHABLE
-            )
-            self._emit(failed_health, pending, str(exc), job.id, label_code, document)
-            return False
-        except Exception as exc:  # e.g. AssertionError from a broken escpos object
-            printjobs.mark_failed(self._engine, job.id, str(exc) or repr(exc), uncertain=False)
-            self._emit(PrinterHealth.ERROR, pending, str(exc) or repr(exc), job.id, label_code)
-            return False
-        printjobs.mark_sent(self._engine, job.id)
+            if not isinstance(exc, PrinterNotReady):
+                health = PrinterHealth.UNREACHABLE
+            return self._failed(job, pending, str(exc), exc.uncertain, health, label_code)
+        except Exception as exc:  # e.g. ValueError for a wrong setting, a driver bug
+            reason = str(exc) or repr(exc)
+            return self._failed(job, pending, reason, False, PrinterHealth.ERROR, label_code)
+        # A job cancelled while it was being sent has printed, and stays cancelled.
+        with contextlib.suppress(printjobs.PrintJobStateError):
+            printjobs.mark_sent(self._engine, job.id)
         self._emit(health, pending - 1, "", job.id, label_code, document)
         return True
+
+    def _failed(
+        self,
+        job: PrintJobInfo,
+        pending: int,
+        reason: str,
+        uncertain: bool,
+        health: PrinterHealth,
+        label_code: str | None,
+    ) -> bool:
+        self._settle_failed(job.id, reason, uncertain=uncertain)
+        # No bytes of the job with the event: nothing (or not all of it) printed.
+        self._emit(health, pending, reason, job.id, label_code)
+        return False
+
+    def _settle_failed(self, job_id: str, reason: str, *, uncertain: bool) -> None:
+        from db import printjobs
+
+        # A job cancelled meanwhile has nothing left to retry.
+        with contextlib.suppress(printjobs.PrintJobStateError):
+            printjobs.mark_failed(self._engine, job_id, reason, uncertain=uncertain)
+
+    def _cancel_quietly(self, job_id: str) -> None:
+        from db import printjobs
+
+        with contextlib.suppress(printjobs.PrintJobStateError):
+            printjobs.cancel(self._engine, job_id, printjobs.PRINTER_ACTOR)
 
     def _emit(
         self,
@@ -207,7 +486,9 @@ class PrintService:
         preview: tuple[PreviewLine, ...] = ()
         if document is not None:
             preview = self.preview(document)
-        self._on_event(PrintEvent(health, pending, message, job_id, label_code, document, preview))
+        event = PrintEvent(health, max(0, pending), message, job_id, label_code, document, preview)
+        self._last_event = event
+        self._on_event(event)
 
     def preview(self, document: bytes) -> tuple[PreviewLine, ...]:
         """The label as it will come out, decoded from the very bytes for the printer."""
@@ -219,23 +500,82 @@ class PrintService:
 
     # -- documents -----------------------------------------------------------------------
 
-    def render_job(self, job) -> tuple[bytes, str | None]:  # type: ignore[no-untyped-def]
-        """The bytes of a job's document, with its copy marker."""
+    def render_job(self, job: PrintJobInfo) -> tuple[bytes, str | None]:
+        """The bytes of a job's document, with its copy marker; and its label code."""
         from counter_app.services.labels import item_label_for
         from db import records
-        from drivers.printer.documents import render_item_label
+        from drivers.printer.documents import (
+            render_item_label,
+            render_test_page,
+            render_totals_slip,
+        )
 
-        if job.document != "item_label" or job.drop_off_id is None:
-            raise ValueError(f"unknown document {job.document!r}")
-        drop_off = records.drop_off_by_id(self._engine, job.drop_off_id)
-        label = item_label_for(drop_off, self._config, self._messages, job.copy_marker)
-        return render_item_label(label, profile=self._config.printer.profile), drop_off.label_code
+        profile = self._config.printer.profile
+        if job.document == "item_label" and job.drop_off_id is not None:
+            drop_off = records.drop_off_by_id(self._engine, job.drop_off_id)
+            label = item_label_for(drop_off, self._config, self._messages, job.copy_marker)
+            return render_item_label(label, profile=profile), drop_off.label_code
+        if job.document == "totals_slip":
+            totals = records.totals_for_day(self._engine, _slip_day(self._engine, job), LOCAL_TZ)
+            slip = totals_slip_for(
+                totals, self._config, self._messages, copy_marker=job.copy_marker
+            )
+            return render_totals_slip(slip, profile=profile), None
+        if job.document == "test_page":
+            return render_test_page(profile, self._config.station.name), None
+        raise ValueError(f"unknown document {job.document!r}")
 
     def printer_status(self) -> tuple[PrinterHealth, str]:
-        """Ask the printer now (``counter printer status``)."""
+        """Ask the printer now: its health, and where it is or why it cannot be asked."""
         try:
             connection = self._connection_factory()
             status = connection.status()
             return health_from_status(status), connection.describe()
         except PrinterError as exc:
             return PrinterHealth.UNREACHABLE, str(exc)
+
+    # -- the queue, for the print queue screen ---------------------------------------------
+
+    def jobs_of_day(self, day: date | None = None) -> list[PrintJobInfo]:
+        """Today's jobs (or ``day``'s) and older ones still waiting, oldest first."""
+        return print_jobs_of_day(self._engine, day or datetime.now(LOCAL_TZ).date())
+
+    def reprint(self, job_id: str) -> PrintJobInfo:
+        """Queue another copy of the job's document and send it soon; the new job."""
+        from db.printjobs import print_job
+
+        new_id = reprint_job(self._engine, job_id, self.actor)
+        self.wake()
+        return print_job(self._engine, new_id)
+
+    def job(self, job_id: str) -> PrintJobInfo:
+        """One job as it is now; ``RecordNotFound`` if there is none with that id."""
+        from db.printjobs import print_job
+
+        return print_job(self._engine, job_id)
+
+    def cancel(self, job_id: str) -> PrintJobInfo:
+        """Take a waiting job out of the queue; ``PrintJobStateError`` if it no longer waits.
+
+        The status line hears the new number of waiting jobs at once, and the next job
+        is tried now instead of after the current backoff.
+        """
+        from db.printjobs import pending_print_jobs
+
+        cancelled = cancel_job(self._engine, job_id, self.actor)
+        last = self._last_event
+        self._emit(last.health, len(pending_print_jobs(self._engine)), last.message)
+        self.wake()
+        return cancelled
+
+    def queue_totals_slip(self, day: date | None = None) -> str:
+        """Queue the totals slip of ``day`` (default today) and send it soon; its job id."""
+        job_id = queue_totals_slip(self._engine, day or datetime.now(LOCAL_TZ).date(), self.actor)
+        self.wake()
+        return job_id
+
+
+def _not_ready_message(status: PrinterStatus) -> str:
+    from drivers.printer.status import not_ready_reason
+
+    return f"the printer is {not_ready_reason(status)}"

@@ -120,14 +120,10 @@ class CounterApp(App[None]):
         self.counter_screen.show_snapshot(message.snapshot)
 
     def on_printer_changed(self, message: PrinterChanged) -> None:
+        from counter_app.services.printing import status_line
+
         event = message.event
-        t = self.messages.t
-        line = t(PRINTER_KEYS[event.health])
-        if event.pending:
-            line += " · " + t("printer.pending", count=event.pending)
-        if event.message and event.health not in (PrinterHealth.READY, PrinterHealth.UNKNOWN):
-            line += f" ({event.message})"
-        self.printer_line = line
+        self.printer_line = status_line(event, self.messages)
         self.counter_screen.refresh_status()
         if event.preview:
             self.counter_screen.show_preview(event.preview)

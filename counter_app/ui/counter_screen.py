@@ -48,6 +48,7 @@ class CounterScreen(Screen[None]):
         ("enter", "capture", "keys.weigh", "Enter"),
         ("escape", "cancel", "keys.cancel", "Esc"),
         ("f1", "help", "keys.help", "F1"),
+        ("f9", "diagnostics", "diagnostics.open_key", "F9"),
         ("r", "reprint", "keys.reprint", "r"),
         ("v", "toggle_preview", "keys.preview", "v"),
         ("up", "cursor(-1)", "", ""),
@@ -298,6 +299,12 @@ class CounterScreen(Screen[None]):
     def action_toggle_preview(self) -> None:
         self._preview_forced = not self._preview_forced
         self._layout_preview()
+
+    def action_diagnostics(self) -> None:
+        from counter_app.ui.diagnostics import DiagnosticsScreen
+
+        app = self.counter_app
+        self.app.push_screen(DiagnosticsScreen(app.scale_service, app.messages))
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self.counter_app.messages))
