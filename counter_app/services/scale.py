@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from drivers.scale.reading import Reading
-from drivers.scale.registry import make_protocol, protocol_class
+from drivers.scale.registry import emulator_class, make_protocol, protocol_class
 
 if TYPE_CHECKING:
     from counter_app.config import ScaleConfig
@@ -151,7 +151,11 @@ class ScaleService:
     def _start_simulator(self) -> str:
         from drivers.scale.simulator import DemoScenario, ScaleSimulator
 
-        simulator = ScaleSimulator(protocol=self._protocol_name, options=None)
+        # The simulated indicator speaks the configured protocol, in the variant the
+        # options choose (e.g. xk3190 format=scoreboard) where the emulator has it.
+        emulator_options = emulator_class(self._protocol_name).options_help
+        options = {k: v for k, v in self._config.options.items() if k in emulator_options}
+        simulator = ScaleSimulator(protocol=self._protocol_name, options=options)
         simulator.start()
         self._simulator = simulator
         scenario = DemoScenario(simulator, seed=self._demo_seed)
