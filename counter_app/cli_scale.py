@@ -27,6 +27,7 @@ from drivers.scale.registry import (
     make_emulator,
     make_protocol,
 )
+from drivers.scale.signal import SignalJudge, SignalState
 
 PROTOCOL_LIST = ", ".join(PROTOCOL_NAMES)
 
@@ -421,6 +422,22 @@ def _scale_config(ctx: CliContext, explicit: bool) -> Any:
     return getattr(config, "scale", None)
 
 
+SIGNAL_WORDS = {
+    SignalState.WAITING: ("waiting for data", "yellow"),
+    SignalState.OK: ("ok: frames decode", "green"),
+    SignalState.UNREADABLE: (
+        "unreadable signal: bytes arrive but do not decode "
+        "(wrong protocol, baud rate or parity?)",
+        "bold red",
+    ),
+    SignalState.SILENT: ("silent: no bytes (cable, power, port?)", "bold red"),
+}
+
+
+def _monotonic_ms() -> int:
+    return int(time.monotonic() * 1000)
+
+
 class MonitorView:
     """What ``counter scale monitor`` shows; fed from the transport's thread."""
 
@@ -433,9 +450,13 @@ class MonitorView:
         self._times: deque[float] = deque(maxlen=2000)
         self._link: Any = None
         self.started = time.monotonic()
+        # The same judgement the counter makes: silent, unreadable or ok.
+        self.signal = SignalJudge()
 
     def on_raw(self, chunk: Any) -> None:
         with self._lock:
+            if chunk.direction == "rx":
+                self.signal.bytes_arrived(_monotonic_ms())
             self._raw.append(chunk)
             if self.log is not None:
                 stamp = chunk.at.isoformat(timespec="milliseconds")
@@ -445,12 +466,14 @@ class MonitorView:
 
     def on_reading(self, reading: Reading) -> None:
         with self._lock:
+            self.signal.reading_arrived(reading, _monotonic_ms())
             self._readings.append(reading)
             self._times.append(time.monotonic())
 
     def on_link(self, link: Any) -> None:
         with self._lock:
             self._link = link
+            self.signal.reset()
 
     def frames_per_second(self, window: float = 3.0) -> float:
         now = time.monotonic()
@@ -468,6 +491,7 @@ class MonitorView:
             raw = list(self._raw)
             readings = list(self._readings)
             link = self._link
+            signal = self.signal.state(_monotonic_ms())
 
         header = Table.grid(padding=(0, 2))
         header.add_column(style="bold")
@@ -476,6 +500,8 @@ class MonitorView:
         if link is not None:
             colour = {"connected": "green", "connecting": "yellow"}.get(link.state, "red")
             header.add_row("link", Text(f"{link.state}: {link.message}", style=colour))
+        signal_text, signal_colour = SIGNAL_WORDS[signal]
+        header.add_row("signal", Text(signal_text, style=signal_colour))
         header.add_row(
             "frames",
             f"{transport.frames} ({self.frames_per_second():.1f}/s), "

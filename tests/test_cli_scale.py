@@ -327,3 +327,30 @@ class TestMonitor:
         code = main(["scale", "monitor", "--port", "sim", "--protocol", "x", "--duration", "0"])
         assert code == 2
         assert "unknown scale protocol" in capsys.readouterr().err
+
+
+def test_monitor_names_an_unreadable_signal_and_a_silent_line() -> None:
+    """Another protocol's frames: the monitor says the signal does not decode."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from counter_app.cli_scale import MonitorView
+    from drivers.scale.registry import make_protocol
+
+    class Counts:
+        frames = errors = missed = bytes_received = 0
+
+    view = MonitorView("test")
+    toledo = make_protocol("toledo")
+    for _ in range(4):  # comma frames read by the toledo parser
+        for reading in toledo.feed(b"ST,GS,+0012.34kg\r\n" * 20):
+            view.on_reading(reading)
+    out = StringIO()
+    Console(file=out, width=120).print(view.render(Counts()))
+    assert "unreadable signal" in out.getvalue()
+
+    view.signal.silent_after_ms = -1  # every moment is now "too long ago"
+    out = StringIO()
+    Console(file=out, width=120).print(view.render(Counts()))
+    assert "silent: no bytes" in out.getvalue()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from drivers.scale.reading import Reading
 from drivers.scale.registry import emulator_class, make_protocol, protocol_class
+from drivers.scale.signal import SignalJudge, SignalState
 
 if TYPE_CHECKING:
     from counter_app.config import ScaleConfig
@@ -74,9 +75,8 @@ class Capture:
         return self.reading is not None
 
 
-# How many consecutive unreadable frames, with no good frame in between, mean
-# "no valid signal": one garbled frame in a healthy stream should not flicker.
-UNREADABLE_STREAK = 3
+def _now_ms() -> int:
+    return int(time.monotonic() * 1000)
 
 
 class ScaleService:
@@ -91,10 +91,11 @@ class ScaleService:
         self._on_change = on_change
         self._lock = threading.Lock()
         self._latest: Reading | None = None
-        self._unreadable_streak = 0
+        # Silent, unreadable or fine: the same judgement the monitor uses.
+        self._signal = SignalJudge(silent_after_ms=config.offline_after_ms)
+        self._link_since_ms: int | None = None
         self._link_up = False
         self._link_detail = ""
-        self._last_frame_at = 0.0
         self._state = ScaleState.CONNECTING
         self._stop = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -181,30 +182,24 @@ class ScaleService:
         )
 
     def _on_reading(self, reading: Reading) -> None:
-        now = time.monotonic()
+        now = _now_ms()
         if reading.stable is None and reading.kind == "weight":
-            reading = self._stability.apply(reading, int(now * 1000))
+            reading = self._stability.apply(reading, now)
         with self._lock:
-            self._last_frame_at = now
-            if reading.kind == "error" and reading.error in ("unreadable", "checksum"):
-                self._unreadable_streak += 1
-            elif reading.kind == "weight" or reading.overload or reading.underload:
-                self._unreadable_streak = 0
+            self._signal.reading_arrived(reading, now)
+            # Status and error replies (e.g. "command not executable") say the
+            # indicator is alive but carry no weight: they do not replace it.
+            if reading.kind == "weight" or reading.overload or reading.underload:
                 self._latest = reading
-            else:
-                # Status and error replies (e.g. "command not executable") say the
-                # indicator is alive but carry no weight.
-                self._unreadable_streak = 0
         self._publish()
 
     def _on_link(self, link: TransportLink) -> None:
         with self._lock:
             self._link_up = link.state == "connected"
             self._link_detail = link.message or ""
-            if self._link_up:
-                self._last_frame_at = time.monotonic()
-            else:
-                self._latest = None
+            self._signal.reset()
+            self._link_since_ms = _now_ms() if self._link_up else None
+            self._latest = None
         self._publish()
 
     def _watch(self) -> None:
@@ -218,15 +213,24 @@ class ScaleService:
     def _evaluate(self) -> ScaleSnapshot:
         with self._lock:
             latest = self._latest
-            silent_ms = (time.monotonic() - self._last_frame_at) * 1000
             if not self._link_up:
                 state = ScaleState.CONNECTING if not self._link_detail else ScaleState.OFFLINE
                 return ScaleSnapshot(state, None, self._link_detail, self.port)
-            if silent_ms > self._config.offline_after_ms:
+            now = _now_ms()
+            signal = self._signal.state(now)
+            if (
+                signal is SignalState.WAITING
+                and self._link_since_ms is not None
+                and now - self._link_since_ms > self._config.offline_after_ms
+            ):
+                # Connected, yet nothing at all arrives: as silent as a pulled cable.
+                signal = SignalState.SILENT
+            if signal is SignalState.SILENT:
                 return ScaleSnapshot(ScaleState.OFFLINE, None, "silent", self.port)
-            if self._unreadable_streak >= UNREADABLE_STREAK or latest is None:
-                state = ScaleState.NO_SIGNAL if self._unreadable_streak else ScaleState.CONNECTING
-                return ScaleSnapshot(state, None, "", self.port)
+            if signal is SignalState.UNREADABLE:
+                return ScaleSnapshot(ScaleState.NO_SIGNAL, None, "", self.port)
+            if latest is None:
+                return ScaleSnapshot(ScaleState.CONNECTING, None, "", self.port)
         if latest.overload:
             state = ScaleState.OVERLOAD
         elif latest.underload:
@@ -387,6 +391,9 @@ class ScaleService:
         _notify(self._reading_listeners, reading)
 
     def _dispatch_raw(self, chunk: RawChunk) -> None:
+        if chunk.direction == "rx":
+            with self._lock:
+                self._signal.bytes_arrived(_now_ms())
         _notify(self._raw_listeners, chunk)
 
 

@@ -31,7 +31,8 @@ from counter_app.scale_view import (
     hex_bytes,
     printable,
 )
-from counter_app.services.scale import ScaleService
+from counter_app.services.scale import ScaleService, ScaleState
+from counter_app.ui.widgets import STATE_KEYS
 from drivers.scale.reading import Reading
 from drivers.scale.transport import RawChunk
 
@@ -240,6 +241,12 @@ class DiagnosticsScreen(Screen[None]):
             if link.message:
                 link_text.append(f": {link.message}", colour)
         grid.add_row(t("diagnostics.link"), link_text)
+        # The counter's own judgement of the line: the same words the attendant sees.
+        state = self._service.snapshot().state
+        colour = {ScaleState.STABLE: "green", ScaleState.MOTION: "yellow"}.get(state, "red")
+        if state is ScaleState.CONNECTING:
+            colour = "yellow"
+        grid.add_row(t("diagnostics.signal"), Text(t(STATE_KEYS[state]), f"bold {colour}"))
         return grid
 
     def _counters_table(self) -> Table:

@@ -118,6 +118,20 @@ def test_garbage_and_wrong_baud_noise_mean_no_valid_signal_then_recovery(
         service.stop()
 
 
+def test_noise_without_any_terminator_means_no_valid_signal(indicator: Indicator) -> None:
+    # The wrong baud rate often garbles CR and LF too: bytes, but never a frame.
+    service, _ = service_for(indicator.path)
+    service.start()
+    try:
+        wait_for(lambda: state(service) is ScaleState.STABLE, 5, "a stable reading")
+        indicator.frame = bytes([0xF8, 0x80, 0x1E, 0x78, 0xE0, 0x86, 0x98, 0x66])
+        wait_for(lambda: state(service) is ScaleState.NO_SIGNAL, 5, "no valid signal")
+        indicator.frame = b"\r\nST,GS,+0012.34kg\r\n"
+        wait_for(lambda: state(service) is ScaleState.STABLE, 5, "recovery")
+    finally:
+        service.stop()
+
+
 def test_silence_means_offline_and_frames_bring_it_back(indicator: Indicator) -> None:
     service, _ = service_for(indicator.path, offline_after_ms=600)
     service.start()
