@@ -426,8 +426,7 @@ SIGNAL_WORDS = {
     SignalState.WAITING: ("waiting for data", "yellow"),
     SignalState.OK: ("ok: frames decode", "green"),
     SignalState.UNREADABLE: (
-        "unreadable signal: bytes arrive but do not decode "
-        "(wrong protocol, baud rate or parity?)",
+        "unreadable signal: bytes arrive but do not decode (wrong protocol, baud rate or parity?)",
         "bold red",
     ),
     SignalState.SILENT: ("silent: no bytes (cable, power, port?)", "bold red"),

@@ -10,8 +10,9 @@ Every change writes an audit entry.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import literal_column, select
 from sqlalchemy.engine import Engine
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from db.engine import read_session, write_session
-from db.models import DOCUMENTS, DropOff, PrintJob
+from db.models import DOCUMENTS, AuditEntry, DropOff, PrintJob
 from db.records import RecordNotFound, add_audit, new_id, utc_now
 
 # Who the audit log names for changes the print worker makes on its own.
@@ -248,6 +249,69 @@ def queue_document(
     engine: Engine, document: str, actor: str, *, now: datetime | None = None
 ) -> str:
     """Queue a document that belongs to no drop-off (``totals_slip``, ``test_page``)."""
+    return _queue_document(engine, document, actor, now=now)
+
+
+def queue_totals_slip(engine: Engine, day: date, actor: str, *, now: datetime | None = None) -> str:
+    """Queue the totals slip of the local ``day``; its job id.
+
+    The job has no column for the day, so the day goes into the job's
+    ``print_job.queued`` audit entry, where :func:`totals_slip_day` finds it. The job
+    takes its place in the queue by the time it was queued, like every other job.
+    """
+    return _queue_document(engine, "totals_slip", actor, now=now, day=day.isoformat())
+
+
+def totals_slip_day(engine: Engine, job_id: str) -> date | None:
+    """The day a totals slip job was queued for; None when it was queued without one."""
+    statement = (
+        select(col(AuditEntry.detail))
+        .where(
+            col(AuditEntry.entity) == "print_job",
+            col(AuditEntry.entity_id) == job_id,
+            col(AuditEntry.action) == "print_job.queued",
+        )
+        .order_by(col(AuditEntry.at))
+        .limit(1)
+    )
+    with read_session(engine) as session:
+        detail = session.execute(statement).scalar()
+    if detail is None:
+        return None
+    day = json.loads(detail).get("day")
+    return date.fromisoformat(day) if isinstance(day, str) else None
+
+
+def print_jobs_between(
+    engine: Engine,
+    start_utc: datetime,
+    end_utc: datetime,
+    *,
+    include_pending: bool = True,
+) -> list[PrintJobInfo]:
+    """Jobs queued in ``[start_utc, end_utc)``, oldest first; with ``include_pending``
+    also the jobs queued earlier that still wait (they belong on today's list too)."""
+    start, end = utc_now(start_utc), utc_now(end_utc)
+    in_period = (col(PrintJob.created_at) >= start) & (col(PrintJob.created_at) < end)
+    still_waiting = (col(PrintJob.created_at) < start) & col(PrintJob.status).in_(PENDING_STATUSES)
+    statement = (
+        select(PrintJob, col(DropOff.label_code))
+        .outerjoin(DropOff, col(PrintJob.drop_off_id) == col(DropOff.id))
+        .where(in_period | still_waiting if include_pending else in_period)
+        .order_by(col(PrintJob.created_at), literal_column("print_job.rowid"))
+    )
+    with read_session(engine) as session:
+        return [_info(job, label_code) for job, label_code in session.execute(statement)]
+
+
+def _queue_document(
+    engine: Engine,
+    document: str,
+    actor: str,
+    *,
+    now: datetime | None,
+    **detail: str,
+) -> str:
     if document not in DOCUMENTS or document == "item_label":
         raise ValueError(f"cannot queue a {document!r} without a drop-off")
     at = utc_now(now)
@@ -270,6 +334,7 @@ def queue_document(
             entity="print_job",
             entity_id=job.id,
             document=document,
+            **detail,
         )
         session.flush()
         return job.id

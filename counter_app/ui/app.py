@@ -10,7 +10,7 @@ from textual.app import App
 
 from counter_app.catalogue import Catalogue, load_default_catalogue
 from counter_app.i18n import Messages
-from counter_app.services.printing import PrinterHealth, PrintEvent, PrintService
+from counter_app.services.printing import PrintEvent, PrintService
 from counter_app.services.scale import ScaleService, ScaleSnapshot
 from counter_app.ui.counter_screen import CounterScreen
 from counter_app.ui.messages import (
@@ -26,17 +26,6 @@ if TYPE_CHECKING:
 
     from counter_app.config import Config
     from counter_app.services.counter import CounterService
-
-PRINTER_KEYS = {
-    PrinterHealth.READY: "printer.ready",
-    PrinterHealth.UNKNOWN: "printer.unknown",
-    PrinterHealth.PAPER_OUT: "printer.paper_out",
-    PrinterHealth.PAPER_LOW: "printer.paper_near_end",
-    PrinterHealth.COVER_OPEN: "printer.cover_open",
-    PrinterHealth.OFFLINE: "printer.offline",
-    PrinterHealth.UNREACHABLE: "printer.unreachable",
-    PrinterHealth.ERROR: "printer.error",
-}
 
 
 class CounterApp(App[None]):

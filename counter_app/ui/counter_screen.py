@@ -50,6 +50,8 @@ class CounterScreen(Screen[None]):
         ("f1", "help", "keys.help", "F1"),
         ("f9", "diagnostics", "diagnostics.open_key", "F9"),
         ("r", "reprint", "keys.reprint", "r"),
+        ("w", "print_queue", "print_queue.key", "w"),
+        ("s", "totals_slip", "slip.key", "s"),
         ("v", "toggle_preview", "keys.preview", "v"),
         ("up", "cursor(-1)", "", ""),
         ("down", "cursor(1)", "", ""),
@@ -299,6 +301,29 @@ class CounterScreen(Screen[None]):
     def action_toggle_preview(self) -> None:
         self._preview_forced = not self._preview_forced
         self._layout_preview()
+
+    def action_print_queue(self) -> None:
+        from counter_app.ui.print_queue import PrintQueueScreen
+
+        app = self.counter_app
+        if app.print_service is None:
+            self._set_prompt(app.messages.t("status.database_not_ready"), "warning")
+            return
+        self.app.push_screen(PrintQueueScreen(app.messages, app.print_service))
+
+    def action_totals_slip(self) -> None:
+        app = self.counter_app
+        if app.print_service is None:
+            self._set_prompt(app.messages.t("status.database_not_ready"), "warning")
+            return
+        self._queue_totals_slip()
+
+    @work(thread=True, group="print")
+    def _queue_totals_slip(self) -> None:
+        app = self.counter_app
+        assert app.print_service is not None
+        app.print_service.queue_totals_slip()
+        self.app.call_from_thread(self._set_prompt, app.messages.t("slip.queued"), "info")
 
     def action_diagnostics(self) -> None:
         from counter_app.ui.diagnostics import DiagnosticsScreen

@@ -1,0 +1,424 @@
+"""The print service with the preview connection: documents, the queue, the status line.
+
+The fault behaviour against a real network printer is in ``test_print_faults.py``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from counter_app.config import Config, DatabaseConfig, PrinterConfig, StationConfig
+from counter_app.i18n import Messages
+from counter_app.services.printing import (
+    LOCAL_TZ,
+    PrinterHealth,
+    PrintEvent,
+    PrintService,
+    health_from_status,
+    short_detail,
+    status_line,
+)
+from db.engine import open_database
+from db.printjobs import (
+    PrintJobStateError,
+    pending_print_jobs,
+    print_job,
+    queue_document,
+    totals_slip_day,
+)
+from db.records import NewDropOff, RecordedDropOff, record_drop_off, void_drop_off
+from drivers.printer.connection import PaperState, PrinterStatus
+from drivers.printer.decode import DecodedDocument, decode_escpos
+from drivers.printer.preview import PreviewConnection
+
+NL = Messages("nl")
+EN = Messages("en")
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return Config(
+        station=StationConfig(id="MS01", name="Milieustraat Test", operator="balie"),
+        printer=PrinterConfig(connection="preview", path=str(tmp_path / "labels")),
+        database=DatabaseConfig(path=str(tmp_path / "counter.sqlite3")),
+    )
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = open_database(tmp_path / "counter.sqlite3")
+    yield engine
+    engine.dispose()
+
+
+def record(
+    engine: Engine,
+    classification: str = "reuse",
+    grams: int = 12340,
+    category: tuple[str, str, str | None] = ("meubels", "Meubels", None),
+    now: datetime | None = None,
+) -> RecordedDropOff:
+    code, name, eural = category
+    return record_drop_off(
+        engine,
+        NewDropOff(
+            station_id="MS01",
+            classification=classification,
+            category_code=code,
+            category_name=name,
+            eural_code=eural,
+            weight_grams=grams,
+            weight_source="manual",
+            operator="balie",
+            reading=None,
+            reason="weegschaal in onderhoud",
+        ),
+        now=now,
+    )
+
+
+def printed(config: Config) -> list[DecodedDocument]:
+    preview = PreviewConnection(config.preview_dir())
+    return [
+        decode_escpos(path.read_bytes(), columns=48, profile="TM-T20II") for path in preview.jobs()
+    ]
+
+
+# -- the status line -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("health", "dutch", "english"),
+    [
+        (PrinterHealth.READY, "Printer: gereed", "Printer: ready"),
+        (PrinterHealth.PAPER_OUT, "Printer: papier op", "Printer: out of paper"),
+        (PrinterHealth.PAPER_LOW, "Printer: papier bijna op", "Printer: paper nearly out"),
+        (PrinterHealth.COVER_OPEN, "Printer: klep open", "Printer: cover open"),
+        (PrinterHealth.OFFLINE, "Printer: offline", "Printer: offline"),
+        (PrinterHealth.UNREACHABLE, "Printer: niet bereikbaar", "Printer: not reachable"),
+        (PrinterHealth.UNKNOWN, "Printer: status onbekend", "Printer: status unknown"),
+        (PrinterHealth.ERROR, "Printer: storing", "Printer: fault"),
+    ],
+)
+def test_status_line_speaks_plain_words(health: PrinterHealth, dutch: str, english: str) -> None:
+    assert status_line(PrintEvent(health, 0), NL) == dutch
+    assert status_line(PrintEvent(health, 0), EN) == english
+    assert status_line(PrintEvent(health, 4), NL) == f"{dutch} · Etiketten in de wachtrij: 4"
+
+
+def test_status_line_adds_a_short_english_detail_only_where_the_words_need_it() -> None:
+    refused = (
+        "printer at 10.0.0.9:9100 refuses the connection: is this the printer's address "
+        "and raw port (usually 9100), and is no other computer printing to it?"
+    )
+    assert status_line(PrintEvent(PrinterHealth.UNREACHABLE, 2, refused), NL) == (
+        "Printer: niet bereikbaar (printer at 10.0.0.9:9100 refuses the connection)"
+        " · Etiketten in de wachtrij: 2"
+    )
+    # Paper out says it all in Dutch; the English reason stays in the job's last error.
+    assert (
+        status_line(PrintEvent(PrinterHealth.PAPER_OUT, 1, "the printer is out of paper"), NL)
+        == "Printer: papier op · Etiketten in de wachtrij: 1"
+    )
+
+
+def test_short_detail_keeps_what_happened_and_drops_the_advice() -> None:
+    assert short_detail("cannot write to /dev/usb/lp0: permission denied — is the user") == (
+        "cannot write to /dev/usb/lp0"
+    )
+    long = "connection to the printer at printer-balie-2.milieustraat.local broke while sending"
+    shortened = short_detail(long)
+    assert len(shortened) <= 60
+    assert shortened.endswith("…")
+    assert long.startswith(shortened[:-1])
+
+
+@pytest.mark.parametrize(
+    ("status", "health"),
+    [
+        (PrinterStatus(answered=False), PrinterHealth.UNKNOWN),
+        (PrinterStatus(True, True, False, PaperState.OK, False), PrinterHealth.READY),
+        (PrinterStatus(True, False, False, PaperState.OUT, False), PrinterHealth.PAPER_OUT),
+        (PrinterStatus(True, False, True, PaperState.OK, False), PrinterHealth.COVER_OPEN),
+        (PrinterStatus(True, False, False, PaperState.OK, False), PrinterHealth.OFFLINE),
+        (PrinterStatus(True, True, False, PaperState.OK, True), PrinterHealth.ERROR),
+        (PrinterStatus(True, True, False, PaperState.NEAR_END, False), PrinterHealth.PAPER_LOW),
+    ],
+)
+def test_health_from_status(status: PrinterStatus, health: PrinterHealth) -> None:
+    assert health_from_status(status) is health
+
+
+# -- labels through the preview connection ---------------------------------------------
+
+
+def test_labels_are_written_in_order_and_marked_sent(config: Config, engine: Engine) -> None:
+    events: list[PrintEvent] = []
+    service = PrintService(config, engine, NL, on_event=events.append)
+    first = record(engine, "reuse", 12340)
+    record(engine, "recycling", 2250, ("metaal", "Metalen", "20 01 40"))
+
+    assert service.drain() is True
+
+    docs = printed(config)
+    assert [doc.qr_codes for doc in docs] == [["MS01-000001"], ["MS01-000002"]]
+    assert "HERGEBRUIK" in docs[0].text
+    assert "Handmatig ingevoerd" in docs[0].text
+    assert "EURAL 20 01 40" in docs[1].text
+    assert print_job(engine, first.print_job_id or "").status == "sent"
+    # The preview connection cannot ask: after printing the state is unknown, not "ready".
+    assert [(e.health, e.pending, e.label_code) for e in events] == [
+        (PrinterHealth.UNKNOWN, 1, "MS01-000001"),
+        (PrinterHealth.UNKNOWN, 0, "MS01-000002"),
+    ]
+    assert events[0].document is not None
+    assert any("MS01-000001" in line.text for line in events[0].preview)
+
+
+def test_an_unwritable_preview_folder_keeps_the_job_waiting(
+    config: Config, engine: Engine, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("not a folder")
+    config = Config(
+        station=config.station,
+        printer=PrinterConfig(connection="preview", path=str(blocked)),
+        database=config.database,
+    )
+    events: list[PrintEvent] = []
+    recorded = record(engine)
+
+    assert PrintService(config, engine, NL, on_event=events.append).drain() is False
+
+    job = print_job(engine, recorded.print_job_id or "")
+    assert job.status == "failed"
+    assert job.last_error == events[-1].message
+    assert events[-1].health is PrinterHealth.UNREACHABLE
+    assert status_line(events[-1], NL).startswith("Printer: niet bereikbaar (cannot create")
+
+
+def test_a_wrong_setting_fails_the_job_with_its_reason(config: Config, engine: Engine) -> None:
+    config = Config(
+        station=config.station,
+        printer=PrinterConfig(connection="network", host=""),
+        database=config.database,
+    )
+    events: list[PrintEvent] = []
+    recorded = record(engine)
+
+    assert PrintService(config, engine, NL, on_event=events.append).drain() is False
+
+    assert events[-1].health is PrinterHealth.ERROR
+    assert "needs a host" in events[-1].message
+    assert print_job(engine, recorded.print_job_id or "").last_error == events[-1].message
+
+
+def test_a_job_that_cannot_be_rendered_is_cancelled_and_the_queue_goes_on(
+    config: Config, engine: Engine
+) -> None:
+    # A label job without its drop-off: nothing to render, so nothing to wait for.
+    with sqlite3.connect(config.database_path()) as conn:
+        conn.execute(
+            "insert into print_job (id, document, status, attempts, created_at, updated_at)"
+            " values ('broken', 'item_label', 'queued', 0,"
+            " '2000-01-01T00:00:00.000000+00:00', '2000-01-01T00:00:00.000000+00:00')"
+        )
+    events: list[PrintEvent] = []
+    record(engine)
+
+    assert PrintService(config, engine, NL, on_event=events.append).drain() is True
+
+    broken = print_job(engine, "broken")
+    assert broken.status == "cancelled"
+    assert "cannot be printed" in (broken.last_error or "")
+    assert events[0].health is PrinterHealth.ERROR
+    assert [doc.qr_codes for doc in printed(config)] == [["MS01-000001"]]
+
+
+def test_the_retry_delay_follows_the_backoff_and_a_new_job_resets_it(
+    config: Config, engine: Engine
+) -> None:
+    service = PrintService(config, engine, NL, backoff=(0.5, 2.0))
+    assert service.retry_delay() == 0.5
+    service._failures = 1
+    assert service.retry_delay() == 0.5
+    service._failures = 7
+    assert service.retry_delay() == 2.0  # the last delay repeats
+    service.wake()
+    assert service.retry_delay() == 0.5
+    with pytest.raises(ValueError, match="backoff"):
+        PrintService(config, engine, NL, backoff=())
+
+
+def test_the_worker_says_how_the_printer_is_when_it_starts(config: Config, engine: Engine) -> None:
+    events: list[PrintEvent] = []
+    service = PrintService(config, engine, NL, on_event=events.append)
+    service.start()
+    service.stop()
+    assert events[0] == PrintEvent(PrinterHealth.UNKNOWN, 0)
+    assert service.printer_status() == (
+        PrinterHealth.UNKNOWN,
+        f"preview {config.preview_dir()}",
+    )
+
+
+# -- the day's totals slip -------------------------------------------------------------
+
+
+def test_the_totals_slip_shows_the_day_in_dutch(config: Config, engine: Engine) -> None:
+    record(engine, "reuse", 12340, ("meubels", "Meubels", None))
+    record(engine, "reuse", 1500, ("fietsen", "Fietsen", None))
+    record(engine, "repair", 8000, ("aeea-klein", "Kleine apparaten", None))
+    record(engine, "recycling", 40250, ("metaal", "Metalen", "20 01 40"))
+    voided = record(engine, "recycling", 999000, ("puin", "Schoon puin", "17 01 07"))
+    void_drop_off(engine, voided.id, operator="balie", reason="verkeerd gewogen")
+    service = PrintService(config, engine, NL)
+    service.drain()
+    today = datetime.now(LOCAL_TZ).date()
+
+    job_id = service.queue_totals_slip()
+    assert totals_slip_day(engine, job_id) == today
+    assert service.drain() is True
+
+    slip = printed(config)[-1]
+    lines = [line.text.rstrip() for line in slip.lines if line.text.strip()]
+    assert lines[0].strip() == "Dagtotalen"
+    assert slip.lines[0].width_mult == 2
+    assert lines[1].strip() == today.strftime("%d-%m-%Y")
+    assert lines[2].strip() == "Milieustraat Test"
+    rows = [(row[:36].rstrip(), row[36:].strip()) for row in lines[4:11]]
+    assert rows == [
+        ("HERGEBRUIK", "13,840 kg"),
+        ("· Meubels", "12,340 kg"),
+        ("· Fietsen", "1,500 kg"),
+        ("REPARATIE", "8,000 kg"),
+        ("· Kleine apparaten", "8,000 kg"),
+        ("RECYCLING", "40,250 kg"),
+        ("· Metalen", "40,250 kg"),
+    ]
+    assert all(len(row) == 48 for row in lines[4:11])
+    assert "Schoon puin" not in slip.text  # voided
+    total = next(line for line in slip.lines if line.text.startswith("Totaal"))
+    assert total.text.split() == ["Totaal", "62,090", "kg"]
+    assert total.bold and total.height_mult == 2
+    assert slip.cuts == 1
+    assert print_job(engine, job_id).status == "sent"
+
+
+def test_a_totals_slip_of_an_earlier_day_waits_its_turn_and_shows_that_day(
+    config: Config, engine: Engine
+) -> None:
+    yesterday = datetime.now(LOCAL_TZ).date() - timedelta(days=1)
+    noon = datetime(yesterday.year, yesterday.month, yesterday.day, 12, tzinfo=LOCAL_TZ)
+    record(engine, "reuse", 5000, now=noon)
+    record(engine, "reuse", 7000)  # today's: not on yesterday's slip
+    service = PrintService(config, engine, NL)
+
+    job_id = service.queue_totals_slip(yesterday)
+
+    assert [job.document for job in pending_print_jobs(engine)] == [
+        "item_label",
+        "item_label",
+        "totals_slip",
+    ]
+    assert service.drain() is True
+    slip = printed(config)[-1]
+    assert yesterday.strftime("%d-%m-%Y") in slip.text
+    assert "5,000 kg" in slip.text
+    assert "7,000 kg" not in slip.text
+    # Printed again from the queue screen: the same day, marked as a reprint.
+    again = service.reprint(job_id)
+    assert again.document == "totals_slip"
+    assert totals_slip_day(engine, again.id) == yesterday
+    service.drain()
+    assert "5,000 kg" in printed(config)[-1].text
+
+
+def test_the_totals_slip_in_english(config: Config, engine: Engine) -> None:
+    record(engine, "repair", 2500)
+    service = PrintService(
+        Config(
+            language="en",
+            station=config.station,
+            printer=config.printer,
+            database=config.database,
+        ),
+        engine,
+        EN,
+    )
+    service.queue_totals_slip()
+    service.drain()
+    slip = printed(config)[-1]
+    assert "Day totals" in slip.text
+    assert "REPAIR" in slip.text
+    assert "2.500 kg" in slip.text
+
+
+def test_a_test_page_job_prints_the_test_page(config: Config, engine: Engine) -> None:
+    job_id = queue_document(engine, "test_page", "balie")
+    assert PrintService(config, engine, NL).drain() is True
+    page = printed(config)[-1]
+    assert "Printer test" in page.text
+    assert "Milieustraat Test" in page.text
+    assert print_job(engine, job_id).status == "sent"
+
+
+# -- the queue, as the print queue screen uses it --------------------------------------
+
+
+def test_jobs_of_the_day_with_older_ones_still_waiting(config: Config, engine: Engine) -> None:
+    service = PrintService(config, engine, NL)
+    long_ago = datetime.now(UTC) - timedelta(days=3)
+    old_sent = record(engine, now=long_ago)
+    service.drain()
+    old_waiting = record(engine, now=long_ago + timedelta(minutes=1))
+    today = record(engine)
+
+    listed = [job.id for job in service.jobs_of_day()]
+
+    assert listed == [old_waiting.print_job_id, today.print_job_id]
+    assert old_sent.print_job_id not in listed
+    earlier = service.jobs_of_day(long_ago.astimezone(LOCAL_TZ).date())
+    assert [job.label_code for job in earlier] == ["MS01-000001", "MS01-000002"]
+
+
+def test_reprint_and_cancel_from_the_queue(config: Config, engine: Engine) -> None:
+    service = PrintService(config, engine, NL)
+    first = record(engine)
+    service.drain()
+    second = record(engine, grams=4000)
+
+    reprint = service.reprint(first.print_job_id or "")
+    cancelled = service.cancel(second.print_job_id or "")
+
+    assert (reprint.label_code, reprint.copy_marker, reprint.status) == (
+        "MS01-000001",
+        "reprint",
+        "queued",
+    )
+    assert reprint.reprint_of == first.print_job_id
+    assert cancelled.status == "cancelled"
+    with pytest.raises(PrintJobStateError):
+        service.cancel(first.print_job_id or "")  # already printed
+    service.drain()
+    docs = printed(config)
+    assert [(doc.qr_codes, doc.lines[0].text.strip()) for doc in docs] == [
+        (["MS01-000001"], "HERGEBRUIK"),
+        (["MS01-000001"], "HERDRUK"),
+    ]
+
+
+def test_a_voided_drop_off_is_not_reprinted(config: Config, engine: Engine) -> None:
+    service = PrintService(config, engine, NL)
+    recorded = record(engine)
+    service.drain()
+    void_drop_off(engine, recorded.id, operator="balie", reason="dubbel ingevoerd")
+
+    with pytest.raises(ValueError, match="voided"):
+        service.reprint(recorded.print_job_id or "")
