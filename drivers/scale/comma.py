@@ -180,12 +180,6 @@ def parse_number(text: str) -> Decimal | None:
     return value
 
 
-def _unreadable(frame: bytes) -> Reading:
-    return Reading(
-        weight=None, unit=None, stable=None, kind="error", raw=bytes(frame), error="unreadable"
-    )
-
-
 def _normalize_unit(unit: str | None) -> tuple[str | None, bool]:
     """(unit as we name it, whether it is a mass)."""
     if unit is None:
@@ -236,13 +230,13 @@ class CommaProtocol(ScaleProtocol):
         """
         raw = bytes(frame)
         if isinstance(frame, OverlongFrame):
-            return _unreadable(raw)
+            return Reading.unreadable(raw)
         try:
             text = raw.decode("ascii")
         except UnicodeDecodeError:
-            return _unreadable(raw)
+            return Reading.unreadable(raw)
         if not text.isprintable():
-            return _unreadable(raw)
+            return Reading.unreadable(raw)
         text = text.strip(" ")
         if not text:
             return None
@@ -252,7 +246,7 @@ class CommaProtocol(ScaleProtocol):
         match = _EXTENDED.fullmatch(text)
         if match is not None:
             return self._decode_extended(match, raw)
-        return _unreadable(raw)
+        return Reading.unreadable(raw)
 
     def _for_us(self, address: str | None) -> bool:
         return self.address is None or address == self.address
@@ -272,7 +266,7 @@ class CommaProtocol(ScaleProtocol):
             return Reading(None, unit, None, kind="error", raw=raw, error="indicator")
         if status in ("OL", "UL"):
             if _PLACEHOLDER.fullmatch(value_text) is None:
-                return _unreadable(raw)
+                return Reading.unreadable(raw)
             under = status == "UL" or value_text.strip(" ").startswith("-")
             return Reading(
                 weight=None,
@@ -287,7 +281,7 @@ class CommaProtocol(ScaleProtocol):
 
         value = parse_number(value_text)
         if value is None:
-            return _unreadable(raw)
+            return Reading.unreadable(raw)
         stable = {"ST": True, "QT": True, "WT": True, "US": False}.get(status)  # HD: held
         if mode is not None and mode[0] == "T":
             return Reading(None, unit, stable, kind="status", raw=raw, tare=value)
@@ -298,7 +292,7 @@ class CommaProtocol(ScaleProtocol):
             # Every documented format names its unit; a frame without one is more
             # likely cut short than complete (the ``unit`` option covers indicators
             # that really send none).
-            return _unreadable(raw)
+            return Reading.unreadable(raw)
         return Reading(weight=value, unit=unit, stable=stable, net=net, kind="weight", raw=raw)
 
     def _decode_extended(self, match: re.Match[str], raw: bytes) -> Reading | None:
@@ -310,7 +304,7 @@ class CommaProtocol(ScaleProtocol):
             return Reading(None, unit, None, kind="error", raw=raw, error="indicator")
         tare = parse_number(match["tare"])
         if tare is None or parse_number(match["p"]) is None or parse_number(match["m"]) is None:
-            return _unreadable(raw)
+            return Reading.unreadable(raw)
         net = not tare.is_zero()
         if status in ("OL", "UL"):
             return Reading(
@@ -326,7 +320,7 @@ class CommaProtocol(ScaleProtocol):
             )
         value = parse_number(match["value"])
         if value is None:
-            return _unreadable(raw)
+            return Reading.unreadable(raw)
         stable = status == "ST"
         if not is_mass:
             return Reading(None, unit, stable, net=net, kind="status", raw=raw, tare=tare)

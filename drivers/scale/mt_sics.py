@@ -63,10 +63,6 @@ _GENERAL_ERRORS: Mapping[str, str] = {
 _NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 
 
-def _unreadable(frame: bytes) -> Reading:
-    return Reading(weight=None, unit=None, stable=None, kind="error", error="unreadable", raw=frame)
-
-
 def _number(token: str) -> Decimal | None:
     if _NUMBER.fullmatch(token) is None:
         return None
@@ -114,25 +110,25 @@ class MtSicsProtocol(ScaleProtocol):
             try:
                 readings.append(self._decode(frame))
             except Exception:  # a parser must never take the transport down
-                readings.append(_unreadable(bytes(frame)))
+                readings.append(Reading.unreadable(bytes(frame)))
         return readings
 
     def _decode(self, frame: bytes) -> Reading:
         if isinstance(frame, OverlongFrame):
-            return _unreadable(bytes(frame))
+            return Reading.unreadable(bytes(frame))
         try:
             text = frame.decode("ascii")
         except UnicodeDecodeError:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         # Fields are separated by spaces; padding inside the weight field is spaces too.
         tokens = [token for token in text.split(" ") if token]
         if not tokens:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         ident, fields = tokens[0], tokens[1:]
         if not fields:
             code = _GENERAL_ERRORS.get(ident)
             if code is None:
-                return _unreadable(frame)
+                return Reading.unreadable(frame)
             return Reading(weight=None, unit=None, stable=None, kind="error", error=code, raw=frame)
         status, values = fields[0], fields[1:]
         if ident in _WEIGHT_IDS:
@@ -144,23 +140,23 @@ class MtSicsProtocol(ScaleProtocol):
         if ident == "TAC" and status == "A" and not values:
             # TAC A: tare cleared.
             return Reading(weight=None, unit=None, stable=None, kind="status", raw=frame)
-        return _unreadable(frame)
+        return Reading.unreadable(frame)
 
     def _weight_response(self, frame: bytes, status: str, values: list[str]) -> Reading:
         if status in ("S", "D"):
             # <ID> S|D <WeightValue> <Unit>: S stable, D dynamic (in motion).
             if len(values) != 2:
-                return _unreadable(frame)
+                return Reading.unreadable(frame)
             weight, unit = _number(values[0]), _unit(values[1])
             if weight is None:
-                return _unreadable(frame)
+                return Reading.unreadable(frame)
             if unit is None:
                 return Reading(
                     weight=None, unit=None, stable=None, kind="error", error="unit", raw=frame
                 )
             return Reading(weight=weight, unit=unit, stable=status == "S", raw=frame)
         if values:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         if status == "+":
             return Reading(
                 weight=None,
@@ -185,7 +181,7 @@ class MtSicsProtocol(ScaleProtocol):
 
     def _zero_response(self, frame: bytes, ident: str, status: str, values: list[str]) -> Reading:
         if values:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         if status == "A" and ident == "Z":
             # Z A: zero setting performed.
             return Reading(weight=None, unit=None, stable=None, kind="status", raw=frame)
@@ -204,10 +200,10 @@ class MtSicsProtocol(ScaleProtocol):
         if status in success:
             # T S <TareValue> <Unit>; TI S|D ...; TA A <TareValue> <Unit>.
             if len(values) != 2:
-                return _unreadable(frame)
+                return Reading.unreadable(frame)
             tare, unit = _number(values[0]), _unit(values[1])
             if tare is None:
-                return _unreadable(frame)
+                return Reading.unreadable(frame)
             if unit is None:
                 return Reading(
                     weight=None, unit=None, stable=None, kind="error", error="unit", raw=frame
@@ -217,7 +213,7 @@ class MtSicsProtocol(ScaleProtocol):
                 weight=None, unit=unit, stable=stable, kind="status", tare=tare, raw=frame
             )
         if values:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         if status in ("+", "-") and ident != "TA":
             # Upper / lower limit of the taring range exceeded.
             return Reading(
@@ -243,7 +239,7 @@ class MtSicsProtocol(ScaleProtocol):
             return Reading(
                 weight=None, unit=None, stable=None, kind="error", error="logical", raw=frame
             )
-        return _unreadable(frame)
+        return Reading.unreadable(frame)
 
 
 def _format_value(value: Decimal) -> str:

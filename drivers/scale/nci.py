@@ -39,7 +39,7 @@ from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
 from drivers.scale.protocol import IndicatorEmulator, ScaleProtocol, SerialDefaults
-from drivers.scale.reading import GRAMS_PER_UNIT, IndicatorState, Reading, ReadingKind
+from drivers.scale.reading import GRAMS_PER_UNIT, IndicatorState, Reading
 
 LF = 0x0A
 CR = 0x0D
@@ -113,35 +113,6 @@ def decode_status(data: bytes) -> NciStatus | None:
     )
 
 
-def _reading(
-    frame: bytes,
-    *,
-    weight: Decimal | None = None,
-    unit: str | None = None,
-    stable: bool | None = None,
-    overload: bool = False,
-    underload: bool = False,
-    net: bool | None = None,
-    kind: ReadingKind = "weight",
-    error: str | None = None,
-) -> Reading:
-    return Reading(
-        weight=weight,
-        unit=unit,
-        stable=stable,
-        overload=overload,
-        underload=underload,
-        net=net,
-        kind=kind,
-        raw=frame,
-        error=error,
-    )
-
-
-def _unreadable(frame: bytes) -> Reading:
-    return _reading(frame, kind="error", error="unreadable")
-
-
 class NciProtocol(ScaleProtocol):
     """Parser for NCI (SCP-01) replies (sans-I/O: bytes in, readings out)."""
 
@@ -172,7 +143,7 @@ class NciProtocol(ScaleProtocol):
             try:
                 readings.append(self._decode(frame))
             except Exception:  # a parser must never take the transport down
-                readings.append(_unreadable(frame))
+                readings.append(Reading.unreadable(frame))
         return readings
 
     def _frames(self, data: bytes) -> list[bytes]:
@@ -187,34 +158,36 @@ class NciProtocol(ScaleProtocol):
 
     def _decode(self, frame: bytes) -> Reading:
         if frame[-1] != ETX or _LINES.fullmatch(frame[:-1]) is None:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         lines = _LINE.findall(frame[:-1])
         if len(lines) == 1:
             if lines[0] == b"?":
-                return _reading(frame, kind="error", error="unrecognised")
+                return Reading(raw=frame, kind="error", error="unrecognised")
             status = decode_status(lines[0])
             if status is None:
-                return _unreadable(frame)
+                return Reading.unreadable(frame)
             return self._status_only(frame, status)
         if len(lines) != 2:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         status = decode_status(lines[1])
         if status is None:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         try:
             field = lines[0].decode("ascii")
         except UnicodeDecodeError:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         return self._weight(frame, field, status)
 
     @staticmethod
     def _status_only(frame: bytes, status: NciStatus, unit: str | None = None) -> Reading:
         stable = not status.motion
         if status.fault is not None:
-            return _reading(frame, stable=stable, net=status.net, kind="error", error=status.fault)
+            return Reading(
+                raw=frame, stable=stable, net=status.net, kind="error", error=status.fault
+            )
         if status.over_capacity:
-            return _reading(
-                frame,
+            return Reading(
+                raw=frame,
                 stable=stable,
                 net=status.net,
                 overload=True,
@@ -222,27 +195,32 @@ class NciProtocol(ScaleProtocol):
                 error="overload",
             )
         if status.under_capacity:
-            return _reading(
-                frame,
+            return Reading(
+                raw=frame,
                 stable=stable,
                 net=status.net,
                 underload=True,
                 kind="status",
                 error="underload",
             )
-        return _reading(frame, unit=unit, stable=stable, net=status.net, kind="status")
+        return Reading(raw=frame, unit=unit, stable=stable, net=status.net, kind="status")
 
     def _weight(self, frame: bytes, field: str, status: NciStatus) -> Reading:
         stable = not status.motion
         if status.fault is not None or status.over_capacity or status.under_capacity:
             return self._status_only(frame, status)
         if _OVER_BARS.fullmatch(field):
-            return _reading(
-                frame, stable=stable, net=status.net, overload=True, kind="status", error="overload"
+            return Reading(
+                raw=frame,
+                stable=stable,
+                net=status.net,
+                overload=True,
+                kind="status",
+                error="overload",
             )
         if _UNDER_BARS.fullmatch(field):
-            return _reading(
-                frame,
+            return Reading(
+                raw=frame,
                 stable=stable,
                 net=status.net,
                 underload=True,
@@ -250,7 +228,7 @@ class NciProtocol(ScaleProtocol):
                 error="underload",
             )
         if _MIDDLE_BARS.fullmatch(field):
-            return _reading(frame, stable=stable, net=status.net, kind="error", error="zero")
+            return Reading(raw=frame, stable=stable, net=status.net, kind="error", error="zero")
         match = _WEIGHT.fullmatch(field)
         if match is None:
             only_unit = _UNIT_ONLY.fullmatch(field)
@@ -259,15 +237,15 @@ class NciProtocol(ScaleProtocol):
                 return self._status_only(frame, status, only_unit.group(1).lower())
             # Pounds-and-ounces and message text from the display carry no single
             # decimal weight.
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         unit = match.group(3).lower()
         if unit not in GRAMS_PER_UNIT:
-            return _reading(frame, stable=stable, net=status.net, kind="error", error="unit")
+            return Reading(raw=frame, stable=stable, net=status.net, kind="error", error="unit")
         try:
             weight = Decimal(match.group(1) + match.group(2))
         except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
-            return _unreadable(frame)
-        return _reading(frame, weight=weight, unit=unit, stable=stable, net=status.net)
+            return Reading.unreadable(frame)
+        return Reading(raw=frame, weight=weight, unit=unit, stable=stable, net=status.net)
 
 
 def _format_value(value: Decimal) -> str:

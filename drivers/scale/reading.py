@@ -49,9 +49,9 @@ class Reading:
     ``"checksum"``, ``"syntax"`` or ``"overload"``.
     """
 
-    weight: Decimal | None
-    unit: str | None
-    stable: bool | None
+    weight: Decimal | None = None
+    unit: str | None = None
+    stable: bool | None = None
     overload: bool = False
     underload: bool = False
     net: bool | None = None
@@ -60,6 +60,11 @@ class Reading:
     received_at: datetime | None = None
     tare: Decimal | None = None
     error: str | None = None
+
+    @classmethod
+    def unreadable(cls, raw: bytes, error: str = "unreadable") -> Reading:
+        """A frame that could not be read: kept with its bytes, never a weight."""
+        return cls(kind="error", raw=bytes(raw), error=error)
 
     @property
     def grams(self) -> int | None:

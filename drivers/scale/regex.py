@@ -149,10 +149,10 @@ class RegexProtocol(ScaleProtocol):
             frames = self._framer.feed(data)
         except Exception:  # a parser must never raise on line data
             self._framer.reset()
-            return [_unreadable(bytes(data))]
+            return [Reading.unreadable(bytes(data))]
         for frame in frames:
             if isinstance(frame, OverlongFrame):
-                readings.append(_unreadable(bytes(frame)))
+                readings.append(Reading.unreadable(bytes(frame)))
             elif frame.strip(b" \x00"):
                 readings.append(self._decode_safely(frame))
         return readings
@@ -163,12 +163,12 @@ class RegexProtocol(ScaleProtocol):
         try:
             return self._decode(frame)
         except Exception:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
 
     def _decode(self, frame: bytes) -> Reading:
         match = self._pattern.search(frame.decode("latin-1"))
         if match is None:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         status = _group(match, "status") if self._has_status else None
         mode = _group(match, "mode") if self._has_mode else status
         unit = (_group(match, "unit") if self._has_unit else None) or self._unit
@@ -190,7 +190,7 @@ class RegexProtocol(ScaleProtocol):
             )
         weight = self._weight(_group(match, "weight"))
         if weight is None:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         return Reading(weight, unit, stable, net=net, raw=frame)
 
     def _stability(self, status: str | None) -> bool | None:
@@ -229,10 +229,6 @@ def _group(match: re.Match[str], name: str) -> str | None:
     if value is None:
         return None
     return value.strip() or None
-
-
-def _unreadable(raw: bytes) -> Reading:
-    return Reading(None, None, None, kind="error", error="unreadable", raw=raw)
 
 
 class RegexEmulator(IndicatorEmulator):

@@ -37,7 +37,7 @@ from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
 from drivers.scale.protocol import IndicatorEmulator, ScaleProtocol, SerialDefaults
-from drivers.scale.reading import GRAMS_PER_UNIT, IndicatorState, Reading, ReadingKind
+from drivers.scale.reading import GRAMS_PER_UNIT, IndicatorState, Reading
 
 LF = 0x0A
 CR = 0x0D
@@ -57,37 +57,6 @@ _STATUS_ERRORS: Mapping[str, str] = {"E": "zero", "I": "initial_zero", "T": "tar
 _WEIGHT = re.compile(r" *([+-]?) *([0-9]+(?:\.[0-9]+)?)")
 _DASHES = re.compile(r" *-{2,} *")
 _INFORMATION = re.compile(r"[A-Z]{3}:[\x20-\x7e]*")
-
-
-def _reading(
-    frame: bytes,
-    *,
-    weight: Decimal | None = None,
-    unit: str | None = None,
-    stable: bool | None = None,
-    overload: bool = False,
-    underload: bool = False,
-    net: bool | None = None,
-    kind: ReadingKind = "weight",
-    tare: Decimal | None = None,
-    error: str | None = None,
-) -> Reading:
-    return Reading(
-        weight=weight,
-        unit=unit,
-        stable=stable,
-        overload=overload,
-        underload=underload,
-        net=net,
-        kind=kind,
-        raw=frame,
-        tare=tare,
-        error=error,
-    )
-
-
-def _unreadable(frame: bytes) -> Reading:
-    return _reading(frame, kind="error", error="unreadable")
 
 
 class SmaProtocol(ScaleProtocol):
@@ -120,7 +89,7 @@ class SmaProtocol(ScaleProtocol):
             try:
                 readings.append(self._decode(frame))
             except Exception:  # a parser must never take the transport down
-                readings.append(_unreadable(frame))
+                readings.append(Reading.unreadable(frame))
         return readings
 
     def _frames(self, data: bytes) -> list[bytes]:
@@ -148,23 +117,23 @@ class SmaProtocol(ScaleProtocol):
 
     def _decode(self, frame: bytes) -> Reading:
         if len(frame) < 3 or frame[0] != LF or frame[-1] != CR:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         try:
             body = frame[1:-1].decode("ascii")
         except UnicodeDecodeError:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         if body == "?":
-            return _reading(frame, kind="error", error="unrecognised")
+            return Reading(raw=frame, kind="error", error="unrecognised")
         if body == "!":
-            return _reading(frame, kind="error", error="communication")
+            return Reading(raw=frame, kind="error", error="communication")
         if len(body) == _STANDARD_BODY:
             return self._standard(frame, body)
         if len(body) == 4:
             return self._diagnostics(frame, body)
         if _INFORMATION.fullmatch(body):
             # About / information line ("SMA:2/1.0", "CAP:kg :6000:1:0", ...).
-            return _reading(frame, kind="status", error="information")
-        return _unreadable(frame)
+            return Reading(raw=frame, kind="status", error="information")
+        return Reading.unreadable(frame)
 
     def _standard(self, frame: bytes, body: str) -> Reading:
         status, scale_range, gross_net, motion, future = body[0], body[1], body[2], body[3], body[4]
@@ -177,7 +146,7 @@ class SmaProtocol(ScaleProtocol):
             or motion not in "M "
             or not future.isprintable()
         ):
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         stable = motion != "M"
         net = _GROSS_NET[gross_net]
 
@@ -185,55 +154,57 @@ class SmaProtocol(ScaleProtocol):
         if _DASHES.fullmatch(weight_field):
             # Centre dashes: there is no weight to read.
             if unit_text and unit_text.lower() not in GRAMS_PER_UNIT:
-                return _unreadable(frame)
+                return Reading.unreadable(frame)
             return self._without_weight(frame, status, stable, net)
 
         match = _WEIGHT.fullmatch(weight_field)
         if match is None or " " in unit_text:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         try:
             value = Decimal(match.group(1) + match.group(2))
         except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         unit = unit_text.lower()
         if unit not in GRAMS_PER_UNIT:
-            return _reading(frame, kind="error", error="unit")
+            return Reading(raw=frame, kind="error", error="unit")
 
         if status in _STATUS_ERRORS or status in "OU":
             return self._without_weight(frame, status, stable, net)
         if gross_net == "T":
             # Answer to M: the stored tare weight.
-            return _reading(frame, unit=unit, stable=stable, kind="status", tare=value)
+            return Reading(raw=frame, unit=unit, stable=stable, kind="status", tare=value)
         # Status Z (centre of zero) or none: a weight.
-        return _reading(frame, weight=value, unit=unit, stable=stable, net=net)
+        return Reading(raw=frame, weight=value, unit=unit, stable=stable, net=net)
 
     @staticmethod
     def _without_weight(frame: bytes, status: str, stable: bool, net: bool | None) -> Reading:
         if status == "O":
-            return _reading(
-                frame, stable=stable, net=net, overload=True, kind="status", error="overload"
+            return Reading(
+                raw=frame, stable=stable, net=net, overload=True, kind="status", error="overload"
             )
         if status == "U":
-            return _reading(
-                frame, stable=stable, net=net, underload=True, kind="status", error="underload"
+            return Reading(
+                raw=frame, stable=stable, net=net, underload=True, kind="status", error="underload"
             )
         code = _STATUS_ERRORS.get(status)
         if code is not None:
-            return _reading(frame, stable=stable, net=net, kind="error", error=code)
+            return Reading(raw=frame, stable=stable, net=net, kind="error", error=code)
         if status == " ":
             # P/Q timed out before the scale came to rest.
-            return _reading(frame, stable=stable, net=net, kind="status", error="no_stable_weight")
-        return _unreadable(frame)
+            return Reading(
+                raw=frame, stable=stable, net=net, kind="status", error="no_stable_weight"
+            )
+        return Reading.unreadable(frame)
 
     @staticmethod
     def _diagnostics(frame: bytes, body: str) -> Reading:
         ram_rom, eeprom, calibration, spare = body[0], body[1], body[2], body[3]
         if ram_rom not in "R " or eeprom not in "E " or calibration not in "C " or spare != " ":
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         for flag, code in ((ram_rom, "ram_rom"), (eeprom, "eeprom"), (calibration, "calibration")):
             if flag != " ":
-                return _reading(frame, kind="error", error=code)
-        return _reading(frame, kind="status")
+                return Reading(raw=frame, kind="error", error=code)
+        return Reading(raw=frame, kind="status")
 
 
 def _format_value(value: Decimal) -> str:

@@ -185,7 +185,7 @@ class ToledoProtocol(ScaleProtocol):
             except Exception:  # a parser must never raise on line data
                 raw = bytes(self._frame) or bytes(self._junk)
                 self._reset()
-                readings.append(_unreadable(raw))
+                readings.append(Reading.unreadable(raw))
         return readings
 
     def _reset(self) -> None:
@@ -223,13 +223,13 @@ class ToledoProtocol(ScaleProtocol):
         junk = bytes(self._junk)
         self._junk.clear()
         if junk.strip(b" \r\n\x00"):
-            out.append(_unreadable(junk))
+            out.append(Reading.unreadable(junk))
 
     def _frame_byte(self, byte: int, value: int, out: list[Reading]) -> None:
         if value == STX:
             # STX never occurs inside a frame (status words have bit 5 or 6 set, the
             # rest are digits): the frame was cut off.
-            out.append(_unreadable(bytes(self._frame)))
+            out.append(Reading.unreadable(bytes(self._frame)))
             self._open_frame(byte)
             return
         self._frame.append(byte)
@@ -242,7 +242,7 @@ class ToledoProtocol(ScaleProtocol):
                 length == LONG_FRAME_LENGTH and self._tare_mode != "no"
             )
             if not fits:
-                out.append(_unreadable(body))
+                out.append(Reading.unreadable(body))
             elif self._checksum_mode == "no":
                 out.append(self._decode(body, None))
             else:
@@ -252,7 +252,7 @@ class ToledoProtocol(ScaleProtocol):
         ):
             # No CR where the format puts it.
             self._in_frame = False
-            out.append(_unreadable(bytes(self._frame)))
+            out.append(Reading.unreadable(bytes(self._frame)))
             self._frame.clear()
 
     def _take_checksum(self, byte: int, value: int, out: list[Reading]) -> None:
@@ -295,11 +295,11 @@ class ToledoProtocol(ScaleProtocol):
         status_a, status_b, status_c = frame[1], frame[2], frame[3]
         # Status words are printable (bit 5 or bit 6 set); anything else is line noise.
         if min(status_a, status_b, status_c) < 0x20:
-            return _unreadable(raw)
+            return Reading.unreadable(raw)
         weight_field = frame[4:10]
         tare_field = frame[10:16] if len(frame) == LONG_FRAME_LENGTH else b""
         if not (_DIGITS.fullmatch(weight_field) and _DIGITS.fullmatch(tare_field)):
-            return _unreadable(raw)
+            return Reading.unreadable(raw)
 
         decimals = decode_status_a(status_a).decimals
         net = bool(status_b & 0x01)
@@ -333,13 +333,9 @@ class ToledoProtocol(ScaleProtocol):
             )
         weight_digits = weight_field.strip(b" ")
         if not weight_digits:
-            return _unreadable(raw)
+            return Reading.unreadable(raw)
         weight = _decimal(negative, weight_digits, decimals)
         return Reading(weight, unit, stable, net=net, raw=raw, tare=tare)
-
-
-def _unreadable(raw: bytes) -> Reading:
-    return Reading(None, None, None, kind="error", error="unreadable", raw=raw)
 
 
 class ToledoEmulator(IndicatorEmulator):

@@ -95,10 +95,6 @@ def _choice(options: Mapping[str, str], name: str, allowed: tuple[str, ...], def
     return value
 
 
-def _unreadable(raw: bytes) -> Reading:
-    return Reading(None, None, None, kind="error", error="unreadable", raw=raw)
-
-
 def _checksum_error(raw: bytes) -> Reading:
     return Reading(None, None, None, kind="error", error="checksum", raw=raw)
 
@@ -145,7 +141,7 @@ class Xk3190Protocol(ScaleProtocol):
                 raw = bytes(self._buffer)
                 self._state = "idle"
                 self._buffer.clear()
-                readings.append(_unreadable(raw))
+                readings.append(Reading.unreadable(raw))
         return readings
 
     # -- framing --------------------------------------------------------------------
@@ -159,17 +155,17 @@ class Xk3190Protocol(ScaleProtocol):
     def _step(self, byte: int, out: list[Reading]) -> None:
         if self._state == "stx":
             if byte == STX:  # the frame was cut off; a new one starts
-                out.append(_unreadable(self._close()))
+                out.append(Reading.unreadable(self._close()))
             else:
                 self._buffer.append(byte)
                 if byte == ETX:
                     out.append(self._decode_stx(self._close()))
                 elif len(self._buffer) >= STX_FRAME_LENGTH:
-                    out.append(_unreadable(self._close()))  # no ETX where it belongs
+                    out.append(Reading.unreadable(self._close()))  # no ETX where it belongs
                 return
         elif self._state == "scoreboard":
             if byte in (STX, EQUALS, CR, LF):  # ended before its eight characters
-                out.append(_unreadable(self._close()))
+                out.append(Reading.unreadable(self._close()))
             else:
                 self._buffer.append(byte)
                 if len(self._buffer) == SCOREBOARD_FRAME_LENGTH:
@@ -200,21 +196,21 @@ class Xk3190Protocol(ScaleProtocol):
     def _emit_line(self, line: bytes, out: list[Reading]) -> None:
         if not line.strip(b" \x00"):
             return  # blank
-        out.append(self._decode_line(line) if self._ascii else _unreadable(line))
+        out.append(self._decode_line(line) if self._ascii else Reading.unreadable(line))
 
     # -- decoding -------------------------------------------------------------------
 
     def _decode_stx(self, frame: bytes) -> Reading:
         if len(frame) != STX_FRAME_LENGTH or frame[0] != STX or frame[-1] != ETX:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         check = frame[9:11]
         if any(c not in _HEX_UPPER for c in check):
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         if xor_check(frame[1:9]) != check:
             return _checksum_error(frame)
         sign, digits, decimals = frame[1], frame[2:8], frame[8]
         if sign not in b"+-" or not _STX_DIGITS.fullmatch(digits) or decimals not in b"01234":
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         numerals = tuple(d - 0x30 for d in digits.strip(b" "))
         weight = Decimal((0, numerals, -(decimals - 0x30)))
         return Reading(_signed(sign == 0x2D, weight), self._unit, None, raw=frame)
@@ -226,7 +222,7 @@ class Xk3190Protocol(ScaleProtocol):
         sign, value = text[0], text[1:]
         match = _DECIMAL_VALUE.fullmatch(value)
         if sign not in "0+- " or match is None:
-            return _unreadable(frame)
+            return Reading.unreadable(frame)
         weight = _signed(sign == "-", Decimal(match.group(1)))
         return Reading(weight, self._unit, None, raw=frame)
 
@@ -245,11 +241,11 @@ class Xk3190Protocol(ScaleProtocol):
                 return _checksum_error(line)
             field = _A12_VALUE.fullmatch(a12.group(2))
             if field is None:
-                return _unreadable(line)
+                return Reading.unreadable(line)
             try:
                 weight = _signed(field.group(1) == "-", Decimal(field.group(2)))
             except InvalidOperation:
-                return _unreadable(line)
+                return Reading.unreadable(line)
             return Reading(weight, a12.group(3), None, net=a12.group(1) == "N", raw=line)
         out_of_range = _ASCII_A12_RANGE.fullmatch(text)
         if out_of_range is not None:
@@ -265,7 +261,7 @@ class Xk3190Protocol(ScaleProtocol):
                 kind="status",
                 raw=line,
             )
-        return _unreadable(line)
+        return Reading.unreadable(line)
 
 
 class Xk3190Emulator(IndicatorEmulator):
