@@ -110,6 +110,9 @@ class PrinterConfig:
     flow: str = "none"
     usb_vendor: int = 0x04B8
     usb_product: int = 0x0E28
+    #: USB endpoints; 0 = found from the device's descriptors (most printers).
+    usb_in_endpoint: int = 0
+    usb_out_endpoint: int = 0
     #: CUPS queue name; empty is the system's default printer.
     queue: str = ""
 
@@ -540,6 +543,13 @@ def _usb_id(value: object) -> int:
     return number
 
 
+def _usb_endpoint(value: object) -> int:
+    number = _whole(value)
+    if not 0 <= number <= 0xFF:
+        raise _Invalid(f"expected a USB endpoint from 0x00 to 0xff (0 = automatic), got {number}")
+    return number
+
+
 _DATABASE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S*")
 
 
@@ -588,6 +598,8 @@ _SCHEMA: Final[dict[str, dict[str, _Check]]] = {
         "flow": _one_of(FLOW_CONTROLS),
         "usb_vendor": _usb_id,
         "usb_product": _usb_id,
+        "usb_in_endpoint": _usb_endpoint,
+        "usb_out_endpoint": _usb_endpoint,
         "queue": _text,
     },
     "database": {"path": _text},
@@ -760,7 +772,12 @@ def _toml_key(key: str) -> str:
     return key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
 
 
-_HEX_KEYS: Final = {("printer", "usb_vendor"), ("printer", "usb_product")}
+_HEX_KEYS: Final = {
+    ("printer", "usb_vendor"),
+    ("printer", "usb_product"),
+    ("printer", "usb_in_endpoint"),
+    ("printer", "usb_out_endpoint"),
+}
 
 
 def config_to_toml(config: Config) -> str:
@@ -781,7 +798,8 @@ def config_to_toml(config: Config) -> str:
             elif value is None:
                 lines.append(f"# {f.name}: not set; the protocol's default applies")
             elif (name, f.name) in _HEX_KEYS:
-                lines.append(f"{f.name} = {value:#06x}")
+                digits = 2 if f.name.endswith("endpoint") else 4
+                lines.append(f"{f.name} = 0x{value:0{digits}x}")
             else:
                 lines.append(f"{f.name} = {_toml_value(value)}")
         for sub, table in subtables:

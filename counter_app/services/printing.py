@@ -171,6 +171,8 @@ def connection_for(config: Config) -> PrinterConnection:
         baudrate=p.baudrate,
         usb_vendor=p.usb_vendor,
         usb_product=p.usb_product,
+        usb_in_endpoint=p.usb_in_endpoint or None,
+        usb_out_endpoint=p.usb_out_endpoint or None,
         queue=p.queue,
         flow=p.flow,
         preview_dir=config.preview_dir(),

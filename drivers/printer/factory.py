@@ -22,6 +22,8 @@ def make_connection(
     baudrate: int = 9600,
     usb_vendor: int = 0x04B8,
     usb_product: int = 0x0E28,
+    usb_in_endpoint: int | None = None,
+    usb_out_endpoint: int | None = None,
     queue: str = "",
     flow: str = "none",
     preview_dir: Path | None = None,
@@ -62,7 +64,9 @@ def make_connection(
     if kind == "usb":
         from drivers.printer.usb import UsbConnection
 
-        return UsbConnection(usb_vendor, usb_product)
+        return UsbConnection(
+            usb_vendor, usb_product, in_ep=usb_in_endpoint, out_ep=usb_out_endpoint
+        )
     if kind == "cups":
         from drivers.printer.cups import CupsConnection
 

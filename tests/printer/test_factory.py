@@ -1,0 +1,32 @@
+"""From configuration to connection: every kind gets the settings it needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from counter_app.config import ConfigError, parse_config
+from counter_app.services.printing import connection_for
+from drivers.printer.factory import make_connection
+
+
+def test_usb_endpoints_from_the_config_reach_the_connection() -> None:
+    config = parse_config(
+        '[printer]\nconnection = "usb"\nusb_vendor = 0x0416\nusb_product = 0x5011\n'
+        "usb_in_endpoint = 0x81\nusb_out_endpoint = 0x03\n"
+    )
+    connection = connection_for(config)
+    assert connection.kind == "usb"
+    assert (connection.vendor_id, connection.product_id) == (0x0416, 0x5011)  # type: ignore[attr-defined]
+    assert (connection.in_ep, connection.out_ep) == (0x81, 0x03)  # type: ignore[attr-defined]
+
+
+def test_usb_endpoints_default_to_automatic() -> None:
+    connection = make_connection("usb")
+    assert (connection.in_ep, connection.out_ep) == (None, None)  # type: ignore[attr-defined]
+
+
+def test_a_usb_endpoint_out_of_range_is_named_with_its_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config('[printer]\nconnection = "usb"\nusb_out_endpoint = 300\n')
+    assert "usb_out_endpoint" in str(caught.value)
+    assert ":3:" in str(caught.value) or caught.value.problems[0].line == 3
