@@ -8,7 +8,6 @@ answers ``DLE EOT`` the way a printer's bulk IN endpoint does.
 from __future__ import annotations
 
 import errno
-import importlib.util
 from array import array
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -322,12 +321,6 @@ def test_missing_pyusb_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(PrinterUnavailable, match="pyusb"):
         tm_t20().send(b"label\n")
-
-
-@pytest.mark.skipif(importlib.util.find_spec("usb") is not None, reason="pyusb is installed")
-def test_missing_pyusb_without_a_stand_in() -> None:
-    with pytest.raises(PrinterUnavailable, match="pyusb"):
-        tm_t20().status()
 
 
 def test_ids_are_checked_when_made() -> None:
