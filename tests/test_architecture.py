@@ -16,6 +16,8 @@ FORBIDDEN = {
     "drivers": {"textual", "counter_app", "db"},
     "db": {"textual", "counter_app", "drivers"},
     "counter_app/services": {"textual"},
+    # Screens call services: no SQL, no serial port, no ESC/POS in the UI.
+    "counter_app/ui": {"db", "sqlalchemy", "sqlmodel", "serial", "escpos"},
 }
 
 

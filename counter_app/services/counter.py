@@ -36,6 +36,17 @@ class CounterService:
         self._engine = engine
         self._port = port
 
+    @classmethod
+    def open(cls, config: Config) -> CounterService:
+        """Open (and migrate) the configured database; raises ``DatabaseError``."""
+        from db.engine import open_database
+
+        return cls(config, open_database(config.database_path()))
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     def record(self, entry: CatalogueEntry, reading: Reading) -> RecordedDropOff:
         """Record a drop-off weighed on the scale; raises if it was not stored."""
         from db.records import NewDropOff, NewReading, record_drop_off

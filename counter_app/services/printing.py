@@ -32,6 +32,11 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from counter_app.i18n import Messages
+
+# Re-exported for the screens, which talk to services and never to db/ directly.
+from db.printjobs import PENDING_STATUSES as PENDING_STATUSES
+from db.printjobs import PrintJobInfo as PrintJobInfo
+from db.printjobs import PrintJobStateError as PrintJobStateError
 from drivers.printer.connection import (
     PaperState,
     PrinterConnection,
@@ -45,7 +50,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from counter_app.config import Config
-    from db.printjobs import PrintJobInfo
     from db.records import DayTotals
     from drivers.printer.documents import TotalsSlip
 

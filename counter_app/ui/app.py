@@ -22,8 +22,6 @@ from counter_app.ui.messages import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
     from counter_app.config import Config
     from counter_app.services.counter import CounterService
 
@@ -47,7 +45,6 @@ class CounterApp(App[None]):
         self.catalogue: Catalogue = load_default_catalogue()
         self.scale_service = ScaleService(config.scale, self._scale_changed, demo_seed=demo_seed)
         self._demo_scenario = demo_scenario
-        self.engine: Engine | None = None
         self.counter_service: CounterService | None = None
         self.print_service: PrintService | None = None
         self.grams_by_class: dict[str, int] = {}
@@ -72,16 +69,14 @@ class CounterApp(App[None]):
     @work(thread=True, group="start")
     def _open_database(self) -> None:
         from counter_app.services.counter import CounterService
-        from db.engine import open_database
 
         try:
-            self.engine = open_database(self.config.database_path())
+            counter_service = CounterService.open(self.config)
         except Exception as exc:
             self.post_message(DatabaseFailed(str(exc)))
             return
-        counter_service = CounterService(self.config, self.engine)
         self.print_service = PrintService(
-            self.config, self.engine, self.messages, on_event=self._print_event
+            self.config, counter_service.engine, self.messages, on_event=self._print_event
         )
         self.post_message(DatabaseOpened())
         view = counter_service.today()

@@ -21,8 +21,14 @@ from textual.widgets import DataTable, Static
 
 from counter_app.i18n import Messages
 from counter_app.services.labels import COPY_MARKER_KEYS
-from counter_app.services.printing import LOCAL_TZ, PrintService, short_detail
-from db.printjobs import PENDING_STATUSES, PrintJobInfo, PrintJobStateError
+from counter_app.services.printing import (
+    LOCAL_TZ,
+    PENDING_STATUSES,
+    PrintJobInfo,
+    PrintJobStateError,
+    PrintService,
+    short_detail,
+)
 
 #: Seconds between reloads of the list while the screen is open.
 REFRESH_SECONDS = 2.0
