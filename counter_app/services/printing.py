@@ -531,15 +531,6 @@ class PrintService:
             return render_test_page(profile, self._config.station.name), None
         raise ValueError(f"unknown document {job.document!r}")
 
-    def printer_status(self) -> tuple[PrinterHealth, str]:
-        """Ask the printer now: its health, and where it is or why it cannot be asked."""
-        try:
-            connection = self._connection_factory()
-            status = connection.status()
-            return health_from_status(status), connection.describe()
-        except PrinterError as exc:
-            return PrinterHealth.UNREACHABLE, str(exc)
-
     # -- the queue, for the print queue screen ---------------------------------------------
 
     def jobs_of_day(self, day: date | None = None) -> list[PrintJobInfo]:

@@ -262,10 +262,7 @@ def test_the_worker_says_how_the_printer_is_when_it_starts(config: Config, engin
     service.start()
     service.stop()
     assert events[0] == PrintEvent(PrinterHealth.UNKNOWN, 0)
-    assert service.printer_status() == (
-        PrinterHealth.UNKNOWN,
-        f"preview {config.preview_dir()}",
-    )
+    assert service.check_printer() is PrinterHealth.UNKNOWN
 
 
 # -- the day's totals slip -------------------------------------------------------------
