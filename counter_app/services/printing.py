@@ -142,7 +142,7 @@ def short_detail(message: str, limit: int = STATUS_DETAIL_LIMIT) -> str:
     return cut.rstrip(" ,;") + "…"
 
 
-def status_line(event: PrintEvent, messages: Messages) -> str:
+def status_line(event: PrintEvent, messages: Messages, connection: str = "") -> str:
     """The printer's part of the status line, in the attendant's language.
 
     ``Printer: papier op (…) · Etiketten in de wachtrij: 2``: the health in words,
@@ -150,6 +150,9 @@ def status_line(event: PrintEvent, messages: Messages) -> str:
     (unreachable, fault), and the number of jobs waiting.
     """
     line = messages.t(HEALTH_KEYS[event.health])
+    if connection == "preview" and event.health is PrinterHealth.UNKNOWN:
+        # Not a printer whose state is unknown: there is no printer, by design.
+        line = messages.t("printer.preview_mode")
     if event.message and event.health in _DETAIL_SHOWN:
         detail = short_detail(event.message)
         if detail:

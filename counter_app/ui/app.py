@@ -107,7 +107,7 @@ class CounterApp(App[None]):
         from counter_app.services.printing import status_line
 
         event = message.event
-        self.printer_line = status_line(event, self.messages)
+        self.printer_line = status_line(event, self.messages, self.config.printer.connection)
         self.counter_screen.refresh_status()
         if event.preview:
             self.counter_screen.show_preview(event.preview)

@@ -419,3 +419,13 @@ def test_a_voided_drop_off_is_not_reprinted(config: Config, engine: Engine) -> N
 
     with pytest.raises(ValueError, match="voided"):
         service.reprint(recorded.print_job_id or "")
+
+
+def test_the_preview_connection_is_named_not_called_unknown() -> None:
+    from counter_app.services.printing import status_line
+
+    event = PrintEvent(PrinterHealth.UNKNOWN, 2)
+    assert status_line(event, NL, "preview") == (
+        "Printer: voorbeeld op het scherm (geen printer) · Etiketten in de wachtrij: 2"
+    )
+    assert status_line(event, NL, "network").startswith("Printer: status onbekend")
