@@ -23,8 +23,17 @@ async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 8.0) -
 async def ready(pilot, app: CounterApp) -> None:  # type: ignore[no-untyped-def]
     """Wait for the database and the simulator (held still, scenario off)."""
 
+    t = app.messages.t
+    before_first_printer_event = {t("printer.starting"), t("printer.unknown")}
+
     def started() -> bool:
-        return app.counter_service is not None and app.scale_service.simulator is not None
+        return (
+            app.counter_service is not None
+            and app.scale_service.simulator is not None
+            # The print worker has reported once: the status line will not change
+            # under a snapshot any more.
+            and app.printer_line not in before_first_printer_event
+        )
 
     await wait_for(pilot, started)
 
