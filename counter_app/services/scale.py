@@ -110,11 +110,20 @@ class ScaleService:
     # -- life cycle -------------------------------------------------------------------
 
     def start(self) -> None:
+        from drivers.scale.simulator import SimulatorUnavailableError
         from drivers.scale.transport import ScaleTransport
 
         port = self._config.port
         if port == "sim":
-            port = self._start_simulator()
+            try:
+                port = self._start_simulator()
+            except SimulatorUnavailableError as exc:
+                # On Windows there are no pseudo-terminals: the counter still runs,
+                # the scale shows offline and says why.
+                with self._lock:
+                    self._link_detail = str(exc)
+                self._publish()
+                return
         self.port = port
         cls = protocol_class(self._protocol_name)
         defaults = cls.serial_defaults

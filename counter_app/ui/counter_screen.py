@@ -256,7 +256,16 @@ class CounterScreen(Screen[None]):
         if snapshot is not None:
             where = t("status.demo_scale") if app.config.is_demo else snapshot.port
             if snapshot.state is ScaleState.OFFLINE:
-                parts.append(t("status.scale_offline", port=where))
+                line = t("status.scale_offline", port=where)
+                if snapshot.detail == "silent":
+                    line += " (" + t("status.scale_silent") + ")"
+                elif snapshot.detail and (
+                    not app.config.is_demo or app.scale_service.simulator is None
+                ):
+                    # The driver's reason names the port and what to check (in demo
+                    # mode only when the simulator itself could not start).
+                    line += f" ({snapshot.detail})"
+                parts.append(line)
             else:
                 parts.append(t("status.scale", port=where))
         parts.append(app.printer_line)

@@ -203,3 +203,22 @@ def test_port_that_does_not_exist_is_offline_with_the_reason() -> None:
         assert "ttyDOES-NOT-EXIST" in service.snapshot().detail
     finally:
         service.stop()
+
+
+def test_demo_without_pseudo_terminals_shows_offline_with_the_reason(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """On Windows the simulator cannot run: the counter starts, the scale says why."""
+    from drivers.scale import simulator as simulator_module
+
+    def no_pty(self) -> None:  # type: ignore[no-untyped-def]
+        raise simulator_module.SimulatorUnavailableError("no pseudo-terminals on this system")
+
+    monkeypatch.setattr(simulator_module.ScaleSimulator, "start", no_pty)
+    service, seen = service_for("sim")
+    service.start()
+    try:
+        assert state(service) is ScaleState.OFFLINE
+        assert "pseudo-terminals" in service.snapshot().detail
+        assert seen and seen[-1].state is ScaleState.OFFLINE
+        assert service.capture().refusal is CaptureRefusal.OFFLINE
+    finally:
+        service.stop()
