@@ -451,6 +451,7 @@ class MonitorView:
         self.started = time.monotonic()
         # The same judgement the counter makes: silent, unreadable or ok.
         self.signal = SignalJudge()
+        self.checksum_failures = 0
 
     def on_raw(self, chunk: Any) -> None:
         with self._lock:
@@ -465,6 +466,8 @@ class MonitorView:
 
     def on_reading(self, reading: Reading) -> None:
         with self._lock:
+            if reading.kind == "error" and reading.error == "checksum":
+                self.checksum_failures += 1
             self.signal.reading_arrived(reading, _monotonic_ms())
             self._readings.append(reading)
             self._times.append(time.monotonic())
@@ -504,7 +507,8 @@ class MonitorView:
         header.add_row(
             "frames",
             f"{transport.frames} ({self.frames_per_second():.1f}/s), "
-            f"errors {transport.errors}, missed {transport.missed}, "
+            f"errors {transport.errors} (checksum {self.checksum_failures}), "
+            f"missed {transport.missed}, "
             f"bytes {transport.bytes_received}",
         )
 

@@ -354,3 +354,30 @@ def test_monitor_names_an_unreadable_signal_and_a_silent_line() -> None:
     out = StringIO()
     Console(file=out, width=120).print(view.render(Counts()))
     assert "silent: no bytes" in out.getvalue()
+
+
+def test_monitor_counts_checksum_failures_apart() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from counter_app.cli_scale import MonitorView
+    from drivers.scale.reading import IndicatorState
+    from drivers.scale.registry import make_emulator, make_protocol
+
+    frame = make_emulator("toledo").frame(IndicatorState())
+    damaged = frame[:-1] + bytes([frame[-1] ^ 0x01])  # the checksum byte is last
+    view = MonitorView("test")
+    toledo = make_protocol("toledo", {"checksum": "yes"})
+    for reading in toledo.feed(frame + damaged + frame):
+        view.on_reading(reading)
+
+    class Counts:
+        frames = 3
+        errors = 1
+        missed = bytes_received = 0
+
+    out = StringIO()
+    Console(file=out, width=160).print(view.render(Counts()))
+    assert view.checksum_failures == 1
+    assert "errors 1 (checksum 1)" in out.getvalue()
