@@ -7,6 +7,7 @@ their output goes into support tickets and forum posts.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import threading
@@ -210,6 +211,29 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
         yield bytes(chunk)
 
 
+#: First line of a ``counter scale monitor --log`` file; ``decode`` recognises it.
+MONITOR_LOG_HEADER = "# counter scale monitor log: ISO time, rx|tx, hex bytes, two spaces, text"
+
+
+def monitor_log_chunks(lines: Iterator[str]) -> Iterator[bytes]:
+    """The received bytes of a monitor log, in order (``tx`` lines are our requests).
+
+    A line is ``<time> <rx|tx> <hex bytes, one space apart>  <printable text>``; the
+    two spaces end the hex, so the text column can never be mistaken for bytes.
+    """
+    for line in lines:
+        if line.startswith("#") or not line.strip():
+            continue
+        parts = line.rstrip("\n").split(" ", 2)
+        if len(parts) < 3 or parts[1] != "rx":
+            continue
+        hex_part = parts[2].partition("  ")[0]
+        try:
+            yield bytes.fromhex(hex_part)
+        except ValueError:
+            raise CliProblem(f"not a monitor log line: {line.strip()[:60]!r}") from None
+
+
 def run_decode(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
         protocol = build_protocol(args.protocol, parse_options(args.option))
@@ -221,7 +245,15 @@ def run_decode(args: argparse.Namespace, ctx: CliContext) -> int:
                     raise CliProblem(f"cannot read {args.file}: {exc.strerror or exc}") from None
             else:
                 stream = sys.stdin.buffer
-            for chunk in _chunks(stream):
+            chunks = _chunks(stream)
+            first = next(chunks, b"")
+            if first.startswith(MONITOR_LOG_HEADER.encode()):
+                # A log written by `counter scale monitor --log`: decode what it saw.
+                text = (first + b"".join(chunks)).decode("utf-8", "replace")
+                chunks = monitor_log_chunks(iter(text.splitlines(keepends=True)))
+            else:
+                chunks = itertools.chain([first], chunks)
+            for chunk in chunks:
                 for reading in protocol.feed(chunk):
                     print(json.dumps(reading.to_json_dict()), file=ctx.out)
                 ctx.out.flush()
@@ -443,6 +475,8 @@ class MonitorView:
     def __init__(self, title: str, log: IO[str] | None = None, rows: int = 12) -> None:
         self.title = title
         self.log = log
+        if log is not None and log.tell() == 0:
+            log.write(MONITOR_LOG_HEADER + "\n")
         self._lock = threading.Lock()
         self._raw: deque[Any] = deque(maxlen=rows)
         self._readings: deque[Reading] = deque(maxlen=rows)

@@ -307,7 +307,8 @@ class TestMonitor:
         out = capsys.readouterr().out
         assert code == 0
         assert "4.20" in out
-        lines = log.read_text().splitlines()
+        header, *lines = log.read_text().splitlines()
+        assert header.startswith("# counter scale monitor log")
         assert lines
         stamp, direction, *_ = lines[0].split(" ")
         assert direction == "rx"
@@ -381,3 +382,23 @@ def test_monitor_counts_checksum_failures_apart() -> None:
     Console(file=out, width=160).print(view.render(Counts()))
     assert view.checksum_failures == 1
     assert "errors 1 (checksum 1)" in out.getvalue()
+
+
+def test_decoding_a_monitor_log_prints_the_readings(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+    from datetime import UTC, datetime
+
+    from counter_app.cli import main
+    from counter_app.cli_scale import MonitorView
+    from drivers.scale.transport import RawChunk
+
+    log_path = tmp_path / "line.log"
+    at = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    with log_path.open("a", encoding="utf-8") as log:
+        view = MonitorView("test", log)
+        view.on_raw(RawChunk(b"ST,GS,+00", at, "rx"))
+        view.on_raw(RawChunk(b"ab\r\n", at, "tx"))  # our request: not part of the stream
+        view.on_raw(RawChunk(b"12.34kg\r\nUS,GS,+0001.00kg\r\n", at, "rx"))
+    assert main(["scale", "decode", "--protocol", "comma", "--file", str(log_path)]) == 0
+    decoded = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(d["weight"], d["stable"]) for d in decoded] == [("12.34", True), ("1.00", False)]
