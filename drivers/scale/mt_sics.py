@@ -37,7 +37,7 @@ from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
 from drivers.scale.framing import LineFramer, OverlongFrame
-from drivers.scale.protocol import IndicatorEmulator, ScaleProtocol, SerialDefaults
+from drivers.scale.protocol import IndicatorEmulator, ScaleProtocol, SerialDefaults, decode_frames
 from drivers.scale.reading import GRAMS_PER_UNIT, IndicatorState, Reading
 
 # Commands and responses are closed by CR LF (manual, "Command formats").
@@ -105,13 +105,7 @@ class MtSicsProtocol(ScaleProtocol):
         return b"T" + _TERMINATOR
 
     def feed(self, data: bytes) -> list[Reading]:
-        readings: list[Reading] = []
-        for frame in self._framer.feed(bytes(data)):
-            try:
-                readings.append(self._decode(frame))
-            except Exception:  # a parser must never take the transport down
-                readings.append(Reading.unreadable(bytes(frame)))
-        return readings
+        return decode_frames(self._framer.feed(bytes(data)), self._decode)
 
     def _decode(self, frame: bytes) -> Reading:
         if isinstance(frame, OverlongFrame):

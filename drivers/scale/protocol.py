@@ -12,11 +12,26 @@ the bytes a real indicator would send, so the simulator can speak every protocol
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
 from drivers.scale.reading import IndicatorState, Reading
+
+
+def decode_frames(frames: Iterable[bytes], decode: Callable[[bytes], Reading]) -> list[Reading]:
+    """Decode every frame; one the decoder chokes on becomes an unreadable reading.
+
+    A parser must never take the transport down: whatever the line carried, the
+    caller gets readings, and a decoder bug shows up as unreadable frames.
+    """
+    readings: list[Reading] = []
+    for frame in frames:
+        try:
+            readings.append(decode(frame))
+        except Exception:
+            readings.append(Reading.unreadable(bytes(frame)))
+    return readings
 
 
 class ProtocolOptionError(ValueError):

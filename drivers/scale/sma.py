@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
-from drivers.scale.protocol import IndicatorEmulator, ScaleProtocol, SerialDefaults
+from drivers.scale.protocol import IndicatorEmulator, ScaleProtocol, SerialDefaults, decode_frames
 from drivers.scale.reading import GRAMS_PER_UNIT, IndicatorState, Reading
 
 LF = 0x0A
@@ -84,13 +84,7 @@ class SmaProtocol(ScaleProtocol):
         return b"\nT\r"
 
     def feed(self, data: bytes) -> list[Reading]:
-        readings: list[Reading] = []
-        for frame in self._frames(bytes(data)):
-            try:
-                readings.append(self._decode(frame))
-            except Exception:  # a parser must never take the transport down
-                readings.append(Reading.unreadable(frame))
-        return readings
+        return decode_frames(self._frames(bytes(data)), self._decode)
 
     def _frames(self, data: bytes) -> list[bytes]:
         """Cut ``<LF>...<CR>`` frames; bytes before a frame's LF are junk of their own."""
