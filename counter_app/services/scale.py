@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from drivers.scale.reading import Reading
 from drivers.scale.registry import emulator_class, make_protocol, protocol_class
-from drivers.scale.signal import SignalJudge, SignalState
+from drivers.scale.signal import UNREADABLE_ERRORS, SignalJudge, SignalState
 
 if TYPE_CHECKING:
     from counter_app.config import ScaleConfig
@@ -35,6 +35,9 @@ class ScaleState(enum.Enum):
     OVERLOAD = "overload"
     UNDERLOAD = "underload"
     NO_SIGNAL = "no_signal"
+    #: The indicator answers, but with no weight (busy, counting mode, an error reply)
+    #: or its last weight is too old to stand for what is on the scale now.
+    NO_WEIGHT = "no_weight"
     OFFLINE = "offline"
 
 
@@ -48,6 +51,7 @@ class CaptureRefusal(enum.Enum):
     ZERO = "zero"
     OFFLINE = "offline"
     NO_SIGNAL = "no_signal"
+    NO_WEIGHT = "no_weight"
     UNIT = "unit"
 
 
@@ -86,15 +90,21 @@ class ScaleService:
         on_change: Callable[[ScaleSnapshot], None] | None = None,
         *,
         demo_seed: int | None = None,
+        demo_scenario: bool = True,
     ) -> None:
         self._config = config
         self._on_change = on_change
         self._lock = threading.Lock()
         self._latest: Reading | None = None
+        # When the latest weight arrived, and when the indicator last answered
+        # without one: a weight older than either is not what is on the scale now.
+        self._latest_ms = 0
+        self._no_weight_ms = 0
         # Silent, unreadable or fine: the same judgement the monitor uses.
         self._signal = SignalJudge(silent_after_ms=config.offline_after_ms)
         self._link_since_ms: int | None = None
         self._link_up = False
+        self._link_state = "connecting"
         self._link_detail = ""
         self._state = ScaleState.CONNECTING
         self._stop = threading.Event()
@@ -102,6 +112,7 @@ class ScaleService:
         self._simulator: ScaleSimulator | None = None
         self._scenario: DemoScenario | None = None
         self._demo_seed = demo_seed
+        self._demo_scenario = demo_scenario
         self._protocol_name = config.protocol
         self._stability = self._make_stability()
         self._transport: ScaleTransport | None = None
@@ -168,9 +179,10 @@ class ScaleService:
         simulator = ScaleSimulator(protocol=self._protocol_name, options=options)
         simulator.start()
         self._simulator = simulator
-        scenario = DemoScenario(simulator, seed=self._demo_seed)
-        scenario.start()
-        self._scenario = scenario
+        if self._demo_scenario:
+            scenario = DemoScenario(simulator, seed=self._demo_seed)
+            scenario.start()
+            self._scenario = scenario
         return str(simulator.port)
 
     def stop_demo_scenario(self) -> None:
@@ -192,19 +204,25 @@ class ScaleService:
 
     def _on_reading(self, reading: Reading) -> None:
         now = _now_ms()
-        if reading.stable is None and reading.kind == "weight":
-            reading = self._stability.apply(reading, now)
+        # Every reading goes through: status and error readings end a stable run too.
+        reading = self._stability.apply(reading, now)
         with self._lock:
             self._signal.reading_arrived(reading, now)
-            # Status and error replies (e.g. "command not executable") say the
-            # indicator is alive but carry no weight: they do not replace it.
             if reading.kind == "weight" or reading.overload or reading.underload:
                 self._latest = reading
+                self._latest_ms = now
+            elif not (reading.kind == "error" and reading.error in UNREADABLE_ERRORS):
+                # A readable answer without a weight ("command not executable", a
+                # piece count, an error reply): the last weight no longer stands.
+                self._no_weight_ms = now
         self._publish()
 
     def _on_link(self, link: TransportLink) -> None:
         with self._lock:
             self._link_up = link.state == "connected"
+            self._link_state = link.state
+            # A weight from before a reconnect says nothing about the scale now.
+            self._stability.reset()
             self._link_detail = link.message or ""
             self._signal.reset()
             self._link_since_ms = _now_ms() if self._link_up else None
@@ -223,7 +241,10 @@ class ScaleService:
         with self._lock:
             latest = self._latest
             if not self._link_up:
-                state = ScaleState.CONNECTING if not self._link_detail else ScaleState.OFFLINE
+                connecting = self._link_state == "connecting" and self._transport is not None
+                state = ScaleState.CONNECTING if connecting else ScaleState.OFFLINE
+                if not self._link_detail and self._transport is None:
+                    state = ScaleState.CONNECTING  # not started yet
                 return ScaleSnapshot(state, None, self._link_detail, self.port)
             now = _now_ms()
             signal = self._signal.state(now)
@@ -239,7 +260,14 @@ class ScaleService:
             if signal is SignalState.UNREADABLE:
                 return ScaleSnapshot(ScaleState.NO_SIGNAL, None, "", self.port)
             if latest is None:
+                if self._no_weight_ms:
+                    return ScaleSnapshot(ScaleState.NO_WEIGHT, None, "", self.port)
                 return ScaleSnapshot(ScaleState.CONNECTING, None, "", self.port)
+            if (
+                self._no_weight_ms > self._latest_ms
+                or now - self._latest_ms > self._config.offline_after_ms
+            ):
+                return ScaleSnapshot(ScaleState.NO_WEIGHT, None, "", self.port)
         if latest.overload:
             state = ScaleState.OVERLOAD
         elif latest.underload:
@@ -269,6 +297,7 @@ class ScaleService:
             ScaleState.CONNECTING: CaptureRefusal.OFFLINE,
             ScaleState.OFFLINE: CaptureRefusal.OFFLINE,
             ScaleState.NO_SIGNAL: CaptureRefusal.NO_SIGNAL,
+            ScaleState.NO_WEIGHT: CaptureRefusal.NO_WEIGHT,
             ScaleState.OVERLOAD: CaptureRefusal.OVERLOAD,
             ScaleState.UNDERLOAD: CaptureRefusal.UNDERLOAD,
             ScaleState.MOTION: CaptureRefusal.MOTION,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from textual import work
 from textual.app import App
@@ -17,13 +19,18 @@ from counter_app.ui.messages import (
     DatabaseFailed,
     DatabaseOpened,
     PrinterChanged,
+    ServiceFailed,
     TodayLoaded,
     WeightChanged,
 )
 
 if TYPE_CHECKING:
     from counter_app.config import Config
-    from counter_app.services.counter import CounterService
+    from counter_app.services.counter import CounterService, TodayView
+
+LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
+#: How often the counter looks whether the local day has changed (midnight).
+DAY_CHECK_SECONDS = 30
 
 
 class CounterApp(App[None]):
@@ -43,8 +50,11 @@ class CounterApp(App[None]):
         self.config = config
         self.messages = Messages(config.language)
         self.catalogue: Catalogue = load_default_catalogue()
-        self.scale_service = ScaleService(config.scale, self._scale_changed, demo_seed=demo_seed)
-        self._demo_scenario = demo_scenario
+        self.scale_service = ScaleService(
+            config.scale, self._scale_changed, demo_seed=demo_seed, demo_scenario=demo_scenario
+        )
+        #: The local day the list and totals show; they roll over at midnight.
+        self.today: date | None = None
         self.counter_service: CounterService | None = None
         self.print_service: PrintService | None = None
         self.grams_by_class: dict[str, int] = {}
@@ -59,12 +69,15 @@ class CounterApp(App[None]):
         self.push_screen(self.counter_screen)
         self._start_scale()
         self._open_database()
+        # The list and totals are "today": look now and then whether today changed.
+        self.set_interval(DAY_CHECK_SECONDS, self._check_day)
 
     @work(thread=True, group="start")
     def _start_scale(self) -> None:
-        self.scale_service.start()
-        if not self._demo_scenario:
-            self.scale_service.stop_demo_scenario()
+        try:
+            self.scale_service.start()
+        except Exception as exc:  # the counter keeps running; the screen says why
+            self.counter_screen.post_message(ServiceFailed(str(exc) or repr(exc)))
 
     @work(thread=True, group="start")
     def _open_database(self) -> None:
@@ -72,20 +85,40 @@ class CounterApp(App[None]):
 
         try:
             counter_service = CounterService.open(self.config)
+            self.print_service = PrintService(
+                self.config, counter_service.engine, self.messages, on_event=self._print_event
+            )
+            self.post_message(DatabaseOpened())
+            view = counter_service.today()
         except Exception as exc:
-            self.post_message(DatabaseFailed(str(exc)))
+            self.post_message(DatabaseFailed(str(exc) or repr(exc)))
             return
-        self.print_service = PrintService(
-            self.config, counter_service.engine, self.messages, on_event=self._print_event
-        )
-        self.post_message(DatabaseOpened())
-        view = counter_service.today()
+        self.today = view.totals.day
         self.grams_by_class = dict(view.totals.grams_by_classification)
         # Straight to the screen, and before recording is possible: the day's list
         # must be in place before the first new record is put on top of it.
         self.counter_screen.post_message(TodayLoaded(view))
         self.counter_service = counter_service
         self.print_service.start()
+
+    def local_day(self) -> date:
+        return datetime.now(LOCAL_TZ).date()
+
+    def _check_day(self) -> None:
+        if self.counter_service is not None and self.today not in (None, self.local_day()):
+            self.reload_today()
+
+    @work(thread=True, exclusive=True, group="today")
+    def reload_today(self) -> None:
+        """Load the day's list and totals again (after midnight, or when in doubt)."""
+        if self.counter_service is None:
+            return
+        try:
+            view = self.counter_service.today(self.local_day())
+        except Exception as exc:
+            self.counter_screen.post_message(ServiceFailed(str(exc) or repr(exc)))
+            return
+        self.counter_screen.post_message(TodayLoaded(view))
 
     def on_unmount(self) -> None:
         self.scale_service.stop()
@@ -99,6 +132,11 @@ class CounterApp(App[None]):
 
     def _print_event(self, event: PrintEvent) -> None:
         self.post_message(PrinterChanged(event))
+
+    def day_loaded(self, view: TodayView) -> None:
+        """The screen shows ``view``: the totals start from it."""
+        self.today = view.totals.day
+        self.grams_by_class = dict(view.totals.grams_by_classification)
 
     def on_weight_changed(self, message: WeightChanged) -> None:
         self.counter_screen.show_snapshot(message.snapshot)

@@ -16,7 +16,13 @@ from counter_app.catalogue import CatalogueEntry
 from counter_app.i18n import Messages, format_kg
 from counter_app.services.scale import CaptureRefusal, ScaleSnapshot, ScaleState
 from counter_app.ui.help import HelpScreen
-from counter_app.ui.messages import DropOffRecorded, RecordFailed, TodayLoaded
+from counter_app.ui.messages import (
+    ActionDone,
+    DropOffRecorded,
+    RecordFailed,
+    ServiceFailed,
+    TodayLoaded,
+)
 from counter_app.ui.picker import CategoryPicker
 from counter_app.ui.widgets import DropOffTable, LabelPreview, TotalsStrip, WeightDisplay
 from drivers.printer.preview import PreviewLine
@@ -32,6 +38,7 @@ REFUSAL_KEYS = {
     CaptureRefusal.ZERO: "capture.zero",
     CaptureRefusal.OFFLINE: "capture.offline",
     CaptureRefusal.NO_SIGNAL: "capture.no_signal",
+    CaptureRefusal.NO_WEIGHT: "capture.no_weight",
     CaptureRefusal.UNIT: "capture.unit",
 }
 
@@ -211,9 +218,13 @@ class CounterScreen(Screen[None]):
         self._recording = False
         self._classification = None
         self._entry = None
-        self.query_one(DropOffTable).prepend(record)
-        app.add_to_totals(record)
-        self.query_one(TotalsStrip).show(app.grams_by_class, app.messages, app.config.language)
+        if app.today is not None and app.local_day() != app.today:
+            # Past midnight: the new record opens a new day; load it whole.
+            app.reload_today()
+        else:
+            self.query_one(DropOffTable).prepend(record)
+            app.add_to_totals(record)
+            self.query_one(TotalsStrip).show(app.grams_by_class, app.messages, app.config.language)
         self._set_prompt(
             t(
                 "record.saved",
@@ -234,9 +245,18 @@ class CounterScreen(Screen[None]):
     @on(TodayLoaded)
     def _today_loaded(self, message: TodayLoaded) -> None:
         view = message.view
-        self.query_one(DropOffTable).show(view.drop_offs)  # type: ignore[attr-defined]
         app = self.counter_app
+        app.day_loaded(view)  # type: ignore[arg-type]
+        self.query_one(DropOffTable).show(view.drop_offs)  # type: ignore[attr-defined]
         self.query_one(TotalsStrip).show(app.grams_by_class, app.messages, app.config.language)
+
+    @on(ServiceFailed)
+    def _service_failed(self, message: ServiceFailed) -> None:
+        self._set_prompt(self.counter_app.messages.t("status.failed", error=message.error), "error")
+
+    @on(ActionDone)
+    def _action_done(self, message: ActionDone) -> None:
+        self._set_prompt(message.text, message.severity)
 
     # -- scale and printer ---------------------------------------------------------------
 
@@ -282,12 +302,23 @@ class CounterScreen(Screen[None]):
         if app.counter_service is None or table.row_count == 0:
             return
         row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        drop_off_id = str(row_key.value)
-        app.counter_service.queue_reprint(drop_off_id)
+        code = str(table.get_cell(row_key, "code"))
+        self._reprint(str(row_key.value), code)
+
+    @work(thread=True, group="print")
+    def _reprint(self, drop_off_id: str, label_code: str) -> None:
+        # A database write: never on the UI thread, and a refusal (a voided record,
+        # a locked database) is said on the prompt, not raised.
+        app = self.counter_app
+        t = app.messages.t
+        try:
+            app.counter_service.queue_reprint(drop_off_id)  # type: ignore[union-attr]
+        except Exception as exc:
+            self.post_message(ServiceFailed(str(exc) or repr(exc)))
+            return
         if app.print_service is not None:
             app.print_service.wake()
-        code = table.get_cell(row_key, "code")
-        self._set_prompt(app.messages.t("record.reprint_queued", label_code=str(code)), "info")
+        self.post_message(ActionDone(t("record.reprint_queued", label_code=label_code)))
 
     def action_zero(self) -> None:
         self._zero_tare(self.counter_app.scale_service.zero(), "zero_tare.zero_sent")
@@ -331,8 +362,12 @@ class CounterScreen(Screen[None]):
     def _queue_totals_slip(self) -> None:
         app = self.counter_app
         assert app.print_service is not None
-        app.print_service.queue_totals_slip()
-        self.app.call_from_thread(self._set_prompt, app.messages.t("slip.queued"), "info")
+        try:
+            app.print_service.queue_totals_slip()
+        except Exception as exc:
+            self.post_message(ServiceFailed(str(exc) or repr(exc)))
+            return
+        self.post_message(ActionDone(app.messages.t("slip.queued")))
 
     def action_diagnostics(self) -> None:
         from counter_app.ui.diagnostics import DiagnosticsScreen

@@ -51,3 +51,20 @@ class TodayLoaded(Message):
     def __init__(self, view: object) -> None:
         super().__init__()
         self.view = view
+
+
+class ServiceFailed(Message):
+    """A service could not do what was asked; the prompt says why, the app goes on."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class ActionDone(Message):
+    """A background action finished; the prompt shows ``text`` with ``severity``."""
+
+    def __init__(self, text: str, severity: str = "info") -> None:
+        super().__init__()
+        self.text = text
+        self.severity = severity

@@ -22,10 +22,14 @@ STATE_KEYS = {
     ScaleState.OVERLOAD: "scale.overload",
     ScaleState.UNDERLOAD: "scale.underload",
     ScaleState.NO_SIGNAL: "scale.no_signal",
+    ScaleState.NO_WEIGHT: "scale.no_weight",
     ScaleState.OFFLINE: "scale.offline",
 }
 
 CLASSIFICATIONS = ("reuse", "repair", "recycling")
+
+#: States in which the big display shows the indicator's number.
+SHOWS_WEIGHT = frozenset({ScaleState.STABLE, ScaleState.MOTION, ScaleState.UNDERLOAD})
 
 # One colour per classification, the same on the screen and in the picker.
 CLASS_STYLES = {"reuse": "bold green", "repair": "bold yellow", "recycling": "bold cyan"}
@@ -34,12 +38,11 @@ CLASS_STYLES = {"reuse": "bold green", "repair": "bold yellow", "recycling": "bo
 def weight_text(snapshot: ScaleSnapshot, language: str) -> str:
     """The number on the big display, as the indicator shows it (its decimals)."""
     reading = snapshot.reading
-    if snapshot.state in (ScaleState.OFFLINE, ScaleState.NO_SIGNAL, ScaleState.CONNECTING):
-        return "-----"
-    if reading is None or reading.weight is None:
-        return "-----"
     if snapshot.state is ScaleState.OVERLOAD:
-        return "-OL-"
+        # What indicators show over capacity; Digits has no glyphs for "OL".
+        return "^^^^^"
+    if reading is None or reading.weight is None or snapshot.state not in SHOWS_WEIGHT:
+        return "-----"
     text = f"{reading.weight:f}"
     if reading.unit and reading.unit.lower() == "g":
         text = f"{(reading.weight / 1000):f}"

@@ -222,3 +222,44 @@ def test_demo_without_pseudo_terminals_shows_offline_with_the_reason(monkeypatch
         assert service.capture().refusal is CaptureRefusal.OFFLINE
     finally:
         service.stop()
+
+
+def test_an_answer_without_a_weight_ends_the_old_weight(indicator: Indicator) -> None:
+    """A weight seconds old must not be recorded because the indicator still talks."""
+    service, _ = service_for(indicator.path)
+    service.start()
+    try:
+        wait_for(lambda: state(service) is ScaleState.STABLE, 5, "a stable reading")
+        indicator.frame = b"QT,+0000012 PC\r\n"  # counting mode: pieces, no weight
+        wait_for(lambda: state(service) is ScaleState.NO_WEIGHT, 5, "no weight")
+        assert service.capture().refusal is CaptureRefusal.NO_WEIGHT
+        indicator.frame = b"ST,GS,+0012.34kg\r\n"
+        wait_for(lambda: state(service) is ScaleState.STABLE, 5, "a weight again")
+        assert service.capture().ok
+    finally:
+        service.stop()
+
+
+def test_software_stability_starts_over_after_a_reconnect(tmp_path: Path) -> None:
+    """XK3190 frames carry no motion flag: a lone frame after a reconnect is not stable."""
+    from drivers.scale.simulator import ScaleSimulator
+
+    link = tmp_path / "ttyXk"
+    simulator = ScaleSimulator(protocol="xk3190", link=link, rate_hz=20)
+    simulator.start()
+    simulator.set_weight(Decimal("5.55"))
+    service, seen = service_for(str(link), protocol="xk3190")
+    service.start()
+    try:
+        wait_for(lambda: state(service) is ScaleState.STABLE, 8, "software-stable")
+        simulator.unplug()
+        wait_for(lambda: state(service) is ScaleState.OFFLINE, 5, "offline")
+        mark = len(seen)
+        simulator.replug()
+        wait_for(lambda: state(service) is ScaleState.STABLE, 8, "stable again")
+        after = [s for s in seen[mark:] if s.reading is not None]
+        assert after, "no reading after the reconnect"
+        assert after[0].state is ScaleState.MOTION  # the history began anew
+    finally:
+        service.stop()
+        simulator.stop()

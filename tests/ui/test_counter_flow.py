@@ -165,3 +165,49 @@ async def test_english_when_configured(make_app, counter_config: Config) -> None
         await pilot.press("f1")
         await pilot.pause(0.1)
         assert "Help" in str(app.screen.query_one("#help-title", Static).render())
+
+
+async def test_a_refused_reprint_is_said_and_the_counter_goes_on(
+    make_app, counter_config: Config
+) -> None:
+    from db.records import void_drop_off
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await put_on_scale(pilot, app, "6.00", state=ScaleState.STABLE)
+        await pilot.press("1", "enter", "enter")
+        await wait_for(pilot, lambda: "MS01-000001" in prompt(app))
+        record_id = app.counter_screen.query_one(DataTable).coordinate_to_cell_key((0, 0))
+        void_drop_off(
+            app.counter_service.engine, str(record_id.row_key.value), "teamleider", "dubbel"
+        )
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "Niet gelukt" in prompt(app))
+        assert "voided" in prompt(app)
+        # Still counting: the next drop-off records as usual.
+        await pilot.press("1", "enter", "enter")
+        await wait_for(pilot, lambda: "MS01-000002" in prompt(app))
+
+
+async def test_the_list_and_totals_roll_over_at_midnight(make_app, counter_config: Config) -> None:
+    from datetime import timedelta
+
+    from counter_app.ui.widgets import TotalsStrip
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await put_on_scale(pilot, app, "9.00", state=ScaleState.STABLE)
+        await pilot.press("3", "enter", "enter")
+        await wait_for(pilot, lambda: "MS01-000001" in prompt(app))
+        assert app.grams_by_class.get("recycling") == 9000
+        # The clock passes midnight: the counter shows a new, empty day.
+        tomorrow = app.local_day() + timedelta(days=1)
+        app.local_day = lambda: tomorrow  # type: ignore[method-assign]
+        app._check_day()
+        await wait_for(pilot, lambda: app.today == tomorrow)
+        await wait_for(pilot, lambda: app.counter_screen.query_one(DataTable).row_count == 0)
+        assert sum(app.grams_by_class.values()) == 0
+        totals = str(app.counter_screen.query_one(TotalsStrip).render())
+        assert "9,00 kg" not in totals
