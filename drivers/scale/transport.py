@@ -74,6 +74,8 @@ _REASONS: dict[int, str] = {
     errno.ECONNRESET: "connection reset by the other side",
     errno.EHOSTUNREACH: "host unreachable",
     errno.ETIMEDOUT: "connection timed out",
+    # termios refuses the line settings, e.g. on a port another program holds.
+    errno.EINVAL: "the port refused its line settings (in use by another program?)",
 }
 
 
@@ -83,6 +85,8 @@ def _errno_of(exc: BaseException) -> int | None:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         number = getattr(current, "errno", None)
+        if number is None and current.args and isinstance(current.args[0], int):
+            number = current.args[0]  # termios.error carries (errno, text) as args
         if isinstance(number, int) and number in _REASONS:
             return number
         current = current.__cause__ or current.__context__
@@ -250,7 +254,10 @@ class ScaleTransport:
                 continue
             try:
                 self._serve(port)
-            except (OSError, ValueError) as exc:  # SerialException is an OSError
+            except Exception as exc:
+                # SerialException is an OSError, but a serial driver can raise others
+                # (termios.error on POSIX): whatever it is, the line is lost and the
+                # thread must live on to reconnect.
                 reason = describe_error(exc)
                 self._set_link("disconnected", f"lost connection to {self.port}: {reason}")
             finally:
@@ -272,7 +279,7 @@ class ScaleTransport:
             # A write that cannot go out within a second is a dead line, not a wait.
             port.write_timeout = 1.0
             port.open()
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # e.g. termios.error (EINVAL) from a port in use
             self._set_link("disconnected", f"cannot open {self.port}: {describe_error(exc)}")
             return None
         reset = getattr(self.protocol, "reset", None)
@@ -290,7 +297,7 @@ class ScaleTransport:
     @staticmethod
     def _close(port: Any) -> None:
         # The device may be gone already; there is nothing left to flush.
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(Exception):
             port.close()
 
     def _drop_outgoing(self) -> None:
