@@ -46,6 +46,15 @@ async def _measure(tmp: Path) -> list[float]:
             await pilot.pause(0.05)
         times = []
         for i in range(RUNS):
+            # A new item each time: the counter refuses the same load twice.
+            weight = Decimal("4.25") + Decimal(i % 2) / 10
+            simulator.set_weight(weight)
+            while not (
+                (snap := app.scale_service.snapshot()).state is ScaleState.STABLE
+                and snap.reading is not None
+                and snap.reading.weight == weight
+            ):
+                await pilot.pause(0.02)
             await pilot.press("1", "enter")
             start = time.perf_counter()
             await pilot.press("enter")

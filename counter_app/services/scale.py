@@ -53,6 +53,8 @@ class CaptureRefusal(enum.Enum):
     NO_SIGNAL = "no_signal"
     NO_WEIGHT = "no_weight"
     UNIT = "unit"
+    #: The load just recorded is still on the scale, unchanged.
+    SAME_LOAD = "same_load"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,10 @@ class ScaleService:
         # without one: a weight older than either is not what is on the scale now.
         self._latest_ms = 0
         self._no_weight_ms = 0
+        # After a record, the next capture waits until the load changed: the scale
+        # went back to (near) zero, moved, or settled at another weight. Otherwise
+        # one item left on the scale could be recorded twice.
+        self._recorded_grams: int | None = None
         # Silent, unreadable or fine: the same judgement the monitor uses.
         self._signal = SignalJudge(silent_after_ms=config.offline_after_ms)
         self._link_since_ms: int | None = None
@@ -211,6 +217,8 @@ class ScaleService:
             if reading.kind == "weight" or reading.overload or reading.underload:
                 self._latest = reading
                 self._latest_ms = now
+                if self._recorded_grams is not None and self._load_changed(reading):
+                    self._recorded_grams = None
             elif not (reading.kind == "error" and reading.error in UNREADABLE_ERRORS):
                 # A readable answer without a weight ("command not executable", a
                 # piece count, an error reply): the last weight no longer stands.
@@ -313,7 +321,32 @@ class ScaleService:
             return Capture(None, CaptureRefusal.NEGATIVE)
         if grams == 0:
             return Capture(None, CaptureRefusal.ZERO)
+        with self._lock:
+            if self._recorded_grams is not None:
+                return Capture(None, CaptureRefusal.SAME_LOAD)
         return Capture(replace(reading), None)
+
+    def mark_recorded(self, reading: Reading) -> None:
+        """The reading was recorded: hold captures until the load changes."""
+        with self._lock:
+            self._recorded_grams = reading.grams
+
+    def _load_changed(self, reading: Reading) -> bool:
+        grams = reading.grams
+        if reading.stable is False or reading.overload or reading.underload or grams is None:
+            return True
+        assert self._recorded_grams is not None
+        division = self._division_grams(reading)
+        return grams <= division or abs(grams - self._recorded_grams) > division
+
+    def _division_grams(self, reading: Reading) -> int:
+        # One division of the indicator (the stable_division setting, in its unit).
+        from drivers.scale.reading import to_grams
+
+        try:
+            return max(1, to_grams(Decimal(self._config.stable_division), reading.unit or "kg"))
+        except ValueError:
+            return 1
 
     # -- technician commands --------------------------------------------------------------
 

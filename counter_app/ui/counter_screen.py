@@ -39,6 +39,7 @@ REFUSAL_KEYS = {
     CaptureRefusal.OFFLINE: "capture.offline",
     CaptureRefusal.NO_SIGNAL: "capture.no_signal",
     CaptureRefusal.NO_WEIGHT: "capture.no_weight",
+    CaptureRefusal.SAME_LOAD: "capture.same_load",
     CaptureRefusal.UNIT: "capture.unit",
 }
 
@@ -196,6 +197,7 @@ class CounterScreen(Screen[None]):
             return
         self._recording = True
         self._set_prompt(t("prompt.saving"), "info")
+        assert capture.reading is not None
         self._record(self._entry, capture.reading)
 
     @work(thread=True, exclusive=True, group="record")
@@ -206,6 +208,7 @@ class CounterScreen(Screen[None]):
         except Exception as exc:  # the attendant must see it; nothing was acknowledged
             self.post_message(RecordFailed(str(exc)))
             return
+        app.scale_service.mark_recorded(reading)  # type: ignore[arg-type]
         self.post_message(DropOffRecorded(record))
         if app.print_service is not None:
             app.print_service.wake()
