@@ -82,6 +82,9 @@ class CounterScreen(Screen[None]):
         self._last_code: dict[str, str] = {}
         self._recording = False
         self._snapshot: ScaleSnapshot | None = None
+        # What the scale showed when a capture was refused (state, grams); None when
+        # no refusal is on the prompt.
+        self._refused_in: tuple[ScaleState, int | None] | None = None
         self._preview_forced = False
 
     @property
@@ -128,6 +131,7 @@ class CounterScreen(Screen[None]):
         return Text(self.counter_app.messages.t("prompt.idle"))
 
     def _set_prompt(self, text: str | Text, severity: str = "") -> None:
+        self._refused_in = None
         prompt = self.query_one("#prompt", Static)
         prompt.update(text)
         for s in ("info", "warning", "error", "success"):
@@ -194,6 +198,8 @@ class CounterScreen(Screen[None]):
         if not capture.ok:
             assert capture.refusal is not None
             self._set_prompt(t(REFUSAL_KEYS[capture.refusal]), "warning")
+            snap = self._snapshot
+            self._refused_in = (snap.state, snap.grams) if snap else None
             return
         self._recording = True
         self._set_prompt(t("prompt.saving"), "info")
@@ -264,6 +270,16 @@ class CounterScreen(Screen[None]):
     # -- scale and printer ---------------------------------------------------------------
 
     def show_snapshot(self, snapshot: ScaleSnapshot) -> None:
+        if (
+            self._refused_in is not None
+            and (snapshot.state, snapshot.grams) != self._refused_in
+            and self._entry is not None
+            and not self._recording
+        ):
+            # The scale changed since the refusal: the reason no longer holds, so
+            # show again what is chosen and what Enter will do.
+            self._refused_in = None
+            self._step_prompt()
         self._snapshot = snapshot
         self.query_one(WeightDisplay).show(snapshot)
         self._refresh_status()
