@@ -49,6 +49,10 @@ class CounterApp(App[None]):
         super().__init__()
         self.config = config
         self.messages = Messages(config.language)
+        # Textual's own Ctrl+Q, shown in the footer in the attendant's language.
+        self._bindings.bind(
+            "ctrl+q", "quit", self.messages.t("keys.quit"), key_display="^q", priority=True
+        )
         self.catalogue: Catalogue = load_default_catalogue()
         self.scale_service = ScaleService(
             config.scale, self._scale_changed, demo_seed=demo_seed, demo_scenario=demo_scenario

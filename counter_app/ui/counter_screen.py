@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -61,9 +61,10 @@ class CounterScreen(Screen[None]):
         ("w", "print_queue", "print_queue.key", "w"),
         ("s", "totals_slip", "slip.key", "s"),
         ("v", "toggle_preview", "keys.preview", "v"),
+        ("pageup", "scroll_preview(-1)", "", ""),
+        ("pagedown", "scroll_preview(1)", "", ""),
         ("up", "cursor(-1)", "", ""),
         ("down", "cursor(1)", "", ""),
-        ("ctrl+q", "app.quit", "keys.quit", "^q"),
     )
 
     def __init__(self, messages: Messages, *, zero_tare_keys: bool = False) -> None:
@@ -105,7 +106,7 @@ class CounterScreen(Screen[None]):
         yield Static(self._idle_prompt(), id="prompt")
         with Horizontal(id="middle"):
             yield DropOffTable(app.messages, app.config.language, id="drop-offs")
-            with Vertical(id="preview-pane"):
+            with VerticalScroll(id="preview-pane"):
                 yield Static(t("preview.title"), id="preview-title")
                 yield LabelPreview(t("preview.empty"), id="preview")
         yield Static("", id="status")
@@ -356,6 +357,14 @@ class CounterScreen(Screen[None]):
         table = self.query_one(DropOffTable)
         if table.row_count:
             table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + delta)))
+
+    def action_scroll_preview(self, pages: int) -> None:
+        # The label is taller than a 24-line terminal: page through it.
+        preview = self.query_one("#preview-pane", VerticalScroll)
+        if pages < 0:
+            preview.scroll_page_up()
+        else:
+            preview.scroll_page_down()
 
     def action_toggle_preview(self) -> None:
         self._preview_forced = not self._preview_forced

@@ -24,6 +24,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help"):
             yield Static(self._messages.t("help.title"), id="help-title")
             yield Static(self._messages.t("help.body"), id="help-body")
+            yield Static(self._messages.t("help.close"), id="help-close")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -43,11 +43,17 @@ class CategoryPicker(ModalScreen[CatalogueEntry | None]):
         t = self._messages.t
         with Vertical(id="picker", classes=f"class-{self._classification}"):
             yield Static(
-                t("picker.title", classification=t(f"classification.{self._classification}")),
+                t(
+                    "picker.title_fraction"
+                    if self._classification == "recycling"
+                    else "picker.title",
+                    classification=t(f"classification.{self._classification}"),
+                ),
                 id="picker-title",
             )
             yield Input(placeholder=t("picker.filter"), id="picker-filter")
             yield OptionList(id="picker-options")
+            yield Static(t("picker.nothing"), id="picker-nothing")
             yield Static(t("picker.hint"), id="picker-hint")
 
     def on_mount(self) -> None:
@@ -60,6 +66,8 @@ class CategoryPicker(ModalScreen[CatalogueEntry | None]):
         else:
             entries = self._catalogue.entries_for(self._classification)
         self._shown = list(entries)
+        # Said in the picker itself: a toast would hide behind the modal.
+        self.query_one("#picker-nothing").display = not self._shown
         options = self.query_one(OptionList)
         options.clear_options()
         options.add_options(Option(self._prompt(e), id=e.code) for e in self._shown)

@@ -128,7 +128,8 @@ class DropOffTable(DataTable[str | Text]):
         self.add_column(t("list.time"), key="time", width=5)
         self.add_column(t("list.code"), key="code", width=11)
         self.add_column(t("list.kind"), key="kind", width=11)
-        self.add_column(t("list.category"), key="category")
+        # Fixed: an auto width is measured on the first rows and then cuts new ones.
+        self.add_column(t("list.category"), key="category", width=24)
         self.add_column(t("list.weight"), key="weight", width=11)
 
     def show(self, records: Iterable[object]) -> None:
