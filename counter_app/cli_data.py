@@ -4,16 +4,19 @@ These are supervisor and technician commands; they read the database named by th
 configuration (``[database] path``) and never create one: a wrong path is reported,
 not answered with an empty export.
 
-Exit codes: 0 done; 1 the database could not be used, or ``verify`` found a break;
-2 wrong arguments (a date that is not ``YYYY-MM-DD``, a period that ends before it
-starts, ``xlsx`` without ``--output``).
+Exit codes: 0 done; 1 the database could not be used, the export file could not be
+written, or ``verify`` found a break; 2 wrong arguments (a date that is not
+``YYYY-MM-DD``, a period that ends before it starts, ``xlsx`` without ``--output``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -36,6 +39,10 @@ class _UsageError(Exception):
 
 class _DatabaseUnavailable(Exception):
     """The database could not be opened; the message is shown, exit code 1."""
+
+
+class _CannotWrite(Exception):
+    """The output file could not be written; the message is shown, exit code 1."""
 
 
 def register(subparsers: Any) -> None:
@@ -103,6 +110,9 @@ def _run(ctx: CliContext, body: Any) -> int:
     except _DatabaseUnavailable as exc:
         print(f"counter: {exc}", file=ctx.err)
         return 1
+    except _CannotWrite as exc:
+        print(f"counter export: {exc}", file=ctx.err)
+        return 1
     return result
 
 
@@ -128,6 +138,42 @@ def _circular_share(totals: DayTotals) -> Decimal | None:
 # -- export ----------------------------------------------------------------------------
 
 
+def _new_file_mode(target: Path) -> int:
+    """The permissions the file would get if opened the usual way (kept if it exists)."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _write_whole(output: str, write: Callable[[Path], None]) -> None:
+    """Have ``write`` fill ``output`` completely, or leave no file behind.
+
+    ``write`` fills a temporary file in the same folder, which then replaces the
+    output in one step: an export that fails half-way (a full disk, a bad weight)
+    leaves no half file that looks like a whole one, and an earlier export under the
+    same name stays as it was. A device or pipe (``/dev/stdout``) is written directly.
+    """
+    target = Path(output).resolve()
+    try:
+        if target.exists() and not target.is_file() and not target.is_dir():
+            write(target)
+            return
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        os.close(fd)
+        partial = Path(name)
+        try:
+            write(partial)
+            os.chmod(partial, _new_file_mode(target))
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+    except OSError as exc:
+        raise _CannotWrite(f"cannot write {output}: {exc.strerror or exc}") from exc
+
+
 def _export(args: argparse.Namespace, ctx: CliContext) -> int:
     def body() -> int:
         from db.export import export_rows, write_csv, write_json, write_xlsx
@@ -140,13 +186,19 @@ def _export(args: argparse.Namespace, ctx: CliContext) -> int:
             raise _UsageError("--format xlsx needs --output FILE (a workbook is not text)")
         with _database(ctx) as engine:
             rows = export_rows(engine, start, end, LOCAL_TZ)
-        if args.fmt == "xlsx":
-            write_xlsx(rows, Path(args.output))
-        elif args.output:
-            with Path(args.output).open("w", encoding="utf-8", newline="") as stream:
-                (write_csv if args.fmt == "csv" else write_json)(rows, stream)
+        write_text = write_csv if args.fmt == "csv" else write_json
+
+        def write(path: Path) -> None:
+            if args.fmt == "xlsx":
+                write_xlsx(rows, path)
+            else:
+                with path.open("w", encoding="utf-8", newline="") as stream:
+                    write_text(rows, stream)
+
+        if args.output:
+            _write_whole(args.output, write)
         else:
-            (write_csv if args.fmt == "csv" else write_json)(rows, ctx.out)
+            write_text(rows, ctx.out)
         if args.output:
             print(f"{len(rows)} drop-offs written to {args.output}", file=ctx.err)
         return 0

@@ -15,11 +15,11 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 from counter_app.cli import CliContext
+from counter_app.scale_view import clock, printable
 from drivers.scale.protocol import IndicatorEmulator, ProtocolOptionError, ScaleProtocol
 from drivers.scale.reading import IndicatorState, Reading
 from drivers.scale.registry import (
@@ -176,11 +176,6 @@ def _problem(ctx: CliContext, problem: CliProblem) -> int:
     return 2
 
 
-def printable(data: bytes) -> str:
-    """Bytes as text a person can read: ASCII as is, the rest escaped (``\\r``)."""
-    return repr(bytes(data))[2:-1]
-
-
 # -- counter scale ports ---------------------------------------------------------------
 
 
@@ -257,6 +252,20 @@ def run_decode(args: argparse.Namespace, ctx: CliContext) -> int:
                 for reading in protocol.feed(chunk):
                     print(json.dumps(reading.to_json_dict()), file=ctx.out)
                 ctx.out.flush()
+            # The input ended: a last frame without its terminator is shown, not lost.
+            incomplete = 0
+            for reading in protocol.finish():
+                print(json.dumps(reading.to_json_dict()), file=ctx.out)
+                if reading.error == "incomplete":
+                    incomplete += len(reading.raw)
+            ctx.out.flush()
+            if incomplete:
+                noun = "byte" if incomplete == 1 else "bytes"
+                print(
+                    f"counter scale decode: {incomplete} {noun} at the end did not complete "
+                    "a frame",
+                    file=ctx.err,
+                )
     except CliProblem as problem:
         return _problem(ctx, problem)
     return 0
@@ -553,12 +562,21 @@ class MonitorView:
         raw_table.add_column("text", overflow="ellipsis", no_wrap=True, ratio=2)
         for chunk in raw:
             raw_table.add_row(
-                _clock(chunk.at), chunk.direction, chunk.data.hex(" "), printable(chunk.data)
+                clock(chunk.at), chunk.direction, chunk.data.hex(" "), printable(chunk.data)
             )
 
         decoded = Table(title="readings", expand=True, title_justify="left")
-        for name in ("time", "kind", "weight", "unit", "stable", "net", "flags", "raw"):
-            decoded.add_column(name, no_wrap=True, overflow="ellipsis")
+        # What a technician reads off is never cut: time, kind, weight, unit, stable
+        # and net keep their width, and on a narrow terminal the raw frame (its bytes
+        # are in the raw table above) gives way.
+        decoded.add_column("time", no_wrap=True, min_width=12)  # 14:05:09.123
+        decoded.add_column("kind", no_wrap=True, min_width=6)
+        decoded.add_column("weight", no_wrap=True, min_width=8, justify="right")
+        decoded.add_column("unit", no_wrap=True, min_width=4)
+        decoded.add_column("stable", no_wrap=True, min_width=6)
+        decoded.add_column("net", no_wrap=True, min_width=3)
+        decoded.add_column("flags", no_wrap=True, overflow="ellipsis", max_width=18)
+        decoded.add_column("raw", no_wrap=True, overflow="ellipsis", ratio=1, min_width=4)
         for reading in readings:
             flags = [
                 name
@@ -569,7 +587,7 @@ class MonitorView:
                 flags.append(reading.error)
             style = "red" if reading.kind == "error" else None
             decoded.add_row(
-                _clock(reading.received_at),
+                clock(reading.received_at),
                 reading.kind,
                 "" if reading.weight is None else str(reading.weight),
                 reading.unit or "",
@@ -580,10 +598,6 @@ class MonitorView:
                 style=style,
             )
         return Group(header, raw_table, decoded)
-
-
-def _clock(at: datetime | None) -> str:
-    return "" if at is None else at.astimezone().strftime("%H:%M:%S.%f")[:-3]
 
 
 def _tri(value: bool | None) -> str:

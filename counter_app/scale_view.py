@@ -13,9 +13,14 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from counter_app.i18n import to_local_time
 from drivers.scale.reading import Reading
-from drivers.scale.transport import RawChunk
+
+if TYPE_CHECKING:
+    # Only named in annotations: `counter scale ...` starts without loading pyserial.
+    from drivers.scale.transport import RawChunk
 
 
 def hex_bytes(data: bytes) -> str:
@@ -29,8 +34,13 @@ def printable(data: bytes) -> str:
 
 
 def clock(at: datetime | None) -> str:
-    """A receive time in local time with milliseconds (``14:05:09.123``); empty if none."""
-    return "" if at is None else at.astimezone().strftime("%H:%M:%S.%f")[:-3]
+    """A receive time in the station's time zone with milliseconds (``14:05:09.123``).
+
+    The station's zone (Europe/Amsterdam), like every other time the counter shows,
+    not the computer's: a technician compares these with label and record times.
+    A naive time is taken as UTC. Empty when there is no time.
+    """
+    return "" if at is None else to_local_time(at).strftime("%H:%M:%S.%f")[:-3]
 
 
 def split_chunk(data: bytes, width: int) -> list[bytes]:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,6 +25,7 @@ from db.records import NewDropOff, NewReading, record_drop_off, void_drop_off
 ConfigFile = Callable[..., Path]  # the config_file fixture of conftest.py
 
 HEADER = ",".join(EXPORT_COLUMNS)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def drop_off(classification: str, code: str, name: str, grams: int) -> NewDropOff:
@@ -244,3 +250,129 @@ def test_commands_do_not_create_a_missing_database(
     assert f"There is no counter database at {missing}." in capsys.readouterr().err
     assert main(["--config", config, "totals", "--day", "2024-05-14"]) == 1
     assert not missing.parent.exists()
+
+
+# -- an output file that cannot be written ----------------------------------------------
+
+needs_posix = pytest.mark.skipif(os.name != "posix", reason="POSIX file semantics")
+
+
+def export_may(config: str, fmt: str, output: Path | str) -> int:
+    return main(
+        [
+            "--config",
+            config,
+            "export",
+            "--from",
+            "2024-05-01",
+            "--to",
+            "2024-05-31",
+            "--format",
+            fmt,
+            "--output",
+            str(output),
+        ]
+    )
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+def test_export_to_a_missing_folder_says_so(
+    tmp_path: Path, config: str, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    output = tmp_path / "nonexistent" / "dir" / f"x.{fmt}"
+    assert export_may(config, fmt, output) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"counter export: cannot write {output}: No such file or directory\n"
+    assert captured.out == ""
+    assert not (tmp_path / "nonexistent").exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+def test_export_onto_a_folder_says_so_and_leaves_nothing(
+    tmp_path: Path, config: str, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    assert export_may(config, fmt, folder) == 1
+    assert capsys.readouterr().err == f"counter export: cannot write {folder}: Is a directory\n"
+    assert folder.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "data", "exports"]
+
+
+@pytest.fixture(scope="module")
+def large_export_config(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database whose May export (csv about 70 kB, json about 190 kB) is larger than
+    the file size limit below, while reading it writes far less (the WAL index)."""
+    folder = tmp_path_factory.mktemp("large")
+    engine = open_database(folder / "counter.sqlite3")
+    at = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)
+    for _ in range(500):
+        record_drop_off(engine, drop_off("reuse", "furniture", "Meubels", 30000), now=at)
+    engine.dispose()
+    config = folder / "config.toml"
+    config.write_text(f'[database]\npath = "{folder / "counter.sqlite3"}"\n', encoding="utf-8")
+    return str(config)
+
+
+@needs_posix
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_a_write_that_fails_half_way_leaves_no_partial_file(
+    tmp_path: Path, large_export_config: str, fmt: str
+) -> None:
+    """A real failure mid-write: a file size limit stops it, as a full disk would."""
+    output = tmp_path / f"may.{fmt}"
+    earlier = tmp_path / f"april.{fmt}"
+    earlier.write_text("the April export\n", encoding="utf-8")
+    code = (
+        "import resource, signal, sys\n"
+        "from counter_app.cli import main\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (48_000, 48_000))\n"
+        "codes = [main(['--config', sys.argv[1], 'export', '--from', '2024-05-01',\n"
+        "               '--to', '2024-05-31', '--format', sys.argv[2], '--output', path])\n"
+        "         for path in sys.argv[3:]]\n"
+        "sys.exit(max(codes))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, large_export_config, fmt, str(output), str(earlier)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        f"counter export: cannot write {output}: File too large",
+        f"counter export: cannot write {earlier}: File too large",
+    ]
+    # Neither a half file under the new name nor a damaged earlier export.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [earlier.name]
+    assert earlier.read_text(encoding="utf-8") == "the April export\n"
+
+
+@needs_posix
+def test_an_exported_file_gets_the_usual_permissions(tmp_path: Path, config: str) -> None:
+    umask = os.umask(0o027)
+    try:
+        assert export_may(config, "csv", tmp_path / "may.csv") == 0
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "may.csv").stat().st_mode) == 0o640
+    (tmp_path / "may.csv").chmod(0o600)
+    assert export_may(config, "csv", tmp_path / "may.csv") == 0  # written again: kept
+    assert stat.S_IMODE((tmp_path / "may.csv").stat().st_mode) == 0o600
+    assert (tmp_path / "may.csv").read_text(encoding="utf-8").startswith(HEADER)
+
+
+@needs_posix
+def test_export_into_a_pipe_writes_through_it(tmp_path: Path, config: str) -> None:
+    """A pipe or device (/dev/stdout) is written to, never replaced by a file."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    assert export_may(config, "csv", fifo) == 0
+    reader.join(timeout=10)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert received and received[0].decode("utf-8").startswith(HEADER)

@@ -18,7 +18,7 @@ from counter_app.cli import main
 from counter_app.cli_scale import SimulatorConsole, parse_options, printable
 from drivers.scale import registry
 from drivers.scale.comma import CommaProtocol
-from drivers.scale.reading import Reading
+from drivers.scale.reading import IndicatorState, Reading
 from drivers.scale.simulator import ScaleSimulator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,6 +162,115 @@ class TestDecode:
             ("123.45", "g", "weight"),
             (None, "pcs", "status"),
         ]
+
+    def test_an_unterminated_last_frame_is_reported_not_dropped(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = run_with_stdin(
+            monkeypatch, capsys, ["scale", "decode", "--protocol", "comma"], b"ST,GS,+0012.34kg"
+        )
+        assert code == 0
+        assert [json.loads(line) for line in out.splitlines()] == [
+            {
+                "weight": None,
+                "unit": None,
+                "stable": None,
+                "overload": False,
+                "underload": False,
+                "net": None,
+                "kind": "error",
+                "raw": "ST,GS,+0012.34kg",
+            }
+        ]
+        assert "16 bytes at the end did not complete a frame" in err
+
+    def test_whole_frames_leave_nothing_to_report(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = run_with_stdin(
+            monkeypatch,
+            capsys,
+            ["scale", "decode", "--protocol", "comma"],
+            b"ST,GS,+0012.34kg\r\n",
+        )
+        assert code == 0
+        assert [json.loads(line)["kind"] for line in out.splitlines()] == ["weight"]
+        assert err == ""
+
+    @pytest.mark.parametrize("name", registry.PROTOCOL_NAMES)
+    def test_every_protocol_reports_a_cut_off_end(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str
+    ) -> None:
+        parser = registry.make_protocol(name)
+        emulator = registry.make_emulator(name)
+        state = IndicatorState(weight=Decimal("12.34"))
+        request = parser.weight_request()
+        frame = emulator.receive(request, state) if request else emulator.frame(state)
+        code, out, err = run_with_stdin(
+            monkeypatch, capsys, ["scale", "decode", "--protocol", name], frame + frame[:5]
+        )
+        assert code == 0, err
+        *whole, last = [json.loads(line) for line in out.splitlines()]
+        assert [line["weight"] for line in whole] == ["12.34"]
+        assert (last["kind"], last["weight"], last["raw"]) == (
+            "error",
+            None,
+            frame[:5].decode("latin-1"),
+        )
+        assert "5 bytes at the end did not complete a frame" in err
+
+    def test_toledo_without_checksum_decodes_the_last_frame(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """checksum=auto holds a frame to see whether a checksum follows; at the end
+        none did, and the frame is a reading like the others."""
+        frame = registry.make_emulator("toledo", {"checksum": "no"}).frame(
+            IndicatorState(weight=Decimal("12.34"))
+        )
+        code, out, err = run_with_stdin(
+            monkeypatch, capsys, ["scale", "decode", "--protocol", "toledo"], frame * 3
+        )
+        assert code == 0
+        lines = [json.loads(line) for line in out.splitlines()]
+        assert [(line["kind"], line["weight"]) for line in lines] == [("weight", "12.34")] * 3
+        assert err == ""
+
+    def test_a_monitor_log_that_ends_mid_frame(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        from datetime import UTC, datetime
+
+        from counter_app.cli_scale import MonitorView
+        from drivers.scale.transport import RawChunk
+
+        log_path = tmp_path / "line.log"
+        at = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+        with log_path.open("a", encoding="utf-8") as log:
+            view = MonitorView("test", log)
+            view.on_raw(RawChunk(b"ST,GS,+0012.34kg\r\nST,GS,+00", at, "rx"))
+        assert main(["scale", "decode", "--protocol", "comma", "--file", str(log_path)]) == 0
+        captured = capsys.readouterr()
+        lines = [json.loads(line) for line in captured.out.splitlines()]
+        assert [(d["kind"], d["raw"]) for d in lines] == [
+            ("weight", "ST,GS,+0012.34kg"),
+            ("error", "ST,GS,+00"),
+        ]
+        assert "9 bytes at the end did not complete a frame" in captured.err
+
+    def test_real_subprocess_reports_the_unterminated_frame(self) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "counter_app", "scale", "decode", "--protocol", "comma"],
+            input=b"ST,GS,+0012.34kg",
+            capture_output=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        (line,) = [json.loads(text) for text in result.stdout.decode().splitlines()]
+        assert (line["kind"], line["raw"]) == ("error", "ST,GS,+0012.34kg")
+        assert result.stderr.decode().strip() == (
+            "counter scale decode: 16 bytes at the end did not complete a frame"
+        )
 
 
 def test_parse_options_and_printable() -> None:
@@ -402,3 +511,95 @@ def test_decoding_a_monitor_log_prints_the_readings(tmp_path, capsys) -> None:  
     assert main(["scale", "decode", "--protocol", "comma", "--file", str(log_path)]) == 0
     decoded = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(d["weight"], d["stable"]) for d in decoded] == [("12.34", True), ("1.00", False)]
+
+
+class _NoCounts:
+    frames = errors = missed = bytes_received = 0
+
+
+def _render_monitor(view: object, width: int) -> str:
+    from io import StringIO
+
+    from rich.console import Console
+
+    out = StringIO()
+    Console(file=out, width=width, color_system=None).print(
+        view.render(_NoCounts())  # type: ignore[attr-defined]
+    )
+    return out.getvalue()
+
+
+def test_monitor_shows_the_whole_weight_at_80_columns() -> None:
+    """At 80 columns the raw column is cut, never the time, kind, weight, unit or stable."""
+    from datetime import UTC, datetime
+
+    from counter_app.cli_scale import MonitorView
+    from drivers.scale.transport import RawChunk
+
+    at = datetime(2026, 1, 15, 11, 5, 9, 123000, tzinfo=UTC)
+    view = MonitorView("/dev/ttyUSB0 (comma)")
+    raw = b"ST,GS,+0012.34kg\r\n" * 3
+    view.on_raw(RawChunk(raw, at, "rx"))
+    for reading in CommaProtocol().feed(raw):
+        view.on_reading(Reading(**{**_fields(reading), "received_at": at}))
+    view.on_reading(
+        Reading(
+            Decimal("-12345.678"), "kg", False, net=True, raw=b"US,NT,-12345.678kg", received_at=at
+        )
+    )
+    view.on_reading(Reading.unreadable(b"\x00\xff" * 30, error="checksum"))
+    text = _render_monitor(view, 80)
+    assert all(len(line) <= 80 for line in text.splitlines())
+    readings = text[text.index("readings") :]
+    rows = [line for line in readings.splitlines() if "12.34" in line]
+    assert len(rows) == 3
+    for row in rows:
+        cells = [cell.strip() for cell in row.split("│")]
+        assert cells[1:6] == ["12:05:09.123", "weight", "12.34", "kg", "yes"]
+    row = next(line for line in readings.splitlines() if "-12345.678" in line)
+    assert [cell.strip() for cell in row.split("│")][1:6] == [
+        "12:05:09.123",
+        "weight",
+        "-12345.678",
+        "kg",
+        "no",
+    ]
+    header = next(line for line in readings.splitlines() if "time" in line)
+    for name in ("time", "kind", "weight", "unit", "stable"):
+        assert name in header.split()
+    # The long raw frame is the one that gives way.
+    assert "…" in readings
+
+
+def _fields(reading: Reading) -> dict[str, object]:
+    import dataclasses
+
+    return {f.name: getattr(reading, f.name) for f in dataclasses.fields(reading)}
+
+
+def test_monitor_times_are_the_stations_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Europe/Amsterdam, like the rest of the counter, whatever zone the computer is in."""
+    from datetime import UTC, datetime
+
+    from counter_app import cli_scale, scale_view
+    from counter_app.cli_scale import MonitorView
+    from drivers.scale.transport import RawChunk
+
+    if hasattr(time, "tzset"):
+        monkeypatch.setenv("TZ", "America/New_York")
+        time.tzset()
+    try:
+        winter = datetime(2026, 1, 15, 11, 5, 9, 123000, tzinfo=UTC)
+        summer = datetime(2026, 7, 15, 11, 5, 9, 4000, tzinfo=UTC)
+        assert cli_scale.clock is scale_view.clock  # one clock for both views
+        assert cli_scale.printable is scale_view.printable
+        view = MonitorView("test")
+        view.on_raw(RawChunk(b"ST,GS,+0012.34kg\r\n", summer, "rx"))
+        view.on_reading(Reading(Decimal("12.34"), "kg", True, received_at=winter))
+        text = _render_monitor(view, 120)
+        assert "13:05:09.004" in text  # CEST, UTC+2
+        assert "12:05:09.123" in text  # CET, UTC+1
+    finally:
+        monkeypatch.undo()
+        if hasattr(time, "tzset"):
+            time.tzset()

@@ -214,6 +214,9 @@ class CommaProtocol(ScaleProtocol):
         """Drop a partial frame (the transport calls this after a reconnect)."""
         self._framer.reset()
 
+    def unfinished(self) -> bytes:
+        return self._framer.buffered
+
     def feed(self, data: bytes) -> list[Reading]:
         readings: list[Reading] = []
         for frame in self._framer.feed(data):

@@ -107,6 +107,9 @@ class MtSicsProtocol(ScaleProtocol):
     def feed(self, data: bytes) -> list[Reading]:
         return decode_frames(self._framer.feed(bytes(data)), self._decode)
 
+    def unfinished(self) -> bytes:
+        return self._framer.buffered
+
     def _decode(self, frame: bytes) -> Reading:
         if isinstance(frame, OverlongFrame):
             return Reading.unreadable(bytes(frame))

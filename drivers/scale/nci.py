@@ -140,6 +140,9 @@ class NciProtocol(ScaleProtocol):
     def feed(self, data: bytes) -> list[Reading]:
         return decode_frames(self._frames(bytes(data)), self._decode)
 
+    def unfinished(self) -> bytes:
+        return bytes(self._buffer)
+
     def _frames(self, data: bytes) -> list[bytes]:
         """Cut replies at ETX, which ends every reply."""
         frames: list[bytes] = []

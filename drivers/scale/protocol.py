@@ -71,6 +71,22 @@ class ScaleProtocol(ABC):
     def feed(self, data: bytes) -> list[Reading]:
         """Take received bytes; return a reading for every frame they completed."""
 
+    def unfinished(self) -> bytes:
+        """Bytes held that do not make a frame yet (the start of the next one, say)."""
+        return b""
+
+    def finish(self) -> list[Reading]:
+        """The input has ended: readings for what the parser still holds.
+
+        Bytes that never completed a frame come back as one unreadable reading with
+        ``error="incomplete"``, so a capture that ends mid-frame is not silently
+        shorter. A protocol that holds a whole frame while it waits to see what
+        follows (Toledo's optional checksum) decodes it here instead. For the end of
+        a stream (``counter scale decode``): feed the parser nothing after this.
+        """
+        held = self.unfinished()
+        return [Reading.unreadable(held, error="incomplete")] if held else []
+
     def weight_request(self) -> bytes | None:
         """Bytes that ask the indicator for one weight; ``None`` if it streams."""
         return None

@@ -157,6 +157,9 @@ class RegexProtocol(ScaleProtocol):
                 readings.append(self._decode_safely(frame))
         return readings
 
+    def unfinished(self) -> bytes:
+        return self._framer.buffered
+
     # -- decoding -------------------------------------------------------------------
 
     def _decode_safely(self, frame: bytes) -> Reading:

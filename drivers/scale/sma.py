@@ -86,6 +86,9 @@ class SmaProtocol(ScaleProtocol):
     def feed(self, data: bytes) -> list[Reading]:
         return decode_frames(self._frames(bytes(data)), self._decode)
 
+    def unfinished(self) -> bytes:
+        return bytes(self._buffer)
+
     def _frames(self, data: bytes) -> list[bytes]:
         """Cut ``<LF>...<CR>`` frames; bytes before a frame's LF are junk of their own."""
         frames: list[bytes] = []

@@ -53,7 +53,8 @@ it is an STX followed by a status word (then the frame had none and the next one
 has begun). Once a checksum has verified, every later frame must carry one, so a
 damaged frame cannot pass as a frame without checksum. In auto mode a frame
 without checksum is therefore reported when the next frame's first two bytes
-arrive; set ``checksum=no`` (or ``yes``) to report every frame at once.
+arrive (or by ``finish()`` at the end of the input); set ``checksum=no`` (or ``yes``)
+to report every frame at once.
 """
 
 from __future__ import annotations
@@ -186,6 +187,44 @@ class ToledoProtocol(ScaleProtocol):
                 raw = bytes(self._frame) or bytes(self._junk)
                 self._reset()
                 readings.append(Reading.unreadable(raw))
+        return readings
+
+    def unfinished(self) -> bytes:
+        """Bytes not reported yet.
+
+        In auto mode that may be a whole frame waiting to see whether a checksum byte
+        follows; :meth:`finish` decodes it.
+        """
+        held = bytes(self._junk) + bytes(self._frame)
+        if self._awaiting_checksum is not None:
+            held += self._awaiting_checksum
+        if self._ambiguous_stx is not None:
+            held += bytes((self._ambiguous_stx,))
+        return held
+
+    def finish(self) -> list[Reading]:
+        """End of input: a frame still waiting for its checksum is decoded without one.
+
+        That holds only where a frame may lack the checksum (``checksum=auto`` before
+        any checksum has verified); otherwise the missing byte leaves it incomplete.
+        An STX after the CR is that frame's checksum when it verifies, else the start
+        of a frame that never came.
+        """
+        readings: list[Reading] = []
+        held = bytes(self._junk) + bytes(self._frame)
+        body, stx = self._awaiting_checksum, self._ambiguous_stx
+        if body is not None:
+            if stx is not None and (stx & 0x7F) == checksum(body):
+                readings.append(self._decode(body, stx))
+            elif self._checksum_mode == "auto" and not self._checksum_seen:
+                readings.append(self._decode(body, None))
+                if stx is not None:
+                    held = bytes((stx,))
+            else:
+                held = self.unfinished()
+        self._reset()
+        if held:
+            readings.append(Reading.unreadable(held, error="incomplete"))
         return readings
 
     def _reset(self) -> None:

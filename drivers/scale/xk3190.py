@@ -144,6 +144,9 @@ class Xk3190Protocol(ScaleProtocol):
                 readings.append(Reading.unreadable(raw))
         return readings
 
+    def unfinished(self) -> bytes:
+        return b"" if self._state == "idle" else bytes(self._buffer)
+
     # -- framing --------------------------------------------------------------------
 
     def _close(self) -> bytes:

@@ -398,3 +398,31 @@ class TestFuzz:
         assert_weights_are_well_formed(readings)
         if byte >= 0x80 or (byte < 0x20 and byte not in (0x0A, 0x0D)):
             assert all(r.kind == "error" for r in readings)
+
+
+# -- the end of the input ---------------------------------------------------------------
+
+
+def test_a_last_frame_without_its_terminator_is_incomplete_not_lost() -> None:
+    parser = CommaProtocol()
+    readings = parser.feed(b"ST,GS,+0001.00kg\r\nST,GS,+0012.34kg")
+    assert [r.weight for r in readings] == [Decimal("1.00")]
+    assert parser.unfinished() == b"ST,GS,+0012.34kg"
+    assert parser.finish() == [Reading.unreadable(b"ST,GS,+0012.34kg", error="incomplete")]
+
+
+def test_nothing_held_after_whole_frames() -> None:
+    parser = CommaProtocol()
+    parser.feed(b"ST,GS,+0001.00kg\r")  # CR ends it; an LF may still follow
+    assert parser.unfinished() == b""
+    assert parser.finish() == []
+    assert CommaProtocol().finish() == []
+
+
+def test_unfinished_follows_the_stream_in_any_chunking() -> None:
+    data = b"ST,GS,+0001.00kg\r\nUS,NT,-00"
+    for cut in range(len(data) + 1):
+        parser = CommaProtocol()
+        parser.feed(data[:cut])
+        parser.feed(data[cut:])
+        assert parser.unfinished() == b"US,NT,-00", cut

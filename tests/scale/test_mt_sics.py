@@ -335,3 +335,21 @@ def test_sir_starts_repetition_and_si_stops_it() -> None:
     assert emulator.frame(state) == b"S D       2.00 kg\r\n"
     emulator.receive(b"SI\r\n", state)
     assert not emulator.repeating
+
+
+# -- the end of the input ---------------------------------------------------------------
+
+
+def test_a_cut_off_reply_is_incomplete_at_the_end() -> None:
+    parser = MtSicsProtocol()
+    readings = parser.feed(b"S S      12.34 kg\r\nS D      12.3")
+    assert [r.weight for r in readings] == [Decimal("12.34")]
+    assert parser.unfinished() == b"S D      12.3"
+    assert parser.finish() == [Reading.unreadable(b"S D      12.3", error="incomplete")]
+
+
+def test_nothing_held_after_a_whole_reply() -> None:
+    parser = MtSicsProtocol()
+    parser.feed(b"S S      12.34 kg\r\n")
+    assert parser.unfinished() == b""
+    assert parser.finish() == []

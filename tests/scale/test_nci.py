@@ -345,3 +345,21 @@ def test_emulator_takes_requests_in_any_chunks() -> None:
     assert emulator.receive(b"W", state) == b""
     reply = emulator.receive(b"\rS\r", state)
     assert reply == weight_reply(b"   1.00kg", b"0p0") + status_reply(b"0p0")
+
+
+# -- the end of the input ---------------------------------------------------------------
+
+
+def test_a_reply_without_its_etx_is_incomplete_at_the_end() -> None:
+    reply = weight_reply(b"0012.34kg", STABLE)
+    parser = NciProtocol()
+    assert len(parser.feed(reply + reply[:-1])) == 1
+    assert parser.unfinished() == reply[:-1]
+    assert parser.finish() == [Reading.unreadable(reply[:-1], error="incomplete")]
+
+
+def test_nothing_held_after_a_whole_reply() -> None:
+    parser = NciProtocol()
+    parser.feed(status_reply(STABLE))
+    assert parser.unfinished() == b""
+    assert parser.finish() == []

@@ -276,3 +276,23 @@ def test_emulator_uses_the_configured_tokens_and_terminator() -> None:
     assert frame == b"SS,GR,+0002.50kg\r"
     reading = only(parse(frame, options))
     assert (reading.weight, reading.stable, reading.net) == (Decimal("2.50"), True, False)
+
+
+# -- the end of the input ---------------------------------------------------------------
+
+
+def test_a_line_without_its_terminator_is_incomplete_at_the_end() -> None:
+    parser = RegexProtocol({"pattern": SIGNED_NUMBER_UNIT})
+    readings = parser.feed(b"+     1.00 kg\r\n+     12.34 kg")
+    assert [r.weight for r in readings] == [Decimal("1.00")]
+    assert parser.unfinished() == b"+     12.34 kg"
+    assert parser.finish() == [Reading.unreadable(b"+     12.34 kg", error="incomplete")]
+
+
+def test_a_custom_terminator_is_awaited_too() -> None:
+    parser = RegexProtocol({"pattern": SIGNED_NUMBER_UNIT, "terminator": ";"})
+    assert len(parser.feed(b"+ 1.00 kg;+ 2.00 kg")) == 1
+    assert parser.unfinished() == b"+ 2.00 kg"
+    parser.feed(b";")
+    assert parser.unfinished() == b""
+    assert parser.finish() == []

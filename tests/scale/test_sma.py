@@ -349,3 +349,21 @@ def test_emulator_takes_requests_in_any_chunks() -> None:
     assert emulator.receive(b"W", state) == b""
     reply = emulator.receive(b"\r\nW\r", state)
     assert reply == sma_frame(" ", "G", " ", "1.00", "kg") * 2
+
+
+# -- the end of the input ---------------------------------------------------------------
+
+
+def test_a_frame_without_its_cr_is_incomplete_at_the_end() -> None:
+    frame = sma_frame(" ", "G", " ", "12.34", "kg")
+    parser = SmaProtocol()
+    assert [r.weight for r in parser.feed(frame + frame[:-1])] == [Decimal("12.34")]
+    assert parser.unfinished() == frame[:-1]
+    assert parser.finish() == [Reading.unreadable(frame[:-1], error="incomplete")]
+
+
+def test_nothing_held_after_a_whole_frame() -> None:
+    parser = SmaProtocol()
+    parser.feed(sma_frame(" ", "G", " ", "12.34", "kg"))
+    assert parser.unfinished() == b""
+    assert parser.finish() == []

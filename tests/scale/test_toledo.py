@@ -467,3 +467,70 @@ def test_emulator_refuses_what_the_format_cannot_say() -> None:
         ToledoEmulator().frame(IndicatorState(decimals=6))
     with pytest.raises(ProtocolOptionError):
         ToledoEmulator({"checksum": "perhaps"})
+
+
+# -- the end of the input ---------------------------------------------------------------
+
+
+def test_auto_at_the_end_a_frame_without_checksum_is_complete() -> None:
+    """The last frame waits for a checksum that never comes: at the end it has none."""
+    frame = toledo_frame(with_checksum=False)
+    parser = ToledoProtocol()
+    assert len(parser.feed(frame * 2)) == 1
+    assert parser.unfinished() == frame
+    last = only(parser.finish())
+    assert (last.kind, last.weight, last.raw) == ("weight", Decimal("12.34"), frame)
+    assert parser.unfinished() == b""
+    assert parser.finish() == []
+
+
+def test_auto_at_the_end_a_checksum_of_02h_is_the_checksum() -> None:
+    body = _frame_with_checksum_02()
+    parser = ToledoProtocol()
+    assert parser.feed(body + b"\x02") == []  # a checksum, or the next frame's STX?
+    assert parser.unfinished() == body + b"\x02"
+    last = only(parser.finish())
+    assert (last.kind, last.raw) == ("weight", body + b"\x02")
+
+
+def test_auto_at_the_end_a_lone_stx_after_a_frame_is_incomplete() -> None:
+    frame = toledo_frame(with_checksum=False)
+    assert checksum(frame) != STX
+    parser = ToledoProtocol()
+    assert parser.feed(frame + b"\x02") == []
+    readings = parser.finish()
+    assert [(r.kind, r.weight, r.raw) for r in readings] == [
+        ("weight", Decimal("12.34"), frame),
+        ("error", None, b"\x02"),
+    ]
+    assert readings[1].error == "incomplete"
+
+
+def test_a_frame_cut_before_its_cr_is_incomplete() -> None:
+    frame = toledo_frame()
+    parser = ToledoProtocol()
+    assert len(parser.feed(frame + frame[:9])) == 1
+    assert parser.unfinished() == frame[:9]
+    assert parser.finish() == [Reading.unreadable(frame[:9], error="incomplete")]
+
+
+@pytest.mark.parametrize("options", [{"checksum": "yes"}, {}])
+def test_a_missing_checksum_where_one_is_due_is_incomplete(options: dict[str, str]) -> None:
+    """checksum=yes, or auto once a checksum has verified: the frame is not whole."""
+    frame = toledo_frame()
+    parser = ToledoProtocol(options)
+    assert len(parser.feed(frame + frame[:-1])) == 1
+    assert parser.finish() == [Reading.unreadable(frame[:-1], error="incomplete")]
+
+
+def test_junk_at_the_end_is_incomplete() -> None:
+    parser = ToledoProtocol({"checksum": "no"})
+    assert parser.feed(toledo_frame(with_checksum=False) + b"ST,GS") != []
+    assert parser.finish() == [Reading.unreadable(b"ST,GS", error="incomplete")]
+
+
+def test_checksum_no_holds_nothing_after_a_whole_frame() -> None:
+    parser = ToledoProtocol({"checksum": "no"})
+    assert len(parser.feed(toledo_frame(with_checksum=False))) == 1
+    assert parser.unfinished() == b""
+    assert parser.finish() == []

@@ -363,3 +363,30 @@ def test_emulator_refuses_what_the_format_cannot_say() -> None:
         Xk3190Emulator({"format": "a12"}).frame(IndicatorState(unit="g"))
     with pytest.raises(ProtocolOptionError):
         Xk3190Emulator({"format": "morse"})
+
+
+# -- the end of the input ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "options", "held"),
+    [
+        (stx_frame() + stx_frame()[:6], {}, stx_frame()[:6]),  # STX format, no ETX yet
+        (b"=000.3000=000.", {}, b"=000."),  # scoreboard, five of its nine characters
+        (b"ww0015.000kg\r\nww0016.0", {"format": "ascii"}, b"ww0016.0"),  # no line end
+    ],
+)
+def test_a_cut_off_last_frame_is_incomplete(
+    data: bytes, options: dict[str, str], held: bytes
+) -> None:
+    parser = Xk3190Protocol(options)
+    assert len(parser.feed(data)) == 1
+    assert parser.unfinished() == held
+    assert parser.finish() == [Reading.unreadable(held, error="incomplete")]
+
+
+def test_nothing_held_after_whole_frames() -> None:
+    parser = Xk3190Protocol()
+    parser.feed(stx_frame() + b"=000.3000" + b"ww0015.000kg\r\n")
+    assert parser.unfinished() == b""
+    assert parser.finish() == []

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from pilot_helpers import ready, wait_for
 from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import RichLog
 
 from counter_app.config import Config, load_config
-from counter_app.scale_view import FrameRate, LineFeed, hex_bytes, printable
+from counter_app.scale_view import FrameRate, LineFeed, clock, hex_bytes, printable
 from counter_app.ui.app import CounterApp
 from counter_app.ui.diagnostics import DiagnosticsScreen
 from drivers.scale.reading import IndicatorState
@@ -223,6 +226,29 @@ async def test_esc_goes_back_and_stops_listening(make_app) -> None:  # type: ign
 def test_raw_bytes_as_hex_and_text() -> None:
     assert hex_bytes(b"ST\r\n\xff") == "53 54 0d 0a ff"
     assert printable(b"ST\r\n\xff") == "ST\\r\\n\\xff"
+
+
+def test_clock_shows_the_stations_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Europe/Amsterdam with milliseconds, whatever zone the computer is set to."""
+    if hasattr(time, "tzset"):
+        monkeypatch.setenv("TZ", "Asia/Tokyo")
+        time.tzset()
+    try:
+        assert clock(datetime(2026, 1, 15, 11, 5, 9, 123456, tzinfo=UTC)) == "12:05:09.123"
+        assert clock(datetime(2026, 7, 15, 11, 5, 9, 4000, tzinfo=UTC)) == "13:05:09.004"
+        # The night summer time ends: 00:30 UTC is 02:30 CEST, 01:30 UTC is 02:30 CET.
+        assert clock(datetime(2026, 10, 25, 0, 30, tzinfo=UTC)) == "02:30:00.000"
+        assert clock(datetime(2026, 10, 25, 1, 30, tzinfo=UTC)) == "02:30:00.000"
+        # Any aware time converts; a naive one is taken as UTC, as stored times are.
+        assert clock(datetime(2026, 1, 15, 20, 0, tzinfo=timezone(timedelta(hours=9)))) == (
+            "12:00:00.000"
+        )
+        assert clock(datetime(2026, 1, 15, 11, 0)) == "12:00:00.000"
+        assert clock(None) == ""
+    finally:
+        monkeypatch.undo()
+        if hasattr(time, "tzset"):
+            time.tzset()
 
 
 def test_frame_rate_over_a_sliding_window() -> None:
