@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from textual import work
 from textual.app import App
+from textual.css.query import NoMatches
 
 from counter_app.catalogue import Catalogue, load_default_catalogue
 from counter_app.i18n import Messages
@@ -143,16 +145,20 @@ class CounterApp(App[None]):
         self.grams_by_class = dict(view.totals.grams_by_classification)
 
     def on_weight_changed(self, message: WeightChanged) -> None:
-        self.counter_screen.show_snapshot(message.snapshot)
+        # The scale thread keeps talking while the app shuts down: a snapshot that
+        # arrives after the screen's widgets are gone is dropped.
+        with contextlib.suppress(NoMatches):
+            self.counter_screen.show_snapshot(message.snapshot)
 
     def on_printer_changed(self, message: PrinterChanged) -> None:
         from counter_app.services.printing import status_line
 
         event = message.event
         self.printer_line = status_line(event, self.messages, self.config.printer.connection)
-        self.counter_screen.refresh_status()
-        if event.preview:
-            self.counter_screen.show_preview(event.preview)
+        with contextlib.suppress(NoMatches):
+            self.counter_screen.refresh_status()
+            if event.preview:
+                self.counter_screen.show_preview(event.preview)
 
     def on_database_opened(self, message: DatabaseOpened) -> None:
         self.printer_line = self.messages.t("printer.unknown")
