@@ -27,9 +27,15 @@ def register(subparsers: Any) -> None:
     )
     parser.set_defaults(handler=_usage(parser))
     commands = parser.add_subparsers(title="printer commands", metavar="COMMAND")
-    commands.add_parser(
+    test_parser = commands.add_parser(
         "test", help="send the test page straight to the configured printer"
-    ).set_defaults(handler=test)
+    )
+    test_parser.add_argument(
+        "--force",
+        action="store_true",
+        help="send even when the printer says it cannot print (paper out, cover open)",
+    )
+    test_parser.set_defaults(handler=test)
     commands.add_parser(
         "status", help="ask the printer how it is (DLE EOT); exit 0 when it is ready"
     ).set_defaults(handler=status)
@@ -72,6 +78,18 @@ def test(args: argparse.Namespace, ctx: CliContext) -> int:
         print(f"printer setting: {exc}", file=ctx.err)
         return 2
     try:
+        # Ask first, as the counter does before every label: a printer that says it
+        # cannot print gets nothing, unless the technician insists.
+        printer = connection.status()
+        if printer.ready is False and not getattr(args, "force", False):
+            from drivers.printer.status import not_ready_reason
+
+            print(
+                f"test page not printed: the printer is {not_ready_reason(printer)} "
+                "(use --force to send it anyway)",
+                file=ctx.err,
+            )
+            return 1
         connection.send(page)
     except PrinterError as exc:
         print(f"test page not printed: {exc}", file=ctx.err)

@@ -102,6 +102,24 @@ def test_test_page_to_a_printer_that_is_off(
     )
 
 
+def test_test_page_waits_for_a_printer_out_of_paper_unless_forced(
+    config_file: ConfigFile, fake: FakeEscposPrinter
+) -> None:
+    fake.mode = "paper_out"
+    config = network_config(config_file, fake.port)
+
+    code, out, err = run_handler(cli_printer.test, config)
+    assert (code, out) == (1, "")
+    assert "paper" in err and "--force" in err
+    assert fake.jobs == []
+
+    out_stream, err_stream = io.StringIO(), io.StringIO()
+    ctx = CliContext(config_arg=str(config), out=out_stream, err=err_stream)
+    assert cli_printer.test(argparse.Namespace(force=True), ctx) == 0
+    (job,) = fake.wait_for_jobs(1)
+    assert b"Printer test" in job
+
+
 # -- counter printer status --------------------------------------------------------------
 
 
