@@ -101,7 +101,8 @@ class PrinterConfig:
     connection: str = "preview"
     #: A python-escpos capabilities profile: paper width, code pages, QR support.
     profile: str = "TM-T20II"
-    #: preview: directory for the label files; file: output file or device
+    #: preview: a file (every job appended) or a folder (one file per job; the
+    #: default is labels/ in the data directory); file: output file or device
     #: (``/dev/usb/lp0``); serial: the port.
     path: str = ""
     host: str = ""
@@ -159,7 +160,10 @@ class Config:
         return self.data_dir() / DATABASE_FILENAME
 
     def preview_dir(self) -> Path:
-        """Where the ``preview`` connection writes its label files."""
+        """Where the ``preview`` connection writes its labels: ``[printer] path`` (a file
+        that collects every job, or a folder with a file per job; see
+        ``drivers.printer.preview.PreviewConnection``), or the ``labels`` folder in the
+        data directory when the path is empty."""
         if self.printer.path:
             return self._resolve(self.printer.path)
         return self.data_dir() / "labels"

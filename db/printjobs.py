@@ -6,6 +6,17 @@ successful one included. A failure after which some bytes may have reached the
 printer (``uncertain=True``) marks the job's next print ``"duplicate"``, so a second
 copy of a label is recognisable as such; a reprint keeps its ``"reprint"`` marker.
 Every change writes an audit entry.
+
+A delivery attempt is written down before the first byte goes out: the
+``print_job.sending`` audit entry (:func:`begin_attempt`), committed before the
+sender touches the printer. The attempt ends with ``print_job.sent`` or
+``print_job.failed``. An attempt that began and never ended (the counter was killed
+after sending, or the job could not be marked sent) may have printed the label, so
+:func:`settle_interrupted_attempt` turns it into an uncertain failure before the
+job is tried again: the label comes out once more, marked as a duplicate. The audit
+log is append-only and its rows are never deleted, so the order in which they were
+inserted (``rowid``) is the order of the attempts, whatever the clock did meanwhile;
+no schema change is needed for this.
 """
 
 from __future__ import annotations
@@ -104,6 +115,82 @@ def print_job(engine: Engine, job_id: str) -> PrintJobInfo:
         return _info(job, _label_code(session, job.drop_off_id))
 
 
+#: The audit actions that begin and end a delivery attempt.
+ATTEMPT_BEGUN = "print_job.sending"
+ATTEMPT_ENDED: tuple[str, ...] = ("print_job.sent", "print_job.failed")
+
+#: ``last_error`` of an attempt that began and never ended.
+INTERRUPTED_ERROR = (
+    "the previous delivery attempt was interrupted after it began, so the label may "
+    "have printed; it is printed again marked as a duplicate"
+)
+
+
+def begin_attempt(engine: Engine, job_id: str, *, now: datetime | None = None) -> PrintJobInfo:
+    """Write down that a delivery attempt begins; call it just before sending.
+
+    When this returns, the ``print_job.sending`` entry is committed: if the counter
+    stops before the attempt is marked sent or failed, the next attempt knows the label
+    may already have printed (:func:`settle_interrupted_attempt`). Raises
+    :class:`PrintJobStateError` when the job no longer waits (cancelled meanwhile):
+    then nothing must be sent.
+    """
+    at = utc_now(now)
+    with write_session(engine) as session:
+        job = _pending_job(session, job_id, "sent")
+        add_audit(
+            session,
+            at=at,
+            actor=PRINTER_ACTOR,
+            action=ATTEMPT_BEGUN,
+            entity="print_job",
+            entity_id=job.id,
+            attempt=job.attempts + 1,
+            copy_marker=job.copy_marker,
+        )
+        session.flush()
+        return _info(job, _label_code(session, job.drop_off_id))
+
+
+def _attempt_interrupted(session: Session, job_id: str) -> bool:
+    """Whether the job's latest attempt began and never ended."""
+    latest = session.execute(
+        select(col(AuditEntry.action))
+        .where(
+            col(AuditEntry.entity) == "print_job",
+            col(AuditEntry.entity_id) == job_id,
+            col(AuditEntry.action).in_((ATTEMPT_BEGUN, *ATTEMPT_ENDED)),
+        )
+        # Insertion order: the table is append-only (see the module docstring).
+        .order_by(literal_column("audit_entry.rowid").desc())
+        .limit(1)
+    ).scalar()
+    return latest == ATTEMPT_BEGUN
+
+
+def settle_interrupted_attempt(
+    engine: Engine, job_id: str, *, now: datetime | None = None
+) -> PrintJobInfo:
+    """End an attempt that began and never ended as an uncertain failure; the job.
+
+    Call it before rendering a job for a new attempt: the label may have printed
+    already, so the job's next print is marked ``"duplicate"`` (a reprint keeps
+    ``"reprint"``), exactly as after :func:`mark_failed` with ``uncertain=True``. A job
+    whose attempts all ended is returned unchanged.
+    """
+    with write_session(engine) as session:
+        job = _pending_job(session, job_id, "retried")
+        if _attempt_interrupted(session, job.id):
+            _fail(session, job, INTERRUPTED_ERROR, uncertain=True, at=utc_now(now))
+        return _info(job, _label_code(session, job.drop_off_id))
+
+
+def attempt_interrupted(engine: Engine, job_id: str) -> bool:
+    """Whether the job's latest delivery attempt began and was never marked sent or failed."""
+    with read_session(engine) as session:
+        return _attempt_interrupted(session, job_id)
+
+
 def mark_sent(engine: Engine, job_id: str, *, now: datetime | None = None) -> PrintJobInfo:
     """The printer took every byte of the job."""
     at = utc_now(now)
@@ -145,26 +232,30 @@ def mark_failed(
     at = utc_now(now)
     with write_session(engine) as session:
         job = _pending_job(session, job_id, "marked failed")
-        job.status = "failed"
-        job.attempts += 1
-        job.last_error = error
-        job.updated_at = at
-        if uncertain and job.copy_marker is None:
-            job.copy_marker = "duplicate"
-        session.add(job)
-        add_audit(
-            session,
-            at=at,
-            actor=PRINTER_ACTOR,
-            action="print_job.failed",
-            entity="print_job",
-            entity_id=job.id,
-            attempts=job.attempts,
-            error=error,
-            uncertain=uncertain,
-        )
-        session.flush()
+        _fail(session, job, error, uncertain=uncertain, at=at)
         return _info(job, _label_code(session, job.drop_off_id))
+
+
+def _fail(session: Session, job: PrintJob, error: str, *, uncertain: bool, at: datetime) -> None:
+    job.status = "failed"
+    job.attempts += 1
+    job.last_error = error
+    job.updated_at = at
+    if uncertain and job.copy_marker is None:
+        job.copy_marker = "duplicate"
+    session.add(job)
+    add_audit(
+        session,
+        at=at,
+        actor=PRINTER_ACTOR,
+        action="print_job.failed",
+        entity="print_job",
+        entity_id=job.id,
+        attempts=job.attempts,
+        error=error,
+        uncertain=uncertain,
+    )
+    session.flush()
 
 
 def cancel(engine: Engine, job_id: str, actor: str, *, now: datetime | None = None) -> PrintJobInfo:

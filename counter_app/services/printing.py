@@ -8,6 +8,13 @@ printer (or the file) took every byte. A failure keeps the job and every job aft
 it waiting; the worker retries with backoff. A job whose delivery is uncertain is
 reprinted with a duplicate marker, never silently twice.
 
+Just before the bytes go out, the attempt is written down in the database
+(``db.printjobs.begin_attempt``). If the job cannot be marked sent afterwards (the
+database stays busy; ``mark_sent`` is retried a few times first, without sending
+again) or the counter is killed in between, the attempt stays open; the next attempt
+finds it (``settle_interrupted_attempt``) and prints the label once more, marked
+DUPLICAAT.
+
 A printer that answers ``DLE EOT`` and says it cannot print (paper out, cover open,
 offline) gets no byte of the job. A printer that does not answer gets the job: its
 state is unknown, not "not ready". A printer that cannot be reached at all (the
@@ -24,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -58,6 +66,10 @@ LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 # Seconds between retries after a failure: quick at first (a printer being switched
 # on), then at most every 30 s so a dead printer does not busy the counter.
 BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+# Seconds to wait before each new try to mark a printed job sent when the database
+# refused it (each try itself already waits out the database's busy timeout).
+MARK_SENT_RETRY_DELAYS = (0.1, 0.5, 1.0)
 
 #: The longest driver detail shown in brackets on the status line.
 STATUS_DETAIL_LIMIT = 60
@@ -145,20 +157,22 @@ def short_detail(message: str, limit: int = STATUS_DETAIL_LIMIT) -> str:
 def status_line(event: PrintEvent, messages: Messages, connection: str = "") -> str:
     """The printer's part of the status line, in the attendant's language.
 
-    ``Printer: papier op (…) · Etiketten in de wachtrij: 2``: the health in words,
-    a short English detail in brackets where the words alone do not say enough
-    (unreachable, fault), and the number of jobs waiting.
+    ``Printer: niet bereikbaar · wachtrij: 2 (printer at 10.0.0.9:9100 refuses …)``:
+    the health in words, the number of jobs waiting, and a short English detail in
+    brackets where the words alone do not say enough (unreachable, fault). The count
+    comes before the detail so a narrow terminal (80 columns) cuts the detail, never
+    the count.
     """
     line = messages.t(HEALTH_KEYS[event.health])
     if connection == "preview" and event.health is PrinterHealth.UNKNOWN:
         # Not a printer whose state is unknown: there is no printer, by design.
         line = messages.t("printer.preview_mode")
+    if event.pending:
+        line += " · " + messages.t("printer.pending", count=event.pending)
     if event.message and event.health in _DETAIL_SHOWN:
         detail = short_detail(event.message)
         if detail:
             line += f" ({detail})"
-    if event.pending:
-        line += " · " + messages.t("printer.pending", count=event.pending)
     return line
 
 
@@ -209,11 +223,12 @@ def totals_slip_for(
     the language it was recorded in. ``copy_marker`` (``"reprint"``, ``"duplicate"``)
     goes in front of the title.
     """
-    from counter_app.services.labels import COPY_MARKER_KEYS
+    from counter_app.services.labels import COPY_MARKER_KEYS, printed_formats
     from db.models import CLASSIFICATIONS
     from drivers.printer.documents import TotalsSlip
 
     t = messages.t
+    formats = printed_formats(config.language)
     rows: list[tuple[str, Decimal]] = []
     for classification in CLASSIFICATIONS:
         rows.append(
@@ -236,7 +251,9 @@ def totals_slip_for(
         grand_total_caption=t("slip.total"),
         grand_total_kg=_kg(totals.total_grams),
         printed_at_local=(printed_at or datetime.now(LOCAL_TZ)).astimezone(LOCAL_TZ),
-        decimal_comma=config.language == "nl",
+        decimal_comma=formats.decimal_comma,
+        date_format=formats.date_format,
+        datetime_format=formats.datetime_format,
     )
 
 
@@ -300,8 +317,10 @@ class PrintService:
     """Sends the print queue from its own thread; see the module docstring.
 
     ``backoff``: seconds to wait before each retry after consecutive failures (the
-    last one repeats). ``drain()`` can also be called directly, e.g. by a test, to
-    send what is pending without the thread.
+    last one repeats). ``mark_sent_retry_delays``: seconds to wait before each new try
+    to mark a printed job sent after the database refused it; ``sleep`` waits them.
+    ``drain()`` can also be called directly, e.g. by a test, to send what is pending
+    without the thread.
     """
 
     def __init__(
@@ -313,15 +332,21 @@ class PrintService:
         connection_factory: Callable[[], PrinterConnection] | None = None,
         *,
         backoff: Sequence[float] = BACKOFF_SECONDS,
+        mark_sent_retry_delays: Sequence[float] = MARK_SENT_RETRY_DELAYS,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not backoff or any(delay < 0 for delay in backoff):
             raise ValueError("backoff needs at least one delay, none negative")
+        if any(delay < 0 for delay in mark_sent_retry_delays):
+            raise ValueError("mark_sent_retry_delays must not be negative")
         self._config = config
         self._engine = engine
         self._messages = messages
         self._on_event = on_event
         self._connection_factory = connection_factory or self._make_connection
         self._backoff = tuple(backoff)
+        self._mark_sent_retry_delays = tuple(mark_sent_retry_delays)
+        self._sleep = sleep
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -424,6 +449,12 @@ class PrintService:
         from db import printjobs
 
         try:
+            # An earlier attempt that began and never ended may have printed: this
+            # print then carries the duplicate marker, so render after settling it.
+            job = printjobs.settle_interrupted_attempt(self._engine, job.id)
+        except printjobs.PrintJobStateError:  # cancelled meanwhile: nothing to send
+            return True
+        try:
             document, label_code = self.render_job(job)
         except Exception as exc:  # a job we cannot render must not stop the queue
             reason = f"the {job.document} cannot be printed: {exc}"
@@ -440,7 +471,6 @@ class PrintService:
             health = health_from_status(status)
             if status.ready is False:  # answered and cannot print: send nothing
                 raise PrinterNotReady(_not_ready_message(status))
-            connection.send(document)
         except PrinterError as exc:
             if not isinstance(exc, PrinterNotReady):
                 health = PrinterHealth.UNREACHABLE
@@ -448,11 +478,52 @@ class PrintService:
         except Exception as exc:  # e.g. ValueError for a wrong setting, a driver bug
             reason = str(exc) or repr(exc)
             return self._failed(job, pending, reason, False, PrinterHealth.ERROR, label_code)
-        # A job cancelled while it was being sent has printed, and stays cancelled.
-        with contextlib.suppress(printjobs.PrintJobStateError):
-            printjobs.mark_sent(self._engine, job.id)
+        try:
+            # Committed before the first byte goes out; a database error here
+            # sends nothing and reaches the worker, which tries again later.
+            printjobs.begin_attempt(self._engine, job.id)
+        except printjobs.PrintJobStateError:  # cancelled meanwhile: nothing to send
+            return True
+        try:
+            connection.send(document)
+        except PrinterError as exc:
+            health = PrinterHealth.UNREACHABLE
+            return self._failed(job, pending, str(exc), exc.uncertain, health, label_code)
+        except Exception as exc:  # a driver bug: the bytes may or may not have gone out
+            reason = str(exc) or repr(exc)
+            return self._failed(job, pending, reason, True, PrinterHealth.ERROR, label_code)
+        problem = self._mark_sent(job.id)
+        if problem is not None:
+            # Printed, but the queue still holds the job: it comes out once more,
+            # marked as a duplicate, when the database takes changes again.
+            reason = f"the job was printed but could not be recorded as printed: {problem}"
+            self._emit(PrinterHealth.ERROR, pending, reason, job.id, label_code, document)
+            return False
         self._emit(health, pending - 1, "", job.id, label_code, document)
         return True
+
+    def _mark_sent(self, job_id: str) -> str | None:
+        """Mark the job sent, trying again while the database refuses; the last refusal.
+
+        Never sends again in between: the bytes went out once.
+        """
+        from db import printjobs
+        from db.engine import DatabaseError
+
+        refusal: DatabaseError | None = None
+        for delay in (None, *self._mark_sent_retry_delays):
+            if delay is not None:
+                self._sleep(delay)
+            try:
+                printjobs.mark_sent(self._engine, job_id)
+            except printjobs.PrintJobStateError:
+                # Cancelled while it was being sent: it has printed, and stays cancelled.
+                return None
+            except DatabaseError as exc:
+                refusal = exc
+                continue
+            return None
+        return str(refusal) or repr(refusal)
 
     def _failed(
         self,

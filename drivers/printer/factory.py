@@ -31,16 +31,20 @@ def make_connection(
     """The connection ``kind`` with the settings it uses; the others are ignored.
 
     ``preview`` writes to ``preview_dir`` (or ``path`` when no ``preview_dir`` is
-    given); ``file`` to ``path``; ``serial`` opens the port ``path``. A missing or wrong
-    setting raises :class:`ValueError` naming it.
+    given): one file that collects every job, or a folder with a file per job (see
+    :class:`~drivers.printer.preview.PreviewConnection` for which is which); ``file``
+    to ``path``; ``serial`` opens the port ``path``. A missing or wrong setting raises
+    :class:`ValueError` naming it.
     """
     if kind == "preview":
         from drivers.printer.preview import PreviewConnection
 
-        folder = preview_dir if preview_dir is not None else Path(path) if path else None
-        if folder is None:
-            raise ValueError("printer connection 'preview' needs a folder for the label files")
-        return PreviewConnection(folder)
+        target = preview_dir if preview_dir is not None else Path(path) if path else None
+        if target is None:
+            raise ValueError(
+                "printer connection 'preview' needs a file or a folder for the label files"
+            )
+        return PreviewConnection(target)
     if kind == "file":
         from drivers.printer.file import FileConnection
 

@@ -230,13 +230,25 @@ def _utc_now() -> datetime:
 
 
 class PreviewConnection(PrinterConnection):
-    """Stores each job as a file in the folder ``path`` instead of printing it.
+    """Stores jobs in files instead of printing them: in one file, or one file per job.
 
-    Job files are named after the time they were sent, in UTC, and a counter for
-    jobs sent within the same microsecond, so they sort in the order they were
-    sent: ``20240503T120501123456Z-000.escpos``. Each file is written under a
-    temporary name and then renamed, so a reader never sees half a job.
-    ``last_path`` is the newest job this connection wrote.
+    ``path`` is what ``[printer] path`` names (DESIGN.md section 4: "output file or
+    device"):
+
+    * a file: a path with a suffix (``/tmp/x/label.escpos``) or anything that exists
+      and is not a folder (a regular file, a device). Every job is appended to that
+      one file as a whole: written with one append, flushed to disk (``fsync``)
+      before ``send`` returns, and taken out of the file again (truncated) if it
+      could not be written completely. Missing parent folders are created.
+    * a folder: an existing folder, or a path without a suffix (created when
+      missing). Each job becomes a file of its own, named after the time it was
+      sent, in UTC, and a counter for jobs sent within the same microsecond, so they
+      sort in the order they were sent: ``20240503T120501123456Z-000.escpos``. Each
+      file is written under a temporary name, fsynced and then renamed, so a reader
+      never sees half a job.
+
+    Which of the two is decided at each ``send`` (a folder created meanwhile is a
+    folder). ``last_path`` is where this connection wrote its newest job.
     """
 
     kind = "preview"
@@ -250,16 +262,65 @@ class PreviewConnection(PrinterConnection):
     def describe(self) -> str:
         return f"preview {self.path}"
 
+    @property
+    def single_file(self) -> bool:
+        """True when ``path`` names one file that collects every job (see the class)."""
+        if self.path.is_dir():
+            return False
+        return bool(self.path.suffix) or self.path.exists()
+
     def send(self, data: bytes) -> None:
-        """Write the job to a new file or raise :class:`PrinterUnavailable`."""
+        """Store the job (see the class) or raise :class:`PrinterUnavailable`."""
+        if self.single_file:
+            self._append(data)
+        else:
+            self._write_job_file(data)
+
+    def _create_folder(self, folder: Path) -> None:
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise PrinterUnavailable(
-                describe_os_error(
-                    self.path, error, device=False, action="create the preview folder"
-                )
+                describe_os_error(folder, error, device=False, action="create the preview folder")
             ) from error
+
+    def _append(self, data: bytes) -> None:
+        target = self.path
+        self._create_folder(target.parent)
+        try:
+            fd = os.open(
+                target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644
+            )
+        except OSError as error:
+            raise PrinterUnavailable(describe_os_error(target, error, device=False)) from error
+        start: int | None = None
+        try:
+            # One append puts the whole job after whatever is in the file, even when
+            # another program appends at the same time (POSIX O_APPEND).
+            written = os.write(fd, data)
+            start = os.lseek(fd, 0, os.SEEK_CUR) - written
+            view = memoryview(data)[written:]
+            while view:  # a short write (a nearly full disk): the rest follows
+                done = os.write(fd, view)
+                view = view[done:]
+            os.fsync(fd)
+        except OSError as error:
+            # Take the partial job out again, so the file holds only whole jobs.
+            uncertain = False
+            if start is not None:
+                try:
+                    os.ftruncate(fd, start)
+                except OSError:
+                    uncertain = True
+            raise PrinterUnavailable(
+                describe_os_error(target, error, device=False), uncertain=uncertain
+            ) from error
+        finally:
+            os.close(fd)
+        self.last_path = target
+
+    def _write_job_file(self, data: bytes) -> None:
+        self._create_folder(self.path)
         stamp = self._clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         counter = 0
         target = self.path / f"{stamp}-{counter:03d}{self.suffix}"
@@ -280,7 +341,13 @@ class PreviewConnection(PrinterConnection):
         self.last_path = target
 
     def jobs(self) -> list[Path]:
-        """Stored job files, oldest first; empty when the folder does not exist."""
+        """Stored job files, oldest first; empty when there are none.
+
+        With a single file (see the class) that one file, once it exists: its jobs
+        follow each other in it.
+        """
+        if self.single_file:
+            return [self.path] if self.path.exists() else []
         try:
             names = [
                 p

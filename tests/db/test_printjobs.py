@@ -13,7 +13,10 @@ from sqlalchemy.engine import Engine
 
 from db.engine import open_database
 from db.printjobs import (
+    INTERRUPTED_ERROR,
     PrintJobStateError,
+    attempt_interrupted,
+    begin_attempt,
     cancel,
     mark_failed,
     mark_sent,
@@ -21,6 +24,7 @@ from db.printjobs import (
     print_job,
     queue_document,
     queue_reprint,
+    settle_interrupted_attempt,
 )
 from db.records import (
     NewDropOff,
@@ -195,3 +199,64 @@ def test_documents_without_a_drop_off(engine: Engine) -> None:
         queue_document(engine, "item_label", "technician")
     with pytest.raises(ValueError):
         queue_document(engine, "poster", "technician")
+
+
+# -- delivery attempts: begun before sending, ended by sent or failed ------------------
+
+
+def test_an_attempt_that_began_and_never_ended_is_settled_as_an_uncertain_failure(
+    engine: Engine, db_path: Path
+) -> None:
+    job_id = record(engine).print_job_id
+    assert job_id is not None
+    assert not attempt_interrupted(engine, job_id)
+    begun = begin_attempt(engine, job_id)
+    assert (begun.status, begun.attempts, begun.copy_marker) == ("queued", 0, None)
+    assert attempt_interrupted(engine, job_id)  # e.g. the counter was killed here
+
+    settled = settle_interrupted_attempt(engine, job_id)
+
+    assert (settled.status, settled.attempts, settled.copy_marker) == ("failed", 1, "duplicate")
+    assert settled.last_error == INTERRUPTED_ERROR
+    assert not attempt_interrupted(engine, job_id)
+    assert settle_interrupted_attempt(engine, job_id) == settled  # nothing more to settle
+    begin_attempt(engine, job_id)
+    sent = mark_sent(engine, job_id)
+    assert (sent.status, sent.attempts, sent.copy_marker) == ("sent", 2, "duplicate")
+    assert [action for _, action, _ in audit(db_path, job_id)] == [
+        "print_job.sending",
+        "print_job.failed",
+        "print_job.sending",
+        "print_job.sent",
+    ]
+
+
+def test_attempts_that_ended_leave_the_job_as_it_is(engine: Engine) -> None:
+    job_id = record(engine).print_job_id
+    assert job_id is not None
+    begin_attempt(engine, job_id)
+    mark_failed(engine, job_id, "printer unreachable", uncertain=False)
+    assert not attempt_interrupted(engine, job_id)
+    settled = settle_interrupted_attempt(engine, job_id)
+    assert (settled.status, settled.attempts, settled.copy_marker) == ("failed", 1, None)
+    begin_attempt(engine, job_id)
+    assert mark_sent(engine, job_id).copy_marker is None
+
+
+def test_an_interrupted_reprint_keeps_its_reprint_marker(engine: Engine) -> None:
+    recorded = record(engine)
+    assert recorded.print_job_id is not None
+    mark_sent(engine, recorded.print_job_id)
+    job_id = queue_reprint(engine, recorded.id, "anna")
+    begin_attempt(engine, job_id)
+    assert settle_interrupted_attempt(engine, job_id).copy_marker == "reprint"
+
+
+def test_no_attempt_begins_for_a_job_that_no_longer_waits(engine: Engine) -> None:
+    job_id = record(engine).print_job_id
+    assert job_id is not None
+    cancel(engine, job_id, "anna")
+    with pytest.raises(PrintJobStateError, match="cancelled"):
+        begin_attempt(engine, job_id)
+    with pytest.raises(PrintJobStateError):
+        settle_interrupted_attempt(engine, job_id)

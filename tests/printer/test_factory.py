@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from counter_app.config import ConfigError, parse_config
@@ -30,3 +32,40 @@ def test_a_usb_endpoint_out_of_range_is_named_with_its_line() -> None:
         parse_config('[printer]\nconnection = "usb"\nusb_out_endpoint = 300\n')
     assert "usb_out_endpoint" in str(caught.value)
     assert ":3:" in str(caught.value) or caught.value.problems[0].line == 3
+
+
+# -- [printer] path for the preview connection (DESIGN.md section 4) -------------------
+
+
+def test_a_preview_path_naming_a_file_appends_every_job_to_it(tmp_path: Path) -> None:
+    target = tmp_path / "x" / "label.escpos"
+    config = parse_config(f'[printer]\nconnection = "preview"\npath = "{target}"\n')
+
+    connection_for(config).send(b"first|")
+    connection_for(config).send(b"second|")  # a new connection per job, as the service does
+
+    assert target.is_file()
+    assert target.read_bytes() == b"first|second|"
+
+
+def test_a_preview_path_naming_a_folder_gets_a_file_per_job(tmp_path: Path) -> None:
+    folder = tmp_path / "labels"
+    config = parse_config(f'[printer]\nconnection = "preview"\npath = "{folder}"\n')
+
+    connection_for(config).send(b"first")
+    connection_for(config).send(b"second")
+
+    jobs = sorted(folder.iterdir())
+    assert [job.read_bytes() for job in jobs] == [b"first", b"second"]
+    assert all(job.suffix == ".escpos" for job in jobs)
+
+
+def test_an_empty_preview_path_is_the_labels_folder_in_the_data_directory(
+    isolated_dirs: Path,
+) -> None:
+    config = parse_config('[printer]\nconnection = "preview"\npath = ""\n')
+
+    connection_for(config).send(b"job")
+
+    folder = isolated_dirs / "data" / "milieustraat-counter" / "labels"
+    assert [job.read_bytes() for job in folder.iterdir()] == [b"job"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -161,3 +163,110 @@ def test_full_disk_message() -> None:
     assert message == (
         "cannot write to /var/lib/counter/preview/job.escpos: no space left — the disk is full"
     )
+
+
+# -- the preview path: one file for every job, or a folder with a file per job -------
+
+
+def test_a_preview_path_with_a_suffix_collects_every_job_in_that_file(tmp_path: Path) -> None:
+    target = tmp_path / "x" / "label.escpos"  # its folder does not exist yet
+    connection = PreviewConnection(target)
+    assert connection.single_file
+
+    connection.send(label_bytes())
+    connection.send(b"\x1b@second job")
+
+    assert target.is_file()  # a file, not a folder named label.escpos
+    assert target.read_bytes() == label_bytes() + b"\x1b@second job"
+    assert connection.last_path == target
+    assert connection.jobs() == [target]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["label.escpos"]
+    # Whole jobs one after the other: the label decodes back from the shared file.
+    doc = decode_escpos(target.read_bytes(), columns=48, profile="TM-T20II")
+    assert doc.qr_codes == [LABEL_CODE]
+    assert doc.cuts == 1
+
+
+def test_an_existing_file_without_a_suffix_gets_the_jobs_appended(tmp_path: Path) -> None:
+    target = tmp_path / "labels"
+    target.write_bytes(b"earlier jobs|")
+    connection = PreviewConnection(target)
+
+    connection.send(b"first|")
+    connection.send(b"second|")
+
+    assert target.read_bytes() == b"earlier jobs|first|second|"
+    assert connection.jobs() == [target]
+
+
+def test_an_existing_folder_with_a_suffix_is_still_a_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "labels.d"
+    folder.mkdir()
+    connection = PreviewConnection(folder, clock=fixed_clock)
+    assert not connection.single_file
+
+    connection.send(b"first")
+    connection.send(b"second")
+
+    assert [p.name for p in connection.jobs()] == [
+        "20240503T120501123456Z-000.escpos",
+        "20240503T120501123456Z-001.escpos",
+    ]
+    assert connection.last_path == folder / "20240503T120501123456Z-001.escpos"
+
+
+def test_a_missing_path_without_a_suffix_becomes_a_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "new" / "labels"
+    connection = PreviewConnection(folder, clock=fixed_clock)
+    assert not connection.single_file
+
+    connection.send(b"job")
+
+    assert folder.is_dir()
+    assert [p.read_bytes() for p in connection.jobs()] == [b"job"]
+
+
+def test_a_preview_file_whose_folder_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_bytes(b"")
+    connection = PreviewConnection(blocker / "label.escpos")
+    with pytest.raises(PrinterUnavailable) as raised:
+        connection.send(b"job")
+    assert str(raised.value).startswith(f"cannot create the preview folder {blocker}")
+    assert not raised.value.uncertain
+    assert connection.last_path is None
+
+
+_HALF_A_JOB = """
+import resource, signal, sys
+from drivers.printer.connection import PrinterUnavailable
+from drivers.printer.preview import PreviewConnection
+
+target, limit = sys.argv[1], int(sys.argv[2])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+try:
+    PreviewConnection(target).send(b"B" * 64)
+except PrinterUnavailable as error:
+    print("uncertain" if error.uncertain else "nothing kept", error)
+    sys.exit(0)
+sys.exit(1)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="file size limits are POSIX")
+def test_a_job_that_does_not_fit_is_taken_out_of_the_preview_file(tmp_path: Path) -> None:
+    target = tmp_path / "label.escpos"
+    target.write_bytes(b"A" * 100)
+    # The file may grow to 130 bytes: 30 bytes of the 64-byte job fit, the rest cannot.
+    done = subprocess.run(
+        [sys.executable, "-c", _HALF_A_JOB, str(target), "130"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("nothing kept cannot write to")
+    assert target.read_bytes() == b"A" * 100  # only whole jobs in the file

@@ -154,7 +154,7 @@ def test_a_printer_that_cannot_print_gets_nothing_until_it_can(
     assert (failed.health, failed.pending, failed.label_code) == (health, 3, "MS01-000001")
     assert failed.message == f"the printer is {reason}"
     assert failed.document is None
-    assert status_line(failed, NL) == f"{words} · Etiketten in de wachtrij: 3"
+    assert status_line(failed, NL) == f"{words} · wachtrij: 3"
     first = print_job(engine, records[0].print_job_id or "")
     assert (first.status, first.attempts, first.last_error) == ("failed", 2, failed.message)
     assert first.copy_marker is None  # nothing was sent, so nothing can be doubled
@@ -217,8 +217,8 @@ def test_a_printer_that_is_off_fails_the_job_with_the_reason_and_the_queue_waits
     waiting = print_job(engine, records[1].print_job_id or "")
     assert (waiting.status, waiting.attempts) == ("queued", 0)
     assert status_line(failed, NL) == (
-        f"Printer: niet bereikbaar (printer at 127.0.0.1:{fake.port} refuses the "
-        "connection) · Etiketten in de wachtrij: 2"
+        f"Printer: niet bereikbaar · wachtrij: 2 (printer at 127.0.0.1:{fake.port} refuses "
+        "the connection)"
     )
 
     with FakeEscposPrinter(lifetime=20) as back:  # switched on again

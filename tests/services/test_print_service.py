@@ -5,7 +5,10 @@ The fault behaviour against a real network printer is in ``test_print_faults.py`
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +30,8 @@ from counter_app.services.printing import (
 from db.engine import open_database
 from db.printjobs import (
     PrintJobStateError,
+    attempt_interrupted,
+    begin_attempt,
     pending_print_jobs,
     print_job,
     queue_document,
@@ -109,7 +114,8 @@ def printed(config: Config) -> list[DecodedDocument]:
 def test_status_line_speaks_plain_words(health: PrinterHealth, dutch: str, english: str) -> None:
     assert status_line(PrintEvent(health, 0), NL) == dutch
     assert status_line(PrintEvent(health, 0), EN) == english
-    assert status_line(PrintEvent(health, 4), NL) == f"{dutch} · Etiketten in de wachtrij: 4"
+    assert status_line(PrintEvent(health, 4), NL) == f"{dutch} · wachtrij: 4"
+    assert status_line(PrintEvent(health, 4), EN) == f"{english} · queued: 4"
 
 
 def test_status_line_adds_a_short_english_detail_only_where_the_words_need_it() -> None:
@@ -117,14 +123,20 @@ def test_status_line_adds_a_short_english_detail_only_where_the_words_need_it() 
         "printer at 10.0.0.9:9100 refuses the connection: is this the printer's address "
         "and raw port (usually 9100), and is no other computer printing to it?"
     )
+    # The count before the detail: where the line is cut short, the detail goes first.
     assert status_line(PrintEvent(PrinterHealth.UNREACHABLE, 2, refused), NL) == (
+        "Printer: niet bereikbaar · wachtrij: 2 (printer at 10.0.0.9:9100 refuses the connection)"
+    )
+    assert status_line(PrintEvent(PrinterHealth.UNREACHABLE, 2, refused), EN) == (
+        "Printer: not reachable · queued: 2 (printer at 10.0.0.9:9100 refuses the connection)"
+    )
+    assert status_line(PrintEvent(PrinterHealth.UNREACHABLE, 0, refused), NL) == (
         "Printer: niet bereikbaar (printer at 10.0.0.9:9100 refuses the connection)"
-        " · Etiketten in de wachtrij: 2"
     )
     # Paper out says it all in Dutch; the English reason stays in the job's last error.
     assert (
         status_line(PrintEvent(PrinterHealth.PAPER_OUT, 1, "the printer is out of paper"), NL)
-        == "Printer: papier op · Etiketten in de wachtrij: 1"
+        == "Printer: papier op · wachtrij: 1"
     )
 
 
@@ -184,11 +196,12 @@ def test_labels_are_written_in_order_and_marked_sent(config: Config, engine: Eng
 def test_an_unwritable_preview_folder_keeps_the_job_waiting(
     config: Config, engine: Engine, tmp_path: Path
 ) -> None:
+    # A file where a folder of the path should be: the label folder cannot be made.
     blocked = tmp_path / "blocked"
     blocked.write_text("not a folder")
     config = Config(
         station=config.station,
-        printer=PrinterConfig(connection="preview", path=str(blocked)),
+        printer=PrinterConfig(connection="preview", path=str(blocked / "labels")),
         database=config.database,
     )
     events: list[PrintEvent] = []
@@ -200,7 +213,9 @@ def test_an_unwritable_preview_folder_keeps_the_job_waiting(
     assert job.status == "failed"
     assert job.last_error == events[-1].message
     assert events[-1].health is PrinterHealth.UNREACHABLE
-    assert status_line(events[-1], NL).startswith("Printer: niet bereikbaar (cannot create")
+    assert status_line(events[-1], NL).startswith(
+        "Printer: niet bereikbaar · wachtrij: 1 (cannot create the preview folder"
+    )
 
 
 def test_a_wrong_setting_fails_the_job_with_its_reason(config: Config, engine: Engine) -> None:
@@ -355,6 +370,9 @@ def test_the_totals_slip_in_english(config: Config, engine: Engine) -> None:
     assert "Day totals" in slip.text
     assert "REPAIR" in slip.text
     assert "2.500 kg" in slip.text
+    today = datetime.now(LOCAL_TZ).date()
+    assert today.isoformat() in slip.text  # 2024-05-03, not 03-05-2024
+    assert today.strftime("%d-%m-%Y") not in slip.text
 
 
 def test_a_test_page_job_prints_the_test_page(config: Config, engine: Engine) -> None:
@@ -426,6 +444,263 @@ def test_the_preview_connection_is_named_not_called_unknown() -> None:
 
     event = PrintEvent(PrinterHealth.UNKNOWN, 2)
     assert status_line(event, NL, "preview") == (
-        "Printer: voorbeeld op het scherm (geen printer) · Etiketten in de wachtrij: 2"
+        "Printer: voorbeeld op het scherm (geen printer) · wachtrij: 2"
     )
     assert status_line(event, NL, "network").startswith("Printer: status onbekend")
+
+
+# -- labels in the configured language -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "messages", "weight", "recorded"),
+    [
+        ("nl", NL, "12,34 kg", "03-05-2024 14:05"),
+        ("en", EN, "12.34 kg", "2024-05-03 14:05"),
+    ],
+)
+def test_a_label_writes_numbers_and_times_the_way_its_language_does(
+    config: Config, engine: Engine, language: str, messages: Messages, weight: str, recorded: str
+) -> None:
+    record(engine, "reuse", 12340, now=datetime(2024, 5, 3, 12, 5, tzinfo=UTC))  # 14:05 local
+    service = PrintService(
+        Config(
+            language=language,
+            station=config.station,
+            printer=config.printer,
+            database=config.database,
+        ),
+        engine,
+        messages,
+    )
+
+    assert service.drain() is True
+
+    label = printed(config)[0]
+    lines = [line.text.strip() for line in label.lines]
+    assert any(line.endswith(weight) for line in lines), lines
+    assert recorded in lines
+    other = "12.34 kg" if weight == "12,34 kg" else "12,34 kg"
+    assert other not in label.text
+
+
+# -- a label whose delivery was not recorded -------------------------------------------
+
+
+class LockedAfterSend(PreviewConnection):
+    """The preview printer, after which another program holds the database's write lock
+    (a backup, a second counter process) until ``release()``."""
+
+    def __init__(self, folder: Path, database: Path, lock_after_send: list[bool]) -> None:
+        super().__init__(folder)
+        self._database = database
+        self._lock_after_send = lock_after_send
+        self.locker: sqlite3.Connection | None = None
+
+    def send(self, data: bytes) -> None:
+        super().send(data)
+        if self._lock_after_send and self._lock_after_send.pop(0):
+            self.locker = sqlite3.connect(self._database, isolation_level=None)
+            self.locker.execute("BEGIN IMMEDIATE")  # the write lock, held
+
+    def release(self) -> None:
+        if self.locker is not None:
+            self.locker.execute("ROLLBACK")
+            self.locker.close()
+            self.locker = None
+
+
+@pytest.fixture
+def impatient_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """The counter database, with a busy timeout of 50 ms instead of 10 s."""
+    monkeypatch.setattr("db.engine.BUSY_TIMEOUT_MS", 50)
+    engine = open_database(tmp_path / "counter.sqlite3")
+    yield engine
+    engine.dispose()
+
+
+def markers(config: Config) -> list[tuple[list[str], str | None]]:
+    """(QR codes, copy marker on the inverted top line) of each printed label."""
+    return [
+        (doc.qr_codes, doc.lines[0].text.strip() if doc.lines[0].inverted else None)
+        for doc in printed(config)
+    ]
+
+
+def test_a_label_that_cannot_be_marked_sent_prints_once_more_as_a_duplicate(
+    config: Config, impatient_engine: Engine
+) -> None:
+    engine = impatient_engine
+    connections: list[LockedAfterSend] = []
+
+    def connect() -> LockedAfterSend:
+        connection = LockedAfterSend(config.preview_dir(), config.database_path(), lock)
+        connections.append(connection)
+        return connection
+
+    lock = [True]  # the first job's connection locks the database after sending
+    events: list[PrintEvent] = []
+    service = PrintService(
+        config,
+        engine,
+        NL,
+        on_event=events.append,
+        connection_factory=connect,
+        mark_sent_retry_delays=(0.0, 0.01),
+    )
+    recorded = record(engine)
+    job_id = recorded.print_job_id or ""
+
+    # Printed, but the database refuses "sent" three times: no second copy meanwhile.
+    assert service.drain() is False
+    assert markers(config) == [(["MS01-000001"], None)]
+    assert print_job(engine, job_id).status == "queued"
+    assert events[-1].health is PrinterHealth.ERROR
+    assert events[-1].message.startswith("the job was printed but could not be recorded")
+    assert events[-1].pending == 1
+
+    connections[0].release()  # the database takes changes again
+    assert service.drain() is True
+
+    assert markers(config) == [(["MS01-000001"], None), (["MS01-000001"], "DUPLICAAT")]
+    job = print_job(engine, job_id)
+    assert (job.status, job.copy_marker, job.attempts) == ("sent", "duplicate", 2)
+    assert service.drain() is True
+    assert len(printed(config)) == 2  # exactly one more print, not one per drain
+
+
+def test_mark_sent_is_tried_again_without_sending_again(
+    config: Config, impatient_engine: Engine
+) -> None:
+    engine = impatient_engine
+    connections: list[LockedAfterSend] = []
+    lock = [True]
+
+    def connect() -> LockedAfterSend:
+        connection = LockedAfterSend(config.preview_dir(), config.database_path(), lock)
+        connections.append(connection)
+        return connection
+
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        connections[0].release()  # the other program is done while we wait
+
+    service = PrintService(
+        config, engine, NL, connection_factory=connect, mark_sent_retry_delays=(0.2,), sleep=sleep
+    )
+    recorded = record(engine)
+
+    assert service.drain() is True
+
+    assert waited == [0.2]
+    assert markers(config) == [(["MS01-000001"], None)]
+    job = print_job(engine, recorded.print_job_id or "")
+    assert (job.status, job.copy_marker, job.attempts) == ("sent", None, 1)
+
+
+_KILLED_AFTER_SEND = """
+import os, signal, sys
+from counter_app.config import Config, DatabaseConfig, PrinterConfig, StationConfig
+from counter_app.i18n import Messages
+from counter_app.services.printing import PrintService
+from db.engine import open_database
+from drivers.printer.preview import PreviewConnection
+
+folder, database = sys.argv[1], sys.argv[2]
+
+
+class KilledAfterSend(PreviewConnection):
+    def send(self, data):
+        super().send(data)
+        os.kill(os.getpid(), signal.SIGKILL)  # the label is out; "sent" never written
+
+
+config = Config(
+    station=StationConfig(id="MS01", name="Milieustraat Test", operator="balie"),
+    printer=PrinterConfig(connection="preview", path=folder),
+    database=DatabaseConfig(path=database),
+)
+engine = open_database(database)
+service = PrintService(
+    config, engine, Messages("nl"), connection_factory=lambda: KilledAfterSend(folder)
+)
+service.drain()
+sys.exit(3)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_a_counter_killed_after_sending_reprints_the_label_as_a_duplicate(
+    config: Config, engine: Engine
+) -> None:
+    recorded = record(engine)
+    job_id = recorded.print_job_id or ""
+
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _KILLED_AFTER_SEND,
+            str(config.preview_dir()),
+            str(config.database_path()),
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert markers(config) == [(["MS01-000001"], None)]
+    assert attempt_interrupted(engine, job_id)
+    assert print_job(engine, job_id).status == "queued"
+
+    # The counter starts again.
+    assert PrintService(config, engine, NL).drain() is True
+
+    assert markers(config) == [(["MS01-000001"], None), (["MS01-000001"], "DUPLICAAT")]
+    job = print_job(engine, job_id)
+    assert (job.status, job.copy_marker) == ("sent", "duplicate")
+    assert not attempt_interrupted(engine, job_id)
+
+
+def test_an_attempt_begun_and_never_ended_makes_the_next_print_a_duplicate(
+    config: Config, engine: Engine
+) -> None:
+    recorded = record(engine)
+    job_id = recorded.print_job_id or ""
+    begin_attempt(engine, job_id)  # and then the counter stopped
+
+    assert PrintService(config, engine, NL).drain() is True
+
+    assert markers(config) == [(["MS01-000001"], "DUPLICAAT")]
+
+
+def test_a_normal_label_never_carries_the_duplicate_marker(
+    config: Config, engine: Engine, tmp_path: Path
+) -> None:
+    service = PrintService(config, engine, NL)
+    first = record(engine)
+    assert service.drain() is True
+    service.drain()
+
+    # A failure before any byte went out does not make the retry a duplicate either.
+    blocked = tmp_path / "blocked"
+    blocked.write_text("not a folder")
+    blocked_config = Config(
+        station=config.station,
+        printer=PrinterConfig(connection="preview", path=str(blocked / "labels")),
+        database=config.database,
+    )
+    second = record(engine, grams=4000)
+    assert PrintService(blocked_config, engine, NL).drain() is False
+    blocked.unlink()  # the technician mends the folder
+    assert PrintService(blocked_config, engine, NL).drain() is True
+
+    assert markers(config) == [(["MS01-000001"], None)]
+    assert markers(blocked_config) == [(["MS01-000002"], None)]
+    assert print_job(engine, first.print_job_id or "").copy_marker is None
+    assert print_job(engine, second.print_job_id or "").copy_marker is None
+    assert not attempt_interrupted(engine, first.print_job_id or "")

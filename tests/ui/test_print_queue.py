@@ -93,7 +93,9 @@ async def test_a_waiting_label_shows_its_error_and_can_be_cancelled(
     # A file where the label folder should be: every label waits, failed.
     blocked = tmp_path / "blocked"
     blocked.write_text("not a folder")
-    config = replace(counter_config, printer=replace(counter_config.printer, path=str(blocked)))
+    # A folder below a file: the preview printer cannot create it.
+    printer = replace(counter_config.printer, path=str(blocked / "labels"))
+    config = replace(counter_config, printer=printer)
     app = make_app(config)
     async with app.run_test(size=(120, 30)) as pilot:
         await record_two(pilot, app)
@@ -115,7 +117,9 @@ async def test_a_waiting_label_shows_its_error_and_can_be_cancelled(
         await wait_for(pilot, lambda: queue_rows(screen)[0][3] == "geannuleerd")
         # The status line hears at once that one label less is waiting.
         await wait_for(pilot, lambda: "wachtrij: 1" in app.printer_line)
-        assert app.printer_line.startswith("Printer: niet bereikbaar (cannot create")
+        assert app.printer_line.startswith(
+            "Printer: niet bereikbaar · wachtrij: 1 (cannot create"
+        )
 
     assert rows(config.database_path(), "select status from print_job order by created_at") == [
         ("failed",),
