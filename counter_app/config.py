@@ -36,6 +36,7 @@ APP_NAME: Final = "milieustraat-counter"
 CONFIG_ENV: Final = "COUNTER_CONFIG"
 CONFIG_FILENAME: Final = "config.toml"
 DATABASE_FILENAME: Final = "counter.sqlite3"
+DEMO_DATABASE_FILENAME: Final = "counter-demo.sqlite3"
 
 #: ``[scale] port`` value that runs the built-in simulator (demo mode).
 SIMULATOR_PORT: Final = "sim"
@@ -157,6 +158,10 @@ class Config:
         """
         if self.database.path:
             return self._resolve(self.database.path)
+        if self.is_demo:
+            # Simulated kilograms must never reach the municipality's export: a
+            # counter started once without its configuration writes elsewhere.
+            return self.data_dir() / DEMO_DATABASE_FILENAME
         return self.data_dir() / DATABASE_FILENAME
 
     def preview_dir(self) -> Path:

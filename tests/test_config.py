@@ -64,7 +64,7 @@ def test_default_paths_are_in_the_platform_data_directory(isolated_dirs: Path) -
     data_dir = isolated_dirs / "data" / "milieustraat-counter"
 
     assert config.data_dir() == data_dir
-    assert config.database_path() == data_dir / "counter.sqlite3"
+    assert config.database_path() == data_dir / "counter-demo.sqlite3"  # demo defaults
     assert config.preview_dir() == data_dir / "labels"
     assert default_config_path() == isolated_dirs / "config" / "milieustraat-counter" / (
         "config.toml"
@@ -550,3 +550,17 @@ def test_display_of_problems() -> None:
     assert ConfigProblem("scale.options.k", 1, "x").display_key() == "[scale.options] k"
     assert ConfigProblem("scale", 1, "x", table=True).display_key() == "[scale]"
     assert ConfigProblem("", None, "broken").format(None) == "config: broken"
+
+
+def test_demo_mode_keeps_its_records_apart_from_the_real_ones() -> None:
+    from counter_app.config import parse_config
+
+    demo = parse_config("")
+    real = parse_config('[scale]\nport = "/dev/ttyUSB0"\n')
+    assert demo.is_demo and not real.is_demo
+    assert demo.database_path().name == "counter-demo.sqlite3"
+    assert real.database_path().name == "counter.sqlite3"
+    assert demo.database_path().parent == real.database_path().parent
+    # An explicit path is honoured in both.
+    explicit = parse_config('[database]\npath = "/srv/counter.sqlite3"\n')
+    assert str(explicit.database_path()) == "/srv/counter.sqlite3"
