@@ -583,7 +583,7 @@ class MonitorView:
                 for name, on in (("overload", reading.overload), ("underload", reading.underload))
                 if on
             ]
-            if reading.error:
+            if reading.error and reading.error not in flags:  # "overload" says it once
                 flags.append(reading.error)
             style = "red" if reading.kind == "error" else None
             decoded.add_row(
