@@ -106,6 +106,9 @@ class IndicatorEmulator(ABC):
     protocol: ClassVar[str]
     #: True when the indicator streams frames by itself; False when it only answers.
     continuous: ClassVar[bool] = True
+    #: False when the format cannot say "in motion" (XK3190): a simulated load in
+    #: motion then has to wobble, as a real one does, for the receiver to notice.
+    has_motion_flag: ClassVar[bool] = True
     options_help: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, options: Mapping[str, str] | None = None) -> None:

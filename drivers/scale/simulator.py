@@ -72,6 +72,7 @@ class ScaleSimulator:
         self.rate_hz = rate_hz
         self._state = state if state is not None else IndicatorState()
         self._lock = threading.RLock()  # guards the state and the emulator
+        self._wobble = 0
         self._io_lock = threading.Lock()  # guards the pty file descriptors
         self._life_lock = threading.Lock()  # one start/stop/unplug/replug at a time
         self._master: int | None = None
@@ -263,6 +264,15 @@ class ScaleSimulator:
             except (BlockingIOError, OSError):
                 return b""
 
+    def _wobbled(self, state: IndicatorState) -> IndicatorState:
+        """The state as sent: a load in motion wobbles by a few divisions when the
+        format has no motion flag, so software stability sees the motion too."""
+        if not state.motion or self.emulator.has_motion_flag:
+            return state
+        self._wobble = (self._wobble + 1) % 4
+        step = Decimal(1).scaleb(-state.decimals) * (3, -2, 2, -3)[self._wobble]
+        return replace(state, weight=state.weight + step)
+
     def _run(self) -> None:
         import select
 
@@ -288,7 +298,7 @@ class ScaleSimulator:
                         self._write(reply)
             if continuous and time.monotonic() >= next_frame:
                 with self._lock:
-                    frame = self.emulator.frame(self._state)
+                    frame = self.emulator.frame(self._wobbled(self._state))
                 if self._write(frame):
                     self.frames_sent += 1
                 next_frame += period

@@ -272,6 +272,7 @@ class Xk3190Emulator(IndicatorEmulator):
 
     protocol = "xk3190"
     continuous = True
+    has_motion_flag = False
     options_help: ClassVar[Mapping[str, str]] = {
         "format": "stx (default) | scoreboard | ascii (ww/wn lines) | a12 (WG/WN lines with check)",
         "order": "reversed (default) | forward: digit order of the '=' scoreboard format",

@@ -48,13 +48,23 @@ def test_weight_motion_and_net_survive_the_line(
 
         simulator.set_motion(True)
         simulator.set_weight(Decimal("7.10"))
-        wait_until(
-            lambda: any(r.weight == Decimal("7.10") for r in recorder.weights()),
-            message=f"{name}: 7.10 kg in motion read back",
-        )
-        moving = [r for r in recorder.weights() if r.weight == Decimal("7.10")]
         if protocol_has_motion_flag(name):
+            wait_until(
+                lambda: any(r.weight == Decimal("7.10") for r in recorder.weights()),
+                message=f"{name}: 7.10 kg in motion read back",
+            )
+            moving = [r for r in recorder.weights() if r.weight == Decimal("7.10")]
             assert all(r.stable is False for r in moving)
+        else:
+            # No motion flag in the format: the simulated load wobbles around 7.10.
+            def wobbling() -> set[Decimal]:
+                return {
+                    r.weight
+                    for r in recorder.weights()
+                    if r.weight is not None and abs(r.weight - Decimal("7.10")) <= Decimal("0.03")
+                }
+
+            wait_until(lambda: len(wobbling()) >= 2, message=f"{name}: a wobbling 7.10 kg")
 
         assert transport.errors == 0, f"{name}: unreadable frames on a clean line"
     finally:

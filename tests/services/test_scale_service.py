@@ -263,3 +263,25 @@ def test_software_stability_starts_over_after_a_reconnect(tmp_path: Path) -> Non
     finally:
         service.stop()
         simulator.stop()
+
+
+def test_a_simulated_load_in_motion_is_seen_even_without_a_motion_flag(tmp_path: Path) -> None:
+    """XK3190 frames cannot say 'in motion': the simulator wobbles the weight instead."""
+    from drivers.scale.simulator import ScaleSimulator
+
+    link = tmp_path / "ttyXkMotion"
+    simulator = ScaleSimulator(protocol="xk3190", link=link, rate_hz=20)
+    simulator.start()
+    simulator.set_weight(Decimal("17.50"))
+    service, _ = service_for(str(link), protocol="xk3190")
+    service.start()
+    try:
+        wait_for(lambda: state(service) is ScaleState.STABLE, 8, "software-stable")
+        simulator.set_motion(True)
+        wait_for(lambda: state(service) is ScaleState.MOTION, 5, "motion seen")
+        assert service.capture().refusal is CaptureRefusal.MOTION
+        simulator.set_motion(False)
+        wait_for(lambda: state(service) is ScaleState.STABLE, 8, "stable again")
+    finally:
+        service.stop()
+        simulator.stop()
