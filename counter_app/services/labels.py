@@ -42,6 +42,13 @@ def printed_formats(language: str) -> PrintedFormats:
     return PRINTED_FORMATS.get(language, PRINTED_FORMATS["nl"])
 
 
+def kilograms(grams: int) -> Decimal:
+    """Integer grams as kilograms for print, without a float, with the screen's decimals:
+    two when they say it all (12340 g -> 12.34), three when a gram would be lost."""
+    kg = Decimal(grams).scaleb(-3)
+    return kg.quantize(Decimal("0.01")) if grams % 10 == 0 else kg
+
+
 def item_label_for(
     drop_off: RecordedDropOff, config: Config, messages: Messages, copy_marker: str | None
 ) -> ItemLabel:
@@ -59,7 +66,7 @@ def item_label_for(
         eural_code=drop_off.eural_code,
         # Integer grams to kilograms without a float, trailing zeros dropped by the
         # division (12340 g -> Decimal("12.34"), printed "12,34 kg").
-        weight_kg=Decimal(drop_off.weight_grams) / 1000,
+        weight_kg=kilograms(drop_off.weight_grams),
         recorded_at_local=drop_off.recorded_at.astimezone(LOCAL_TZ),
         station_name=config.station.name,
         copy_marker=marker,

@@ -258,8 +258,9 @@ def totals_slip_for(
 
 
 def _kg(grams: int) -> Decimal:
-    # Integer grams to kilograms without a float: 12340 g -> Decimal("12.340").
-    return Decimal(grams).scaleb(-3)
+    from counter_app.services.labels import kilograms
+
+    return kilograms(grams)
 
 
 def queue_totals_slip(engine: Engine, day: date, actor: str) -> str:
