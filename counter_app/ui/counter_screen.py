@@ -45,6 +45,8 @@ REFUSAL_KEYS = {
 
 # Below this width the label preview takes the list's place only when asked for (v).
 WIDE_ENOUGH_FOR_PREVIEW = 110
+# From this height the weight panel grows and draws the weight in big block digits.
+TALL_ENOUGH_FOR_BIG_WEIGHT = 40
 
 
 class CounterScreen(Screen[None]):
@@ -122,6 +124,8 @@ class CounterScreen(Screen[None]):
         self._layout_preview()
 
     def _layout_preview(self) -> None:
+        # A tall terminal gets the big weight (see bigdigits.py).
+        self.set_class(self.size.height >= TALL_ENOUGH_FOR_BIG_WEIGHT, "-tall")
         wide = self.size.width >= WIDE_ENOUGH_FOR_PREVIEW
         self.set_class(wide or self._preview_forced, "-show-preview")
         self.set_class(not wide and self._preview_forced, "-preview-only")

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Digits, Static
 from counter_app.i18n import Messages, format_kg
 from counter_app.services.labels import LOCAL_TZ
 from counter_app.services.scale import ScaleSnapshot, ScaleState
+from counter_app.ui.bigdigits import BigWeight
 from drivers.printer.preview import PreviewLine
 
 STATE_KEYS = {
@@ -70,14 +71,21 @@ class WeightDisplay(Vertical):
         with Horizontal(id="weight-row"):
             yield Digits("-----", id="weight-digits")
             yield Static("kg", id="weight-unit")
+        # On a tall terminal the weight is drawn as large as the panel allows.
+        with Horizontal(id="weight-big-row"):
+            yield BigWeight("-----", id="weight-big")
+            yield Static("kg", id="weight-big-unit")
         yield Static(self._messages.t("scale.connecting"), id="scale-state")
 
     def show(self, snapshot: ScaleSnapshot) -> None:
-        self.query_one("#weight-digits", Digits).update(weight_text(snapshot, self._language))
+        text = weight_text(snapshot, self._language)
+        self.query_one("#weight-digits", Digits).update(text)
+        self.query_one("#weight-big", BigWeight).update(text)
         unit = "kg"
         if snapshot.reading is not None and snapshot.reading.unit not in (None, "g"):
             unit = snapshot.reading.unit or "kg"
         self.query_one("#weight-unit", Static).update(unit)
+        self.query_one("#weight-big-unit", Static).update(unit)
         state = self.query_one("#scale-state", Static)
         label = self._messages.t(STATE_KEYS[snapshot.state])
         if snapshot.reading is not None and snapshot.reading.net:

@@ -117,9 +117,7 @@ async def test_a_waiting_label_shows_its_error_and_can_be_cancelled(
         await wait_for(pilot, lambda: queue_rows(screen)[0][3] == "geannuleerd")
         # The status line hears at once that one label less is waiting.
         await wait_for(pilot, lambda: "wachtrij: 1" in app.printer_line)
-        assert app.printer_line.startswith(
-            "Printer: niet bereikbaar · wachtrij: 1 (cannot create"
-        )
+        assert app.printer_line.startswith("Printer: niet bereikbaar · wachtrij: 1 (cannot create")
 
     assert rows(config.database_path(), "select status from print_job order by created_at") == [
         ("failed",),
