@@ -4,6 +4,12 @@ These are supervisor and technician commands; they read the database named by th
 configuration (``[database] path``) and never create one: a wrong path is reported,
 not answered with an empty export.
 
+What a person reads (the totals table, the export's messages, the verify report)
+speaks the configured language through the message catalogue (``cli_totals``,
+``cli_export``, ``cli_verify``). What a program reads does not change with it: the
+CSV, XLSX and JSON of ``export`` and the JSON of ``totals --format json`` are the
+same bytes in every language (DESIGN.md section 4).
+
 Exit codes: 0 done; 1 the database could not be used, the export file could not be
 written, or ``verify`` found a break; 2 wrong arguments (a date that is not
 ``YYYY-MM-DD``, a period that ends before it starts, ``xlsx`` without ``--output``).
@@ -28,6 +34,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from counter_app.cli import CliContext
+    from counter_app.i18n import Messages
     from db.records import DayTotals
 
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
@@ -77,24 +84,42 @@ def register(subparsers: Any) -> None:
 # -- helpers ---------------------------------------------------------------------------
 
 
-def _parse_day(text: str, option: str) -> date:
+def _messages(ctx: CliContext) -> Messages:
+    """The catalogue in the configured language (loads the configuration)."""
+    from counter_app.i18n import Messages
+
+    return Messages(ctx.config.language)
+
+
+def _counted(messages: Messages, key: str, count: int, **params: object) -> str:
+    """``key`` with ``count`` filled in, or ``key_one`` for exactly one (Dutch and
+    English both say "1 afgifte" / "1 drop-off" but "0 afgiften" / "0 drop-offs")."""
+    return messages.t(f"{key}_one" if count == 1 else key, count=count, **params)
+
+
+def _parse_day(text: str, option: str, messages: Messages) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
         raise _UsageError(
-            f"{option}: {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2024-05-31"
+            messages.t("cli_export.not_a_date", option=option, text=repr(text))
         ) from None
 
 
 @contextmanager
-def _database(ctx: CliContext) -> Iterator[Engine]:
-    from db.engine import DatabaseError, open_database
+def _database(ctx: CliContext, messages: Messages) -> Iterator[Engine]:
+    from db.engine import DatabaseError, DatabaseMissing, open_database
 
     path = ctx.config.database_path()
     try:
         engine = open_database(path, create=False)
+    except DatabaseMissing as exc:
+        raise _DatabaseUnavailable(messages.t("cli_export.no_database", path=path)) from exc
     except DatabaseError as exc:
-        raise _DatabaseUnavailable(str(exc)) from exc
+        # The reason comes from db/ in English; the words around it are translated.
+        raise _DatabaseUnavailable(
+            messages.t("cli_export.database_unavailable", error=exc)
+        ) from exc
     try:
         yield engine
     finally:
@@ -117,15 +142,18 @@ def _run(ctx: CliContext, body: Any) -> int:
 
 
 def _kg(grams: int) -> str:
+    """Kilograms for a program (JSON): ``"12.340"``, the same in every language."""
     from db.export import grams_to_kg_text
 
     return grams_to_kg_text(grams)
 
 
-def _percent(share: Decimal | None) -> str:
+def _percent(share: Decimal | None, language: str) -> str:
+    """``0.3000`` -> ``"30,0 %"`` (Dutch) or ``"30.0 %"`` (English); ``"-"`` for none."""
     if share is None:
         return "-"
-    return f"{(share * 100).quantize(Decimal('0.1'))} %"
+    text = str((share * 100).quantize(Decimal("0.1")))
+    return f"{text.replace('.', ',') if language == 'nl' else text} %"
 
 
 def _circular_share(totals: DayTotals) -> Decimal | None:
@@ -148,7 +176,7 @@ def _new_file_mode(target: Path) -> int:
         return 0o666 & ~umask
 
 
-def _write_whole(output: str, write: Callable[[Path], None]) -> None:
+def _write_whole(output: str, write: Callable[[Path], None], messages: Messages) -> None:
     """Have ``write`` fill ``output`` completely, or leave no file behind.
 
     ``write`` fills a temporary file in the same folder, which then replaces the
@@ -171,20 +199,23 @@ def _write_whole(output: str, write: Callable[[Path], None]) -> None:
         finally:
             partial.unlink(missing_ok=True)
     except OSError as exc:
-        raise _CannotWrite(f"cannot write {output}: {exc.strerror or exc}") from exc
+        raise _CannotWrite(
+            messages.t("cli_export.cannot_write", path=output, reason=exc.strerror or exc)
+        ) from exc
 
 
 def _export(args: argparse.Namespace, ctx: CliContext) -> int:
     def body() -> int:
         from db.export import export_rows, write_csv, write_json, write_xlsx
 
-        start = _parse_day(args.start, "--from")
-        end = _parse_day(args.end, "--to")
+        messages = _messages(ctx)
+        start = _parse_day(args.start, "--from", messages)
+        end = _parse_day(args.end, "--to", messages)
         if end < start:
-            raise _UsageError(f"--to {end} is before --from {start}")
+            raise _UsageError(messages.t("cli_export.period_reversed", start=start, end=end))
         if args.fmt == "xlsx" and not args.output:
-            raise _UsageError("--format xlsx needs --output FILE (a workbook is not text)")
-        with _database(ctx) as engine:
+            raise _UsageError(messages.t("cli_export.xlsx_needs_output"))
+        with _database(ctx, messages) as engine:
             rows = export_rows(engine, start, end, LOCAL_TZ)
         write_text = write_csv if args.fmt == "csv" else write_json
 
@@ -196,11 +227,13 @@ def _export(args: argparse.Namespace, ctx: CliContext) -> int:
                     write_text(rows, stream)
 
         if args.output:
-            _write_whole(args.output, write)
+            _write_whole(args.output, write, messages)
         else:
             write_text(rows, ctx.out)
         if args.output:
-            print(f"{len(rows)} drop-offs written to {args.output}", file=ctx.err)
+            print(
+                _counted(messages, "cli_export.written", len(rows), path=args.output), file=ctx.err
+            )
         return 0
 
     return _run(ctx, body)
@@ -241,63 +274,95 @@ def _totals_json(totals: DayTotals) -> dict[str, Any]:
     }
 
 
-def _print_totals_table(totals: DayTotals, ctx: CliContext) -> None:
+def _table_decimals(totals: DayTotals) -> int:
+    """Two decimals, as the counter's screen shows kilograms, or three for every number
+    when one of them has a gram that two would hide: a column keeps its commas aligned
+    and no gram goes missing from a total."""
+    grams = [
+        *totals.grams_by_classification.values(),
+        *(c.grams for c in totals.categories),
+    ]
+    return 2 if all(g % 10 == 0 for g in grams) else 3
+
+
+def _print_totals_table(totals: DayTotals, ctx: CliContext, messages: Messages) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from counter_app.i18n import format_kg
+
+    language = messages.language
+    decimals = _table_decimals(totals)
+
+    def kg(grams: int) -> str:
+        # The column header says "kg"; the cells hold the number alone.
+        return format_kg(grams, language, decimals=decimals).removesuffix(" kg")
+
+    def classification(name: str) -> str:
+        key = f"classification.{name}"
+        return messages.t(key) if key in messages else name
+
     console = Console(file=ctx.out, highlight=False, soft_wrap=False)
-    by_class = Table(title=f"Totals for {totals.day.isoformat()}")
-    by_class.add_column("Classification")
+    by_class = Table(title=messages.t("cli_totals.title", day=totals.day.isoformat()))
+    by_class.add_column(messages.t("cli_totals.classification"))
     by_class.add_column("kg", justify="right")
-    by_class.add_column("Drop-offs", justify="right")
-    by_class.add_column("Share", justify="right")
+    by_class.add_column(messages.t("cli_totals.drop_offs"), justify="right")
+    by_class.add_column(messages.t("cli_totals.share"), justify="right")
     for name, grams in totals.grams_by_classification.items():
         by_class.add_row(
-            name,
-            _kg(grams),
+            classification(name),
+            kg(grams),
             str(totals.count_by_classification[name]),
-            _percent(totals.share(name)),
+            _percent(totals.share(name), language),
         )
     by_class.add_section()
-    by_class.add_row("total", _kg(totals.total_grams), str(totals.count), "")
+    by_class.add_row(messages.t("cli_totals.total"), kg(totals.total_grams), str(totals.count), "")
     console.print(by_class)
 
     if totals.categories:
-        by_category = Table(title="Per category and fraction")
-        by_category.add_column("Classification")
-        by_category.add_column("Code")
-        by_category.add_column("Name")
+        by_category = Table(title=messages.t("cli_totals.per_category"))
+        by_category.add_column(messages.t("cli_totals.classification"))
+        by_category.add_column(messages.t("cli_totals.code"))
+        by_category.add_column(messages.t("cli_totals.name"))
         by_category.add_column("EURAL")
         by_category.add_column("kg", justify="right")
-        by_category.add_column("Drop-offs", justify="right")
-        for c in totals.categories:
+        by_category.add_column(messages.t("cli_totals.drop_offs"), justify="right")
+        for category in totals.categories:
             by_category.add_row(
-                c.classification,
-                c.category_code,
-                c.category_name,
-                c.eural_code or "",
-                _kg(c.grams),
-                str(c.count),
+                classification(category.classification),
+                category.category_code,
+                category.category_name,
+                category.eural_code or "",
+                kg(category.grams),
+                str(category.count),
             )
         console.print(by_category)
-    console.print(f"Reuse share: {_percent(totals.reuse_share)}")
-    console.print(f"Reuse and repair share: {_percent(_circular_share(totals))}")
+    console.print(
+        messages.t("cli_totals.reuse_share", percent=_percent(totals.reuse_share, language))
+    )
+    console.print(
+        messages.t(
+            "cli_totals.reuse_repair_share", percent=_percent(_circular_share(totals), language)
+        )
+    )
     if totals.voided_count:
-        console.print(f"Voided drop-offs (not counted): {totals.voided_count}")
+        console.print(messages.t("cli_totals.voided", count=totals.voided_count))
 
 
 def _totals(args: argparse.Namespace, ctx: CliContext) -> int:
     def body() -> int:
         from db.records import totals_for_day
 
-        day = _parse_day(args.day, "--day") if args.day else datetime.now(LOCAL_TZ).date()
-        with _database(ctx) as engine:
+        messages = _messages(ctx)
+        day = _parse_day(args.day, "--day", messages) if args.day else datetime.now(LOCAL_TZ).date()
+        with _database(ctx, messages) as engine:
             totals = totals_for_day(engine, day, LOCAL_TZ)
         if args.fmt == "json":
+            # For programs: the same bytes in every language.
             json.dump(_totals_json(totals), ctx.out, ensure_ascii=False, indent=2)
             ctx.out.write("\n")
         else:
-            _print_totals_table(totals, ctx)
+            _print_totals_table(totals, ctx, messages)
         return 0
 
     return _run(ctx, body)
@@ -310,15 +375,17 @@ def _verify(args: argparse.Namespace, ctx: CliContext) -> int:
     def body() -> int:
         from db.records import verify_chain
 
-        with _database(ctx) as engine:
+        messages = _messages(ctx)
+        with _database(ctx, messages) as engine:
             report = verify_chain(engine)
         if report.ok:
-            print(f"OK: {report.count} records checked; the chain is unbroken", file=ctx.out)
+            print(_counted(messages, "cli_verify.ok", report.count), file=ctx.out)
             return 0
-        print(f"BROKEN: {report.problem}", file=ctx.out)
+        # The problem is described by db/ in English; the words around it are translated.
+        print(messages.t("cli_verify.broken", problem=report.problem), file=ctx.out)
         if report.first_broken_id is not None:
-            print(f"first broken record: {report.first_broken_id}", file=ctx.out)
-        print(f"{report.count} records checked", file=ctx.out)
+            print(messages.t("cli_verify.first_broken", id=report.first_broken_id), file=ctx.out)
+        print(_counted(messages, "cli_verify.checked", report.count), file=ctx.out)
         return 1
 
     return _run(ctx, body)

@@ -1,4 +1,8 @@
-"""``counter export``, ``counter totals`` and ``counter verify``, run through ``main``."""
+"""``counter export``, ``counter totals`` and ``counter verify``, run through ``main``.
+
+The words are Dutch by default and English with ``language = "en"``; what a program
+reads (CSV, XLSX, JSON) is the same in both.
+"""
 
 from __future__ import annotations
 
@@ -72,6 +76,13 @@ def config(config_file: ConfigFile, database: Path) -> str:
     return str(config_file(f'[database]\npath = "{database}"\n'))
 
 
+@pytest.fixture
+def english_config(config_file: ConfigFile, database: Path) -> str:
+    """The same database, with the words in English."""
+    text = f'language = "en"\n[database]\npath = "{database}"\n'
+    return str(config_file(text, name="english.toml"))
+
+
 def test_export_csv_to_standard_output(config: str, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         [
@@ -119,7 +130,7 @@ def test_export_json_to_a_file(
     captured = capsys.readouterr()
     assert code == 0
     assert captured.out == ""
-    assert "4 drop-offs" in captured.err
+    assert captured.err == f"4 afgiften geschreven naar {output}\n"
     data = json.loads(output.read_text(encoding="utf-8"))
     assert [row["weight_kg"] for row in data] == ["30.000", "15.000", "55.000", "9.000"]
     assert [row["voided"] for row in data] == [False, False, False, True]
@@ -163,15 +174,27 @@ def test_xlsx_needs_an_output_file(config: str, capsys: pytest.CaptureFixture[st
         ]
     )
     assert code == 2
-    assert "--output" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "counter: --format xlsx heeft --output BESTAND nodig (een werkmap is geen tekst)\n"
+    )
 
 
 @pytest.mark.parametrize(
     ("start", "end", "message"),
     [
-        ("2024-13-01", "2024-05-14", "--from: '2024-13-01' is not a date"),
-        ("2024-05-14", "14-05-2024", "--to: '14-05-2024' is not a date"),
-        ("2024-05-14", "2024-05-01", "before --from"),
+        (
+            "2024-13-01",
+            "2024-05-14",
+            "--from: '2024-13-01' is geen datum; schrijf de datum als YYYY-MM-DD, "
+            "bijvoorbeeld 2024-05-31",
+        ),
+        (
+            "2024-05-14",
+            "14-05-2024",
+            "--to: '14-05-2024' is geen datum; schrijf de datum als YYYY-MM-DD, "
+            "bijvoorbeeld 2024-05-31",
+        ),
+        ("2024-05-14", "2024-05-01", "--to 2024-05-01 ligt vóór --from 2024-05-14"),
     ],
 )
 def test_export_with_bad_dates(
@@ -180,23 +203,82 @@ def test_export_with_bad_dates(
     code = main(["--config", config, "export", "--from", start, "--to", end, "--format", "csv"])
     captured = capsys.readouterr()
     assert code == 2
-    assert message in captured.err
-    assert "YYYY-MM-DD" in captured.err or "before" in captured.err
+    assert captured.err == f"counter: {message}\n"
     assert captured.out == ""
+
+
+def table_rows(out: str) -> list[list[str]]:
+    """The rows of the tables that ``out`` prints, as lists of cells."""
+    rows = []
+    for line in out.splitlines():
+        parts = line.replace("┃", "│").split("│")
+        if len(parts) >= 3:
+            rows.append([cell.strip() for cell in parts[1:-1]])
+    return rows
+
+
+def cells(out: str, first: str) -> list[str]:
+    """The cells of the table row whose first cell is ``first``."""
+    for row in table_rows(out):
+        if row[0] == first:
+            return row
+    raise AssertionError(f"no row {first!r} in\n{out}")
 
 
 def test_totals_table(config: str, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["--config", config, "totals", "--day", "2024-05-14"])
     out = capsys.readouterr().out
     assert code == 0
+    assert "Totalen van 2024-05-14" in out
+    assert cells(out, "Soort") == ["Soort", "kg", "Afgiften", "Aandeel"]
+    assert cells(out, "Hergebruik") == ["Hergebruik", "30,00", "1", "30,0 %"]
+    assert cells(out, "Reparatie") == ["Reparatie", "15,00", "1", "15,0 %"]
+    assert cells(out, "Recycling") == ["Recycling", "55,00", "1", "55,0 %"]
+    assert cells(out, "Totaal") == ["Totaal", "100,00", "3", ""]
+    assert "Per categorie en fractie" in out
+    assert ["Recycling", "metaal", "Metalen", "20 01 40", "55,00", "1"] in table_rows(out)
+    assert out.splitlines()[-3:] == [
+        "Aandeel hergebruik: 30,0 %",
+        "Aandeel hergebruik en reparatie: 45,0 %",
+        "Vervallen afgiften (niet meegeteld): 1",
+    ]
+    assert "." not in out.replace("20 01 40", "")  # no decimal point anywhere
+
+
+def test_totals_table_in_english(english_config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--config", english_config, "totals", "--day", "2024-05-14"])
+    out = capsys.readouterr().out
+    assert code == 0
     assert "Totals for 2024-05-14" in out
-    reuse_line = next(line for line in out.splitlines() if "reuse " in line and "30.000" in line)
-    assert "30.0 %" in reuse_line
-    assert "100.000" in out  # the total
-    assert "Metalen" in out and "20 01 40" in out and "55.000" in out
-    assert "Reuse share: 30.0 %" in out
-    assert "Reuse and repair share: 45.0 %" in out
-    assert "Voided drop-offs (not counted): 1" in out
+    assert cells(out, "Classification") == ["Classification", "kg", "Drop-offs", "Share"]
+    assert cells(out, "Reuse") == ["Reuse", "30.00", "1", "30.0 %"]
+    assert cells(out, "Total") == ["Total", "100.00", "3", ""]
+    assert "Per category and fraction" in out
+    assert out.splitlines()[-3:] == [
+        "Reuse share: 30.0 %",
+        "Reuse and repair share: 45.0 %",
+        "Voided drop-offs (not counted): 1",
+    ]
+
+
+def test_totals_table_shows_every_gram(
+    tmp_path: Path, config_file: ConfigFile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two decimals hide a gram: then every number in the table gets three."""
+    path = tmp_path / "grams.sqlite3"
+    engine = open_database(path)
+    at = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)
+    record_drop_off(engine, drop_off("reuse", "furniture", "Meubels", 1_230_450), now=at)
+    record_drop_off(engine, drop_off("recycling", "metaal", "Metalen", 12_345), now=at)
+    engine.dispose()
+    config = str(config_file(f'[database]\npath = "{path}"\n', name="grams.toml"))
+
+    assert main(["--config", config, "totals", "--day", "2024-05-14"]) == 0
+    out = capsys.readouterr().out
+    assert cells(out, "Hergebruik")[1] == "1.230,450"
+    assert cells(out, "Recycling")[1] == "12,345"
+    assert cells(out, "Reparatie") == ["Reparatie", "0,000", "0", "0,0 %"]
+    assert cells(out, "Totaal")[1] == "1.242,795"
 
 
 def test_totals_json(config: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -222,23 +304,30 @@ def test_totals_json(config: str, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_totals_with_a_bad_day(config: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", config, "totals", "--day", "yesterday"]) == 2
-    assert "--day: 'yesterday' is not a date" in capsys.readouterr().err
+    assert "--day: 'yesterday' is geen datum" in capsys.readouterr().err
 
 
 def test_verify_a_good_chain(config: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", config, "verify"]) == 0
-    assert capsys.readouterr().out == "OK: 5 records checked; the chain is unbroken\n"
+    assert capsys.readouterr().out == "OK: 5 records gecontroleerd; de keten is ongeschonden\n"
+
+
+def break_the_chain(database: Path) -> None:
+    with sqlite3.connect(database) as connection:
+        connection.execute("DROP TRIGGER drop_off_no_update")
+        connection.execute("UPDATE drop_off SET weight_grams = 3000 WHERE label_no = 1")
 
 
 def test_verify_finds_a_changed_record(
     config: str, database: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with sqlite3.connect(database) as connection:
-        connection.execute("DROP TRIGGER drop_off_no_update")
-        connection.execute("UPDATE drop_off SET weight_grams = 3000 WHERE label_no = 1")
+    break_the_chain(database)
     assert main(["--config", config, "verify"]) == 1
-    out = capsys.readouterr().out
-    assert "BROKEN: drop-off MS01-000001 was changed after it was recorded" in out
+    lines = capsys.readouterr().out.splitlines()
+    # The problem is described by the database layer, in English.
+    assert lines[0] == "GEBROKEN: drop-off MS01-000001 was changed after it was recorded"
+    assert lines[1].startswith("eerste gebroken record: ")
+    assert lines[2] == "5 records gecontroleerd"
 
 
 def test_commands_do_not_create_a_missing_database(
@@ -247,9 +336,118 @@ def test_commands_do_not_create_a_missing_database(
     missing = tmp_path / "nowhere" / "counter.sqlite3"
     config = str(config_file(f'[database]\npath = "{missing}"\n', name="missing.toml"))
     assert main(["--config", config, "verify"]) == 1
-    assert f"There is no counter database at {missing}." in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f"counter: Er is geen database van de weegbalie op {missing}.\n"
+    )
     assert main(["--config", config, "totals", "--day", "2024-05-14"]) == 1
     assert not missing.parent.exists()
+
+
+# -- in English --------------------------------------------------------------------------
+
+
+def test_verify_in_english(
+    english_config: str, database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", english_config, "verify"]) == 0
+    assert capsys.readouterr().out == "OK: 5 records checked; the chain is unbroken\n"
+    break_the_chain(database)
+    assert main(["--config", english_config, "verify"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "BROKEN: drop-off MS01-000001 was changed after it was recorded"
+    assert lines[1].startswith("first broken record: ")
+    assert lines[2] == "5 records checked"
+
+
+def test_export_messages_in_english(
+    tmp_path: Path, english_config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "may.csv"
+    assert export_may(english_config, "csv", output) == 0
+    assert capsys.readouterr().err == f"4 drop-offs written to {output}\n"
+
+    assert export_may(english_config, "csv", tmp_path / "nonexistent" / "x.csv") == 1
+    assert capsys.readouterr().err == (
+        f"counter export: cannot write {tmp_path / 'nonexistent' / 'x.csv'}: "
+        "No such file or directory\n"
+    )
+
+    base = ["--config", english_config, "export", "--format", "csv"]
+    assert main([*base, "--from", "2024-13-01", "--to", "2024-05-14"]) == 2
+    assert capsys.readouterr().err == (
+        "counter: --from: '2024-13-01' is not a date; write it as YYYY-MM-DD, e.g. 2024-05-31\n"
+    )
+    assert main([*base, "--from", "2024-05-14", "--to", "2024-05-01"]) == 2
+    assert capsys.readouterr().err == "counter: --to 2024-05-01 is before --from 2024-05-14\n"
+    assert main([*base[:-1], "xlsx", "--from", "2024-05-14", "--to", "2024-05-14"]) == 2
+    assert capsys.readouterr().err == (
+        "counter: --format xlsx needs --output FILE (a workbook is not text)\n"
+    )
+
+
+def test_one_drop_off_is_not_plural(
+    tmp_path: Path, config_file: ConfigFile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "one.sqlite3"
+    engine = open_database(path)
+    at = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)
+    record_drop_off(engine, drop_off("reuse", "furniture", "Meubels", 30000), now=at)
+    engine.dispose()
+    for language, written, checked in [
+        ("nl", "1 afgifte geschreven naar", "OK: 1 record gecontroleerd;"),
+        ("en", "1 drop-off written to", "OK: 1 record checked;"),
+    ]:
+        text = f'language = "{language}"\n[database]\npath = "{path}"\n'
+        config = str(config_file(text, name=f"{language}.toml"))
+        assert export_may(config, "csv", tmp_path / f"{language}.csv") == 0
+        assert capsys.readouterr().err.startswith(written)
+        assert main(["--config", config, "verify"]) == 0
+        assert capsys.readouterr().out.startswith(checked)
+
+
+def test_missing_database_in_english(
+    tmp_path: Path, config_file: ConfigFile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere" / "counter.sqlite3"
+    text = f'language = "en"\n[database]\npath = "{missing}"\n'
+    config = str(config_file(text, name="missing.toml"))
+    assert main(["--config", config, "totals", "--day", "2024-05-14"]) == 1
+    assert capsys.readouterr().err == f"counter: There is no counter database at {missing}.\n"
+
+
+def run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    return code, capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["export", "--from", "2024-05-01", "--to", "2024-05-31", "--format", "csv"],
+        ["export", "--from", "2024-05-01", "--to", "2024-05-31", "--format", "json"],
+        ["totals", "--day", "2024-05-14", "--format", "json"],
+    ],
+    ids=["export-csv", "export-json", "totals-json"],
+)
+def test_what_programs_read_is_the_same_in_every_language(
+    config: str, english_config: str, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    dutch = run_main(["--config", config, *command], capsys)
+    english = run_main(["--config", english_config, *command], capsys)
+    assert dutch[0] == english[0] == 0
+    assert dutch[1].encode("utf-8") == english[1].encode("utf-8")
+    assert "30.000" in dutch[1]  # kilograms for programs: a point, three decimals
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_exported_files_are_the_same_in_every_language(
+    tmp_path: Path, config: str, english_config: str, fmt: str
+) -> None:
+    assert export_may(config, fmt, tmp_path / f"nl.{fmt}") == 0
+    assert export_may(english_config, fmt, tmp_path / f"en.{fmt}") == 0
+    assert (tmp_path / f"nl.{fmt}").read_bytes() == (tmp_path / f"en.{fmt}").read_bytes()
+    if fmt == "csv":
+        assert (tmp_path / "nl.csv").read_text(encoding="utf-8").splitlines()[0] == HEADER
 
 
 # -- an output file that cannot be written ----------------------------------------------
@@ -282,7 +480,9 @@ def test_export_to_a_missing_folder_says_so(
     output = tmp_path / "nonexistent" / "dir" / f"x.{fmt}"
     assert export_may(config, fmt, output) == 1
     captured = capsys.readouterr()
-    assert captured.err == f"counter export: cannot write {output}: No such file or directory\n"
+    assert captured.err == (
+        f"counter export: kan {output} niet schrijven: No such file or directory\n"
+    )
     assert captured.out == ""
     assert not (tmp_path / "nonexistent").exists()
 
@@ -294,7 +494,9 @@ def test_export_onto_a_folder_says_so_and_leaves_nothing(
     folder = tmp_path / "exports"
     folder.mkdir()
     assert export_may(config, fmt, folder) == 1
-    assert capsys.readouterr().err == f"counter export: cannot write {folder}: Is a directory\n"
+    assert (
+        capsys.readouterr().err == f"counter export: kan {folder} niet schrijven: Is a directory\n"
+    )
     assert folder.is_dir()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "data", "exports"]
 
@@ -342,8 +544,8 @@ def test_a_write_that_fails_half_way_leaves_no_partial_file(
     )
     assert result.returncode == 1, result.stderr
     assert result.stderr.splitlines() == [
-        f"counter export: cannot write {output}: File too large",
-        f"counter export: cannot write {earlier}: File too large",
+        f"counter export: kan {output} niet schrijven: File too large",
+        f"counter export: kan {earlier} niet schrijven: File too large",
     ]
     # Neither a half file under the new name nor a damaged earlier export.
     assert sorted(p.name for p in tmp_path.iterdir()) == [earlier.name]
