@@ -36,15 +36,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from counter_app.i18n import Messages
-
-# Re-exported for the screens, which talk to services and never to db/ directly.
-from db.printjobs import PENDING_STATUSES as PENDING_STATUSES
-from db.printjobs import PrintJobInfo as PrintJobInfo
-from db.printjobs import PrintJobStateError as PrintJobStateError
 from drivers.printer.connection import (
     PaperState,
     PrinterConnection,
@@ -52,16 +47,32 @@ from drivers.printer.connection import (
     PrinterNotReady,
     PrinterStatus,
 )
-from drivers.printer.preview import PreviewLine
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from counter_app.config import Config
+    from db.printjobs import PENDING_STATUSES as PENDING_STATUSES
+    from db.printjobs import PrintJobInfo as PrintJobInfo
+    from db.printjobs import PrintJobStateError as PrintJobStateError
     from db.records import DayTotals
     from drivers.printer.documents import TotalsSlip
+    from drivers.printer.preview import PreviewLine
 
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
+
+#: Names the screens take from here rather than from db/ (they talk to services only).
+#: Loaded on first use: SQLAlchemy and python-escpos cost a third of a second at start.
+_FROM_DB = frozenset({"PENDING_STATUSES", "PrintJobInfo", "PrintJobStateError"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_DB:
+        from db import printjobs
+
+        return getattr(printjobs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Seconds between retries after a failure: quick at first (a printer being switched
 # on), then at most every 30 s so a dead printer does not busy the counter.

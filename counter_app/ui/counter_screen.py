@@ -25,10 +25,10 @@ from counter_app.ui.messages import (
 )
 from counter_app.ui.picker import CategoryPicker
 from counter_app.ui.widgets import DropOffTable, LabelPreview, TotalsStrip, WeightDisplay
-from drivers.printer.preview import PreviewLine
 
 if TYPE_CHECKING:
     from counter_app.ui.app import CounterApp
+    from drivers.printer.preview import PreviewLine
 
 REFUSAL_KEYS = {
     CaptureRefusal.MOTION: "capture.motion",

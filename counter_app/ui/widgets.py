@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,7 +15,6 @@ from counter_app.i18n import Messages, format_kg
 from counter_app.services.labels import LOCAL_TZ
 from counter_app.services.scale import ScaleSnapshot, ScaleState
 from counter_app.ui.bigdigits import BigWeight
-from drivers.printer.preview import PreviewLine
 
 STATE_KEYS = {
     ScaleState.CONNECTING: "scale.connecting",
@@ -34,6 +34,9 @@ SHOWS_WEIGHT = frozenset({ScaleState.STABLE, ScaleState.MOTION, ScaleState.UNDER
 
 # One colour per classification, the same on the screen and in the picker.
 CLASS_STYLES = {"reuse": "bold green", "repair": "bold yellow", "recycling": "bold cyan"}
+
+if TYPE_CHECKING:
+    from drivers.printer.preview import PreviewLine
 
 
 def weight_text(snapshot: ScaleSnapshot, language: str) -> str:
