@@ -97,6 +97,7 @@ class ScaleService:
         self._config = config
         self._on_change = on_change
         self._lock = threading.Lock()
+        self._publish_lock = threading.Lock()
         self._latest: Reading | None = None
         # When the latest weight arrived, and when the indicator last answered
         # without one: a weight older than either is not what is on the scale now.
@@ -210,16 +211,22 @@ class ScaleService:
 
     def _on_reading(self, reading: Reading) -> None:
         now = _now_ms()
-        # Every reading goes through: status and error readings end a stable run too.
-        reading = self._stability.apply(reading, now)
+        indicator_says_motion = reading.stable is False  # the indicator's own flag
+        unreadable = reading.kind == "error" and reading.error in UNREADABLE_ERRORS
+        if not unreadable:
+            # A garbled frame says nothing about the load: it neither adds to the
+            # stable run nor ends it. Status readings (overload, an error reply) do.
+            reading = self._stability.apply(reading, now)
         with self._lock:
             self._signal.reading_arrived(reading, now)
             if reading.kind == "weight" or reading.overload or reading.underload:
                 self._latest = reading
                 self._latest_ms = now
-                if self._recorded_grams is not None and self._load_changed(reading):
+                if self._recorded_grams is not None and self._load_changed(
+                    reading, indicator_says_motion
+                ):
                     self._recorded_grams = None
-            elif not (reading.kind == "error" and reading.error in UNREADABLE_ERRORS):
+            elif not unreadable:
                 # A readable answer without a weight ("command not executable", a
                 # piece count, an error reply): the last weight no longer stands.
                 self._no_weight_ms = now
@@ -287,13 +294,17 @@ class ScaleService:
         return ScaleSnapshot(state, latest, "", self.port)
 
     def _publish(self, *, only_if_changed: bool = False) -> None:
-        snapshot = self._evaluate()
-        changed = snapshot.state != self._state
-        self._state = snapshot.state
-        if only_if_changed and not changed:
-            return
-        if self._on_change is not None:
-            self._on_change(snapshot)
+        # One at a time from evaluation to hand-over: otherwise the watchdog could
+        # hand over a snapshot it evaluated before a newer one from the transport
+        # (OFFLINE), and the screen would show the old state until the next tick.
+        with self._publish_lock:
+            snapshot = self._evaluate()
+            changed = snapshot.state != self._state
+            self._state = snapshot.state
+            if only_if_changed and not changed:
+                return
+            if self._on_change is not None:
+                self._on_change(snapshot)
 
     def snapshot(self) -> ScaleSnapshot:
         return self._evaluate()
@@ -331,20 +342,39 @@ class ScaleService:
         with self._lock:
             self._recorded_grams = reading.grams
 
-    def _load_changed(self, reading: Reading) -> bool:
+    def _load_changed(self, reading: Reading, indicator_says_motion: bool) -> bool:
+        """Whether the load recorded last has gone: the only way to record again.
+
+        The indicator's own motion flag, an overload or underload, a weight near zero
+        (under half the recorded weight, and under one division), or a stable
+        weight more than two divisions away. Software stability's "not yet stable" does
+        not count: it also follows a reconnect, with the load untouched.
+        """
         grams = reading.grams
-        if reading.stable is False or reading.overload or reading.underload or grams is None:
+        if indicator_says_motion or reading.overload or reading.underload:
             return True
-        assert self._recorded_grams is not None
+        if grams is None:
+            return False
+        recorded = self._recorded_grams
+        assert recorded is not None
         division = self._division_grams(reading)
-        return grams <= division or abs(grams - self._recorded_grams) > division
+        if grams < max(1, min(division, recorded // 2)):
+            return True
+        return reading.stable is True and abs(grams - recorded) > 2 * division
 
     def _division_grams(self, reading: Reading) -> int:
-        # One division of the indicator (the stable_division setting, in its unit).
+        """One division in grams: the indicator's last digit, or stable_division if
+        that is coarser (a display showing 132.3 kg moves in steps of 0.1 kg)."""
         from drivers.scale.reading import to_grams
 
+        unit = reading.unit or "kg"
+        candidates = [Decimal(self._config.stable_division)]
+        if reading.weight is not None:
+            exponent = reading.weight.as_tuple().exponent
+            if isinstance(exponent, int):
+                candidates.append(Decimal(1).scaleb(exponent))
         try:
-            return max(1, to_grams(Decimal(self._config.stable_division), reading.unit or "kg"))
+            return max(1, *(to_grams(c, unit) for c in candidates))
         except ValueError:
             return 1
 

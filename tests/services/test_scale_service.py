@@ -19,6 +19,7 @@ import pytest
 
 from counter_app.config import ScaleConfig, parse_config
 from counter_app.services.scale import CaptureRefusal, ScaleService, ScaleSnapshot, ScaleState
+from drivers.scale.reading import Reading
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
 
@@ -285,3 +286,76 @@ def test_a_simulated_load_in_motion_is_seen_even_without_a_motion_flag(tmp_path:
     finally:
         service.stop()
         simulator.stop()
+
+
+def _record_now(service: ScaleService) -> Decimal:
+    capture = service.capture()
+    assert capture.ok and capture.reading is not None, capture.refusal
+    service.mark_recorded(capture.reading)
+    assert capture.reading.weight is not None
+    return capture.reading.weight
+
+
+def _shows(service: ScaleService, raw: bytes) -> bool:
+    reading = service.snapshot().reading
+    return reading is not None and reading.raw == raw
+
+
+def test_the_same_load_stays_locked_through_noise_and_flicker(indicator: Indicator) -> None:
+    service, _ = service_for(indicator.path)
+    service.start()
+    try:
+        indicator.frame = b"ST,GS,+0132.3kg\r\n"
+        wait_for(lambda: state(service) is ScaleState.STABLE, 5, "132.3 kg stable")
+        assert _record_now(service) == Decimal("132.3")
+        # A garbled frame, then the last digit flickering while the indicator says ST.
+        indicator.frame = b"\xff\x13garbled\r\nST,GS,+0132.4kg\r\n"
+        wait_for(lambda: _shows(service, b"ST,GS,+0132.4kg"), 5, "flicker to 132.4")
+        indicator.frame = b"ST,GS,+0132.3kg\r\n"
+        wait_for(lambda: _shows(service, b"ST,GS,+0132.3kg"), 5, "back to 132.3")
+        assert service.capture().refusal is CaptureRefusal.SAME_LOAD
+        # The indicator's own motion flag: the load was touched.
+        indicator.frame = b"US,GS,+0090.0kg\r\n"
+        wait_for(lambda: state(service) is ScaleState.MOTION, 5, "motion")
+        indicator.frame = b"ST,GS,+0132.3kg\r\n"
+        wait_for(lambda: state(service) is ScaleState.STABLE, 5, "stable again")
+        assert service.capture().ok
+    finally:
+        service.stop()
+
+
+def test_a_tiny_item_is_locked_until_the_scale_is_empty(indicator: Indicator) -> None:
+    service, _ = service_for(indicator.path)
+    service.start()
+    try:
+        indicator.frame = b"ST,GS,+0000.02kg\r\n"
+        wait_for(lambda: _shows(service, b"ST,GS,+0000.02kg"), 5, "0.02 kg")
+        assert _record_now(service) == Decimal("0.02")
+        indicator.frame = b"ST,GS,+0000.01kg\r\n"  # drift by one division
+        wait_for(lambda: _shows(service, b"ST,GS,+0000.01kg"), 5, "0.01 kg")
+        indicator.frame = b"ST,GS,+0000.02kg\r\n"
+        wait_for(lambda: _shows(service, b"ST,GS,+0000.02kg"), 5, "0.02 kg again")
+        assert service.capture().refusal is CaptureRefusal.SAME_LOAD
+        indicator.frame = b"ST,GS,+0000.00kg\r\n"  # taken off
+        wait_for(lambda: _shows(service, b"ST,GS,+0000.00kg"), 5, "empty")
+        indicator.frame = b"ST,GS,+0000.02kg\r\n"
+        wait_for(lambda: _shows(service, b"ST,GS,+0000.02kg"), 5, "put back")
+        assert service.capture().ok
+    finally:
+        service.stop()
+
+
+def test_garbled_frames_do_not_break_software_stability() -> None:
+    """One frame in eight failing its check must not keep an XK3190 'in motion'."""
+    from counter_app.services.scale import ScaleService
+
+    config = parse_config('[scale]\nport = "/dev/null-not-used"\nprotocol = "xk3190"\n').scale
+    service = ScaleService(config)
+    good = Reading(Decimal("12.34"), "kg", None, raw=b"\x02+012342...")
+    bad = Reading.unreadable(b"\x02+01234 damaged", error="checksum")
+    service._link_up = True  # as if connected; the readings are fed by hand
+    service._link_since_ms = 0
+    for i in range(40):
+        service._on_reading(bad if i % 8 == 7 else good)
+        time.sleep(0.03)
+    assert service.snapshot().state is ScaleState.STABLE
