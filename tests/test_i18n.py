@@ -279,3 +279,17 @@ def test_other_time_zones() -> None:
     assert format_local_time(moment) == "18:00"
     assert format_local_time(moment, tz="UTC") == "16:00"
     assert to_local_time(moment).utcoffset() == timedelta(hours=2)
+
+
+def test_prompt_line_messages_fit_80_columns() -> None:
+    """The prompt is one line with a column of padding each side at 80x24."""
+    import tomllib
+    from pathlib import Path
+
+    for language in ("nl", "en"):
+        path = Path(__file__).parent.parent / "counter_app" / "locales" / f"{language}.toml"
+        catalogue = tomllib.loads(path.read_text(encoding="utf-8"))
+        for table in ("capture", "zero_tare", "prompt"):
+            for key, text in catalogue[table].items():
+                if isinstance(text, str) and "{" not in text:
+                    assert len(text) <= 78, f"{language} {table}.{key}: {len(text)} columns"

@@ -61,6 +61,8 @@ class CounterApp(App[None]):
         )
         #: The local day the list and totals show; they roll over at midnight.
         self.today: date | None = None
+        #: Counts day reloads, so the view of an older one never replaces a newer one.
+        self.day_generation = 0
         self.counter_service: CounterService | None = None
         self.print_service: PrintService | None = None
         self.grams_by_class: dict[str, int] = {}
@@ -119,12 +121,14 @@ class CounterApp(App[None]):
         """Load the day's list and totals again (after midnight, or when in doubt)."""
         if self.counter_service is None:
             return
+        self.day_generation += 1
+        generation = self.day_generation
         try:
             view = self.counter_service.today(self.local_day())
         except Exception as exc:
             self.counter_screen.post_message(ServiceFailed(str(exc) or repr(exc)))
             return
-        self.counter_screen.post_message(TodayLoaded(view))
+        self.counter_screen.post_message(TodayLoaded(view, generation))
 
     def on_unmount(self) -> None:
         self.scale_service.stop()

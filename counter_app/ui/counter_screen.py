@@ -85,9 +85,8 @@ class CounterScreen(Screen[None]):
         self._last_code: dict[str, str] = {}
         self._recording = False
         self._snapshot: ScaleSnapshot | None = None
-        # What the scale showed when a capture was refused (state, grams); None when
-        # no refusal is on the prompt.
-        self._refused_in: tuple[ScaleState, int | None] | None = None
+        # Why the last capture was refused, while that refusal is on the prompt.
+        self._refused_with: CaptureRefusal | None = None
         self._preview_forced = False
 
     @property
@@ -136,7 +135,7 @@ class CounterScreen(Screen[None]):
         return Text(self.counter_app.messages.t("prompt.idle"))
 
     def _set_prompt(self, text: str | Text, severity: str = "") -> None:
-        self._refused_in = None
+        self._refused_with = None
         prompt = self.query_one("#prompt", Static)
         prompt.update(text)
         for s in ("info", "warning", "error", "success"):
@@ -203,8 +202,7 @@ class CounterScreen(Screen[None]):
         if not capture.ok:
             assert capture.refusal is not None
             self._set_prompt(t(REFUSAL_KEYS[capture.refusal]), "warning")
-            snap = self._snapshot
-            self._refused_in = (snap.state, snap.grams) if snap else None
+            self._refused_with = capture.refusal
             return
         self._recording = True
         self._set_prompt(t("prompt.saving"), "info")
@@ -232,9 +230,14 @@ class CounterScreen(Screen[None]):
         self._recording = False
         self._classification = None
         self._entry = None
+        table = self.query_one(DropOffTable)
         if app.today is not None and app.local_day() != app.today:
             # Past midnight: the new record opens a new day; load it whole.
             app.reload_today()
+        elif record.id in table.rows:  # type: ignore[attr-defined]
+            # A day reload that ran after the commit already holds this record (and
+            # its kilograms): putting it on top again would count it twice.
+            pass
         else:
             self.query_one(DropOffTable).prepend(record)
             app.add_to_totals(record)
@@ -260,6 +263,8 @@ class CounterScreen(Screen[None]):
     def _today_loaded(self, message: TodayLoaded) -> None:
         view = message.view
         app = self.counter_app
+        if message.generation < app.day_generation:
+            return  # a newer reload was started after this one; its view follows
         app.day_loaded(view)  # type: ignore[arg-type]
         self.query_one(DropOffTable).show(view.drop_offs)  # type: ignore[attr-defined]
         self.query_one(TotalsStrip).show(app.grams_by_class, app.messages, app.config.language)
@@ -275,15 +280,15 @@ class CounterScreen(Screen[None]):
     # -- scale and printer ---------------------------------------------------------------
 
     def show_snapshot(self, snapshot: ScaleSnapshot) -> None:
+        # When the reason shown no longer holds, show again what is chosen and what
+        # Enter will do. (Compared by reason, not by weight: a load in motion changes
+        # its weight every frame and stays refused.)
         if (
-            self._refused_in is not None
-            and (snapshot.state, snapshot.grams) != self._refused_in
+            self._refused_with is not None
             and self._entry is not None
             and not self._recording
+            and self.counter_app.scale_service.capture().refusal is not self._refused_with
         ):
-            # The scale changed since the refusal: the reason no longer holds, so
-            # show again what is chosen and what Enter will do.
-            self._refused_in = None
             self._step_prompt()
         self._snapshot = snapshot
         self.query_one(WeightDisplay).show(snapshot)

@@ -48,9 +48,12 @@ class RecordFailed(Message):
 
 
 class TodayLoaded(Message):
-    def __init__(self, view: object) -> None:
+    """The day's list and totals; ``generation`` orders overlapping reloads."""
+
+    def __init__(self, view: object, generation: int = 0) -> None:
         super().__init__()
         self.view = view
+        self.generation = generation
 
 
 class ServiceFailed(Message):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from decimal import Decimal
 
-from counter_app.services.scale import ScaleState
+from counter_app.services.scale import ScaleSnapshot, ScaleState
 from counter_app.ui.app import CounterApp
 
 
@@ -45,14 +44,32 @@ async def put_on_scale(  # type: ignore[no-untyped-def]
     sim.set_motion(motion)
     sim.set_weight(Decimal(weight))
 
-    def shows() -> bool:
-        snap = app.scale_service.snapshot()
-        if snap.state is not state:
+    def matches(snap: ScaleSnapshot | None) -> bool:
+        if snap is None or snap.state is not state:
             return False
         if state in (ScaleState.STABLE, ScaleState.MOTION):
             return snap.reading is not None and snap.reading.weight == Decimal(weight)
         return True
 
-    shows.__doc__ = f"scale showing {weight} kg {state.value}"
+    def shows() -> bool:
+        # Both the service and the screen: a test that then presses Enter or takes a
+        # screenshot must see what the attendant would see.
+        return matches(app.scale_service.snapshot()) and matches(app.counter_screen._snapshot)
+
+    shows.__doc__ = f"scale and screen showing {weight} kg {state.value}"
     await wait_for(pilot, shows)
-    await asyncio.sleep(0)
+    await pilot.pause()
+
+
+async def screen_shows(pilot, app: CounterApp, state: ScaleState) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the counter screen itself shows ``state`` (not only the service)."""
+
+    def shows() -> bool:
+        snap = app.counter_screen._snapshot
+        return (
+            snap is not None and snap.state is state and app.scale_service.snapshot().state is state
+        )
+
+    shows.__doc__ = f"screen showing {state.value}"
+    await wait_for(pilot, shows)
+    await pilot.pause()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pilot_helpers import put_on_scale, ready
+from pilot_helpers import put_on_scale, ready, wait_for
 
 from counter_app.services.scale import ScaleState
 from counter_app.ui.bigdigits import FONT, block_lines, largest_scale, pixel_rows, width_at
@@ -53,8 +53,8 @@ async def test_a_tall_terminal_shows_the_weight_big(make_app) -> None:  # type: 
     async with app.run_test(size=(200, 50)) as pilot:
         await ready(pilot, app)
         await put_on_scale(pilot, app, "23.45", state=ScaleState.STABLE)
-        await pilot.pause(0.2)
         big = app.counter_screen.query_one("#weight-big", BigWeight)
+        await wait_for(pilot, lambda: big.value == "23,45" and big.region.height >= 10)
         assert big.display and big.region.height >= 10
         assert big.value == "23,45"
         width, height = big.size

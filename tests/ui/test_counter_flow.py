@@ -234,7 +234,7 @@ async def test_the_same_load_is_not_recorded_twice(make_app, counter_config: Con
         await wait_for(pilot, lambda: "MS01-000001" in prompt(app))
         # The bicycle is still on the scale: another classification, same load.
         await pilot.press("3", "enter", "enter")
-        assert "al vastgelegd" in prompt(app)
+        assert "Al vastgelegd" in prompt(app)
         await pilot.pause(0.3)
         # Taken off and put back on: that is a new weighing.
         await put_on_scale(pilot, app, "0.00", state=ScaleState.STABLE)
@@ -257,3 +257,20 @@ async def test_a_refusal_gives_way_to_the_step_when_the_scale_changes(
         await put_on_scale(pilot, app, "3.70", state=ScaleState.STABLE)
         await wait_for(pilot, lambda: "Enter: wegen" in prompt(app))
         assert "Hergebruik · Meubels" in prompt(app)
+
+
+async def test_a_motion_refusal_stays_while_the_load_swings(
+    make_app, counter_config: Config
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("1", "enter")
+        await put_on_scale(pilot, app, "5.00", motion=True, state=ScaleState.MOTION)
+        await pilot.press("enter")
+        assert "stabiele weging" in prompt(app)
+        for weight in ("5.40", "4.80", "5.10"):  # still swinging: still refused
+            await put_on_scale(pilot, app, weight, motion=True, state=ScaleState.MOTION)
+            assert "stabiele weging" in prompt(app)
+        await put_on_scale(pilot, app, "5.10", state=ScaleState.STABLE)
+        await wait_for(pilot, lambda: "Enter: wegen" in prompt(app))

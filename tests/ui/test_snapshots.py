@@ -7,9 +7,21 @@ at the SVGs in ``tests/ui/__snapshots__``.
 
 from __future__ import annotations
 
-from pilot_helpers import put_on_scale, ready, wait_for
+from pilot_helpers import put_on_scale, ready, screen_shows, wait_for
 
 from counter_app.services.scale import ScaleState
+
+
+def picker_filtered(app, text: str) -> bool:  # type: ignore[no-untyped-def]
+    """The picker is open, holds ``text`` and lists what matches it."""
+    from textual.widgets import Input, OptionList
+
+    from counter_app.ui.picker import CategoryPicker
+
+    screen = app.screen
+    if not isinstance(screen, CategoryPicker):
+        return False
+    return screen.query_one(Input).value == text and screen.query_one(OptionList).option_count > 0
 
 
 def test_idle(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
@@ -18,7 +30,6 @@ def test_idle(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await ready(pilot, app)
         await put_on_scale(pilot, app, "0.00", state=ScaleState.STABLE)
-        await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
@@ -29,7 +40,6 @@ def test_stable(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await ready(pilot, app)
         await put_on_scale(pilot, app, "23.45", state=ScaleState.STABLE)
-        await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
@@ -40,7 +50,6 @@ def test_in_motion(snap_compare, make_app) -> None:  # type: ignore[no-untyped-d
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await ready(pilot, app)
         await put_on_scale(pilot, app, "7.80", motion=True, state=ScaleState.MOTION)
-        await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
@@ -51,8 +60,7 @@ def test_offline(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await ready(pilot, app)
         app.scale_service.simulator.unplug()
-        await wait_for(pilot, lambda: app.scale_service.snapshot().state is ScaleState.OFFLINE)
-        await pilot.pause(0.2)
+        await screen_shows(pilot, app, ScaleState.OFFLINE)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
@@ -64,6 +72,7 @@ def test_picker(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
         await ready(pilot, app)
         await put_on_scale(pilot, app, "4.10", state=ScaleState.STABLE)
         await pilot.press("3", "h", "o")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: picker_filtered(app, "ho"))
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
