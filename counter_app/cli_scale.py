@@ -478,13 +478,21 @@ def _monotonic_ms() -> int:
     return int(time.monotonic() * 1000)
 
 
+def _at_start(log: IO[str]) -> bool:
+    """True for a new or empty log file, and for a pipe or terminal (no position)."""
+    try:
+        return log.tell() == 0
+    except OSError:  # io.UnsupportedOperation: --log /dev/stdout | ...
+        return True
+
+
 class MonitorView:
     """What ``counter scale monitor`` shows; fed from the transport's thread."""
 
     def __init__(self, title: str, log: IO[str] | None = None, rows: int = 12) -> None:
         self.title = title
         self.log = log
-        if log is not None and log.tell() == 0:
+        if log is not None and _at_start(log):
             log.write(MONITOR_LOG_HEADER + "\n")
         self._lock = threading.Lock()
         self._raw: deque[Any] = deque(maxlen=rows)

@@ -603,3 +603,15 @@ def test_monitor_times_are_the_stations_time_zone(monkeypatch: pytest.MonkeyPatc
         monkeypatch.undo()
         if hasattr(time, "tzset"):
             time.tzset()
+
+
+def test_monitor_log_to_a_pipe_gets_its_header(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from counter_app.cli_scale import MONITOR_LOG_HEADER, MonitorView
+
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w", encoding="utf-8") as pipe:
+        MonitorView("test", pipe)  # tell() is not possible on a pipe
+    with os.fdopen(read_end, encoding="utf-8") as reader:
+        assert reader.readline().rstrip("\n") == MONITOR_LOG_HEADER

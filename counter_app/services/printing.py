@@ -359,6 +359,8 @@ class PrintService:
         self._backoff = tuple(backoff)
         self._mark_sent_retry_delays = tuple(mark_sent_retry_delays)
         self._sleep = sleep
+        # Jobs whose certain failure the database refused to record (job id -> reason).
+        self._failed_unrecorded: dict[str, str] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -461,6 +463,10 @@ class PrintService:
         from db import printjobs
 
         try:
+            if job.id in self._failed_unrecorded:
+                # The last attempt failed for certain, but the database would not take
+                # it then: record it now, so this print carries no duplicate marker.
+                self._settle_failed(job.id, self._failed_unrecorded[job.id], uncertain=False)
             # An earlier attempt that began and never ended may have printed: this
             # print then carries the duplicate marker, so render after settling it.
             job = printjobs.settle_interrupted_attempt(self._engine, job.id)
@@ -520,6 +526,14 @@ class PrintService:
         Never sends again in between: the bytes went out once.
         """
         from db import printjobs
+
+        return self._write_through(lambda: printjobs.mark_sent(self._engine, job_id))
+
+    def _write_through(self, write: Callable[[], object]) -> str | None:
+        """Run a print job write, trying again while the database refuses (locked by
+        another program); the last refusal, or None once it is in. A job that was
+        cancelled meanwhile counts as written: there is nothing left to record."""
+        from db import printjobs
         from db.engine import DatabaseError
 
         refusal: DatabaseError | None = None
@@ -527,9 +541,8 @@ class PrintService:
             if delay is not None:
                 self._sleep(delay)
             try:
-                printjobs.mark_sent(self._engine, job_id)
+                write()
             except printjobs.PrintJobStateError:
-                # Cancelled while it was being sent: it has printed, and stays cancelled.
                 return None
             except DatabaseError as exc:
                 refusal = exc
@@ -554,9 +567,15 @@ class PrintService:
     def _settle_failed(self, job_id: str, reason: str, *, uncertain: bool) -> None:
         from db import printjobs
 
-        # A job cancelled meanwhile has nothing left to retry.
-        with contextlib.suppress(printjobs.PrintJobStateError):
-            printjobs.mark_failed(self._engine, job_id, reason, uncertain=uncertain)
+        refusal = self._write_through(
+            lambda: printjobs.mark_failed(self._engine, job_id, reason, uncertain=uncertain)
+        )
+        if refusal is None:
+            self._failed_unrecorded.pop(job_id, None)
+        elif not uncertain:
+            # Still open in the database, which would make the next print a duplicate:
+            # remember here that nothing went out, and record it before that print.
+            self._failed_unrecorded[job_id] = reason
 
     def _cancel_quietly(self, job_id: str) -> None:
         from db import printjobs

@@ -286,6 +286,13 @@ class PreviewConnection(PrinterConnection):
 
     def _append(self, data: bytes) -> None:
         target = self.path
+        if target.exists() and not target.is_file():
+            # A device or pipe cannot take a job back out after a half write, and
+            # fsync fails on it: every job would come out again as a duplicate.
+            raise PrinterUnavailable(
+                f"{target} is not a regular file: the preview printer writes files; "
+                'for a device use connection = "file"'
+            )
         self._create_folder(target.parent)
         try:
             fd = os.open(

@@ -270,3 +270,20 @@ def test_a_job_that_does_not_fit_is_taken_out_of_the_preview_file(tmp_path: Path
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("nothing kept cannot write to")
     assert target.read_bytes() == b"A" * 100  # only whole jobs in the file
+
+
+def test_a_device_as_preview_target_is_refused_with_advice(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    import pytest
+
+    from drivers.printer.connection import PrinterUnavailable
+    from drivers.printer.preview import PreviewConnection
+
+    fifo = tmp_path / "printer.pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(PrinterUnavailable, match='connection = "file"') as caught:
+        PreviewConnection(fifo).send(b"\x1b@label\n")
+    assert not caught.value.uncertain  # nothing went out: no duplicate later
+    with pytest.raises(PrinterUnavailable, match="not a regular file"):
+        PreviewConnection(fifo.parent / ".." / tmp_path.name / "printer.pipe").send(b"x")

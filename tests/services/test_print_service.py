@@ -704,3 +704,72 @@ def test_a_normal_label_never_carries_the_duplicate_marker(
     assert print_job(engine, first.print_job_id or "").copy_marker is None
     assert print_job(engine, second.print_job_id or "").copy_marker is None
     assert not attempt_interrupted(engine, first.print_job_id or "")
+
+
+def test_a_certain_failure_the_database_would_not_record_prints_no_duplicate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused connection (nothing printed) while another program locks the database:
+    when the printer is back, the one label that comes out carries no DUPLICAAT."""
+    import sqlite3
+
+    import db.engine
+    from counter_app.config import Config, DatabaseConfig, PrinterConfig, StationConfig
+    from db.printjobs import print_job
+    from db.records import NewDropOff, record_drop_off
+    from drivers.printer.connection import PrinterUnavailable
+    from drivers.printer.decode import decode_escpos
+    from drivers.printer.preview import PreviewConnection
+
+    monkeypatch.setattr(db.engine, "BUSY_TIMEOUT_MS", 50)
+    path, labels = tmp_path / "c.sqlite3", tmp_path / "labels"
+    config = Config(
+        station=StationConfig(id="MS01", name="T", operator="balie"),
+        printer=PrinterConfig(connection="preview", path=str(labels)),
+        database=DatabaseConfig(path=str(path)),
+    )
+    engine = open_database(path)
+    recorded = record_drop_off(
+        engine,
+        NewDropOff(
+            station_id="MS01",
+            classification="reuse",
+            category_code="meubels",
+            category_name="Meubels",
+            eural_code=None,
+            weight_grams=1000,
+            weight_source="manual",
+            operator="balie",
+            reading=None,
+            reason="test",
+        ),
+    )
+    lockers: list[sqlite3.Connection] = []
+    printer_back = False
+
+    class Printer(PreviewConnection):
+        def send(self, data: bytes) -> None:
+            if printer_back:
+                super().send(data)
+                return
+            locker = sqlite3.connect(path, isolation_level=None)
+            locker.execute("BEGIN IMMEDIATE")  # a backup program holds the lock
+            lockers.append(locker)
+            raise PrinterUnavailable("connection refused")  # certain: nothing went out
+
+    service = PrintService(
+        config,
+        engine,
+        NL,
+        connection_factory=lambda: Printer(labels),
+        mark_sent_retry_delays=(0.01,),
+        sleep=lambda _: None,
+    )
+    assert service.drain() is False
+    lockers[0].execute("ROLLBACK")
+    lockers[0].close()
+    printer_back = True
+    assert service.drain() is True
+    (label,) = labels.iterdir()
+    assert "DUPLICAAT" not in decode_escpos(label.read_bytes()).text
+    assert print_job(engine, recorded.print_job_id).copy_marker is None
