@@ -32,7 +32,7 @@ from sqlmodel import col
 
 from db.engine import read_session, write_session
 from db.models import DOCUMENTS, AuditEntry, DropOff, PrintJob
-from db.records import RecordNotFound, add_audit, new_id, utc_now
+from db.records import RecordNotFound, add_audit, new_id, standing_drop_off, utc_now
 
 # Who the audit log names for changes the print worker makes on its own.
 PRINTER_ACTOR = "printer"
@@ -288,16 +288,7 @@ def queue_reprint(
     """
     at = utc_now(now)
     with write_session(engine) as session:
-        drop_off = session.get(DropOff, drop_off_id)
-        if drop_off is None:
-            raise RecordNotFound(f"no drop-off with id {drop_off_id}")
-        if drop_off.voids_id is not None:
-            raise ValueError(f"{drop_off_id} is a void and has no label")
-        voided = session.execute(
-            select(col(DropOff.id)).where(col(DropOff.voids_id) == drop_off_id)
-        ).first()
-        if voided is not None:
-            raise ValueError(f"drop-off {drop_off.label_code} was voided; no reprint")
+        drop_off = standing_drop_off(session, drop_off_id, "reprinted")
         original = session.execute(
             select(col(PrintJob.id))
             .where(

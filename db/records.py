@@ -281,6 +281,25 @@ def validate_new_drop_off(new: NewDropOff) -> None:
             )
 
 
+def standing_drop_off(session: Session, drop_off_id: str, action: str) -> DropOff:
+    """The drop-off, if it still stands: not a void row itself, and not voided.
+
+    ``action`` ("voided", "reprinted") completes the refusal. Raises ``RecordNotFound``
+    for an unknown id and ``ValueError`` otherwise.
+    """
+    drop_off = session.get(DropOff, drop_off_id)
+    if drop_off is None:
+        raise RecordNotFound(f"no drop-off with id {drop_off_id}")
+    if drop_off.voids_id is not None:
+        raise ValueError(f"{drop_off_id} is a void row and cannot be {action}")
+    voided = session.execute(
+        select(col(DropOff.id)).where(col(DropOff.voids_id) == drop_off_id)
+    ).first()
+    if voided is not None:
+        raise ValueError(f"drop-off {drop_off.label_code} was voided already; not {action}")
+    return drop_off
+
+
 def _next_chain_link(session: Session, station_id: str) -> tuple[int, str]:
     """The next ``chain_seq`` of the station and the hash it chains to."""
     last = session.execute(
@@ -414,16 +433,7 @@ def void_drop_off(
     _require_text(reason, "the reason for a void")
     at = utc_now(now)
     with write_session(engine) as session:
-        original = session.get(DropOff, drop_off_id)
-        if original is None:
-            raise RecordNotFound(f"no drop-off with id {drop_off_id}")
-        if original.voids_id is not None:
-            raise ValueError(f"{drop_off_id} is a void itself and cannot be voided")
-        already = session.execute(
-            select(col(DropOff.id)).where(col(DropOff.voids_id) == drop_off_id)
-        ).first()
-        if already is not None:
-            raise ValueError(f"drop-off {original.label_code} was voided already")
+        original = standing_drop_off(session, drop_off_id, "voided")
         chain_seq, prev_hash = _next_chain_link(session, original.station_id)
         void = DropOff(
             id=new_id(),

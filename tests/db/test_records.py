@@ -495,7 +495,7 @@ def test_void_refusals(engine: Engine) -> None:
     void = void_drop_off(engine, recorded.id, "teamleider", "double entry")
     with pytest.raises(ValueError, match="voided already"):
         void_drop_off(engine, recorded.id, "teamleider", "again")
-    with pytest.raises(ValueError, match="void itself"):
+    with pytest.raises(ValueError, match="is a void row"):
         void_drop_off(engine, void.id, "teamleider", "undo")
     with pytest.raises(RecordNotFound):
         void_drop_off(engine, "no-such-id", "teamleider", "why")
