@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -103,6 +103,8 @@ class PrintQueueScreen(ModalScreen[None]):
         self._service = print_service
         self._day = day
         self._jobs: dict[str, PrintJobInfo] = {}
+        # A cancel needs x twice on the same job: one stray key loses no label.
+        self._cancel_armed: str | None = None
         self._loaded = False
 
     def compose(self) -> ComposeResult:
@@ -173,6 +175,10 @@ class PrintQueueScreen(ModalScreen[None]):
 
     # -- keys ------------------------------------------------------------------------
 
+    def on_key(self, event: events.Key) -> None:
+        if event.key != "x":
+            self._cancel_armed = None
+
     def action_close(self) -> None:
         self.dismiss(None)
 
@@ -192,6 +198,12 @@ class PrintQueueScreen(ModalScreen[None]):
         if job.status not in PENDING_STATUSES:
             self._say(self._cannot_cancel(job), "error")
             return
+        if self._cancel_armed != job_id:
+            self._cancel_armed = job_id
+            what = job.label_code or self._messages.t(f"print_queue.documents.{job.document}")
+            self._say(self._messages.t("print_queue.confirm_cancel", what=what), "warning")
+            return
+        self._cancel_armed = None
         self._cancel(job_id)
 
     @work(thread=True, group="print-queue-change")

@@ -113,6 +113,12 @@ async def test_a_waiting_label_shows_its_error_and_can_be_cancelled(
         assert oldest[6].startswith("cannot create the preview folder")
 
         await pilot.press("x")  # the newest, still waiting behind the failed one
+        assert said(screen).startswith("Nogmaals x om MS01-000002 te annuleren")
+        await pilot.press("down", "up")  # another key: the cancel is off again
+        await pilot.press("x")
+        assert said(screen).startswith("Nogmaals x")
+        assert queue_rows(screen)[0][3] == "in wachtrij"
+        await pilot.press("x")  # confirmed
         await wait_for(pilot, lambda: said(screen) == "Geannuleerd: MS01-000002")
         await wait_for(pilot, lambda: queue_rows(screen)[0][3] == "geannuleerd")
         # The status line hears at once that one label less is waiting.
