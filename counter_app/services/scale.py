@@ -192,12 +192,6 @@ class ScaleService:
             self._scenario = scenario
         return str(simulator.port)
 
-    def stop_demo_scenario(self) -> None:
-        """Hold the simulator still so a test or a technician can set the weight."""
-        if self._scenario is not None:
-            self._scenario.stop()
-            self._scenario = None
-
     # -- what the transport tells us ----------------------------------------------------
 
     def _make_stability(self) -> SoftwareStability:
