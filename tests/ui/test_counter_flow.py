@@ -274,3 +274,35 @@ async def test_a_motion_refusal_stays_while_the_load_swings(
             assert "stabiele weging" in prompt(app)
         await put_on_scale(pilot, app, "5.10", state=ScaleState.STABLE)
         await wait_for(pilot, lambda: "Enter: wegen" in prompt(app))
+
+
+async def test_a_refused_database_write_acknowledges_nothing_and_the_retry_works(
+    make_app, counter_config: Config
+) -> None:
+    """SQLite refuses the write (its own error, as on a read-only or failing disk): the
+    attendant is told, nothing is shown as saved, and the same load records once the
+    database takes writes again."""
+    from sqlalchemy import event
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        engine = app.counter_service.engine
+
+        def refuse_writes(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            dbapi_connection.execute("PRAGMA query_only = ON")
+
+        event.listen(engine, "connect", refuse_writes)
+        engine.dispose()  # new connections, each refusing writes
+        await put_on_scale(pilot, app, "31.00", state=ScaleState.STABLE)
+        await pilot.press("3", "enter", "enter")
+        await wait_for(pilot, lambda: "Opslaan mislukt" in prompt(app))
+        assert "MS01-000001" not in prompt(app)
+        assert app.counter_screen.query_one(DataTable).row_count == 0
+
+        event.remove(engine, "connect", refuse_writes)
+        engine.dispose()
+        await pilot.press("3", "enter", "enter")  # the same load: it was never recorded
+        await wait_for(pilot, lambda: "MS01-000001" in prompt(app))
+
+    assert rows(counter_config.database_path(), "select count(*) from drop_off") == [(1,)]
