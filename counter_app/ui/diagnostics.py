@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -134,6 +135,8 @@ class DiagnosticsScreen(Screen[None]):
         self._feed = LineFeed(limit=LOG_LINES)
         self._rate = FrameRate()
         self._paused = False
+        # "zero" or "tare" after its first key press, until confirmed or dropped.
+        self._armed: str | None = None
         self._last_reading: Reading | None = None
         self._timer: Timer | None = None
         for keys, action, text_key, display in self.KEYS:
@@ -389,11 +392,24 @@ class DiagnosticsScreen(Screen[None]):
         if link is None or link.state != "connected":
             self._notice(t("diagnostics.not_connected", command=command), "error")
             return
+        if self._armed != name:
+            # Zeroing or taring a loaded scale changes every weight after it: the key
+            # must be pressed twice, so a stray key press changes nothing.
+            self._armed = name
+            press = "z" if name == "zero" else "t"
+            self._notice(t("diagnostics.confirm", command=command, press=press), "warning")
+            return
+        self._armed = None
         sent = service.zero() if name == "zero" else service.tare()
         if sent:
             self._notice(t("diagnostics.sent", command=command), "success")
         else:
             self._notice(t("diagnostics.not_connected", command=command), "error")
+
+    def on_key(self, event: events.Key) -> None:
+        # Any key but the one that armed a command takes the command back.
+        if self._armed is not None and event.key != ("z" if self._armed == "zero" else "t"):
+            self._armed = None
 
     def action_pause(self) -> None:
         self._paused = not self._paused

@@ -140,6 +140,12 @@ async def test_polled_indicator_in_english_tare_goes_over_the_line(
 
         await pilot.press("t")
         notice = screen.query_one("#diag-notice")
+        assert "Press t again to confirm" in shown(notice)
+        await pilot.press("p", "p")  # another key in between: the tare is off again
+        await pilot.press("t")
+        assert "Press t again to confirm" in shown(notice)
+        assert sim.snapshot().tare == Decimal("0.00")
+        await pilot.press("t")
         assert "Tare: command sent to the scale" in shown(notice)
         raw_log = screen.query_one("#diag-raw", RichLog)
         # MT-SICS "T" (tare) goes out; weight requests ("SI") went out all along.
