@@ -10,6 +10,7 @@ from drivers.scale.mt_sics import MtSicsEmulator, MtSicsProtocol
 from drivers.scale.protocol import ProtocolOptionError
 from drivers.scale.reading import IndicatorState, Reading
 from drivers.scale.registry import make_emulator, make_protocol
+from scale import chunking
 
 
 def feed_whole(data: bytes) -> list[Reading]:
@@ -18,12 +19,7 @@ def feed_whole(data: bytes) -> list[Reading]:
 
 def feed_split_everywhere(data: bytes) -> None:
     """Feeding the bytes cut at any position gives what feeding them whole gives."""
-    whole = feed_whole(data)
-    for cut in range(len(data) + 1):
-        parser = MtSicsProtocol()
-        assert parser.feed(data[:cut]) + parser.feed(data[cut:]) == whole, cut
-    parser = MtSicsProtocol()
-    assert [r for byte in data for r in parser.feed(bytes([byte]))] == whole
+    chunking.assert_same_in_any_chunking(MtSicsProtocol, data, expect_readings=False)
 
 
 def test_registry_builds_the_protocol_and_emulator() -> None:

@@ -9,6 +9,7 @@ import pytest
 from drivers.scale.nci import NciEmulator, NciProtocol, NciStatus, decode_status
 from drivers.scale.reading import IndicatorState, Reading
 from drivers.scale.registry import make_emulator, make_protocol
+from scale import chunking
 
 # Status bytes: bits 4 and 5 always set (0x30); bit 6 of byte 2 and later says that
 # another byte follows.
@@ -34,12 +35,8 @@ def feed_whole(data: bytes) -> list[Reading]:
 
 
 def feed_split_everywhere(data: bytes) -> None:
-    whole = feed_whole(data)
-    for cut in range(len(data) + 1):
-        parser = NciProtocol()
-        assert parser.feed(data[:cut]) + parser.feed(data[cut:]) == whole, cut
-    parser = NciProtocol()
-    assert [r for byte in data for r in parser.feed(bytes([byte]))] == whole
+    """Feeding the bytes cut at any position gives what feeding them whole gives."""
+    chunking.assert_same_in_any_chunking(NciProtocol, data, expect_readings=False)
 
 
 def test_registry_builds_the_protocol_and_emulator() -> None:

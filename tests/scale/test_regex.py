@@ -11,6 +11,7 @@ from drivers.scale.protocol import ProtocolOptionError
 from drivers.scale.reading import IndicatorState, Reading
 from drivers.scale.regex import MAX_FRAME_LENGTH, RegexEmulator, RegexProtocol, decode_terminator
 from drivers.scale.registry import make_emulator, make_protocol
+from scale import chunking
 
 # A Sartorius-like line without status: "+     12.34 kg"
 SIGNED_NUMBER_UNIT = r"^(?P<weight>[+-]\s*[0-9.]+)\s+(?P<unit>[a-z]+)\s*$"
@@ -28,13 +29,7 @@ def only(readings: list[Reading]) -> Reading:
 
 
 def assert_same_in_any_chunking(data: bytes, options: Mapping[str, str] | None = None) -> None:
-    whole = parse(data, options)
-    assert whole
-    for cut in range(len(data) + 1):
-        parser = RegexProtocol(options)
-        assert parser.feed(data[:cut]) + parser.feed(data[cut:]) == whole, cut
-    parser = RegexProtocol(options)
-    assert [r for byte in data for r in parser.feed(bytes((byte,)))] == whole
+    chunking.assert_same_in_any_chunking(lambda: RegexProtocol(options), data)
 
 
 def test_registry_builds_parser_and_emulator() -> None:

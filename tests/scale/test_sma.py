@@ -9,6 +9,7 @@ import pytest
 from drivers.scale.reading import IndicatorState, Reading
 from drivers.scale.registry import make_emulator, make_protocol
 from drivers.scale.sma import SmaEmulator, SmaProtocol
+from scale import chunking
 
 
 def sma_frame(
@@ -25,12 +26,8 @@ def feed_whole(data: bytes) -> list[Reading]:
 
 
 def feed_split_everywhere(data: bytes) -> None:
-    whole = feed_whole(data)
-    for cut in range(len(data) + 1):
-        parser = SmaProtocol()
-        assert parser.feed(data[:cut]) + parser.feed(data[cut:]) == whole, cut
-    parser = SmaProtocol()
-    assert [r for byte in data for r in parser.feed(bytes([byte]))] == whole
+    """Feeding the bytes cut at any position gives what feeding them whole gives."""
+    chunking.assert_same_in_any_chunking(SmaProtocol, data, expect_readings=False)
 
 
 def test_registry_builds_the_protocol_and_emulator() -> None:

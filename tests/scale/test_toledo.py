@@ -11,6 +11,7 @@ from drivers.scale.protocol import ProtocolOptionError
 from drivers.scale.reading import IndicatorState, Reading
 from drivers.scale.registry import make_emulator, make_protocol
 from drivers.scale.toledo import ToledoEmulator, ToledoProtocol, checksum, decode_status_a
+from scale import chunking
 
 STX = 0x02
 CR = 0x0D
@@ -46,13 +47,7 @@ def parse(data: bytes, options: Mapping[str, str] | None = None) -> list[Reading
 
 
 def assert_same_in_any_chunking(data: bytes, options: Mapping[str, str] | None = None) -> None:
-    whole = parse(data, options)
-    assert whole
-    for cut in range(len(data) + 1):
-        parser = ToledoProtocol(options)
-        assert parser.feed(data[:cut]) + parser.feed(data[cut:]) == whole, cut
-    parser = ToledoProtocol(options)
-    assert [r for byte in data for r in parser.feed(bytes((byte,)))] == whole
+    chunking.assert_same_in_any_chunking(lambda: ToledoProtocol(options), data)
 
 
 def only(readings: list[Reading]) -> Reading:

@@ -13,6 +13,7 @@ from drivers.scale.protocol import ProtocolOptionError
 from drivers.scale.reading import IndicatorState, Reading
 from drivers.scale.registry import make_emulator, make_protocol
 from drivers.scale.xk3190 import Xk3190Emulator, Xk3190Protocol, xor_check
+from scale import chunking
 
 STX = b"\x02"
 ETX = b"\x03"
@@ -39,13 +40,7 @@ def only(readings: list[Reading]) -> Reading:
 
 
 def assert_same_in_any_chunking(data: bytes, options: Mapping[str, str] | None = None) -> None:
-    whole = parse(data, options)
-    assert whole
-    for cut in range(len(data) + 1):
-        parser = Xk3190Protocol(options)
-        assert parser.feed(data[:cut]) + parser.feed(data[cut:]) == whole, cut
-    parser = Xk3190Protocol(options)
-    assert [r for byte in data for r in parser.feed(bytes((byte,)))] == whole
+    chunking.assert_same_in_any_chunking(lambda: Xk3190Protocol(options), data)
 
 
 # -- registry and options ------------------------------------------------------------
