@@ -32,7 +32,14 @@ from sqlmodel import col
 
 from db.engine import read_session, write_session
 from db.models import DOCUMENTS, AuditEntry, DropOff, PrintJob
-from db.records import RecordNotFound, add_audit, new_id, standing_drop_off, utc_now
+from db.records import (
+    RecordNotFound,
+    add_audit,
+    cancel_print_job_row,
+    new_id,
+    standing_drop_off,
+    utc_now,
+)
 
 # Who the audit log names for changes the print worker makes on its own.
 PRINTER_ACTOR = "printer"
@@ -263,17 +270,7 @@ def cancel(engine: Engine, job_id: str, actor: str, *, now: datetime | None = No
     at = utc_now(now)
     with write_session(engine) as session:
         job = _pending_job(session, job_id, "cancelled")
-        job.status = "cancelled"
-        job.updated_at = at
-        session.add(job)
-        add_audit(
-            session,
-            at=at,
-            actor=actor,
-            action="print_job.cancelled",
-            entity="print_job",
-            entity_id=job.id,
-        )
+        cancel_print_job_row(session, job, at=at, actor=actor)
         session.flush()
         return _info(job, _label_code(session, job.drop_off_id))
 

@@ -281,6 +281,26 @@ def validate_new_drop_off(new: NewDropOff) -> None:
             )
 
 
+def cancel_print_job_row(
+    session: Session, job: PrintJob, *, at: datetime, actor: str, reason: str | None = None
+) -> None:
+    """Mark a waiting print job cancelled, with its audit entry (inside the caller's
+    transaction; the caller has checked that the job still waits)."""
+    job.status = "cancelled"
+    job.updated_at = at
+    session.add(job)
+    extra = {} if reason is None else {"reason": reason}
+    add_audit(
+        session,
+        at=at,
+        actor=actor,
+        action="print_job.cancelled",
+        entity="print_job",
+        entity_id=job.id,
+        **extra,
+    )
+
+
 def standing_drop_off(session: Session, drop_off_id: str, action: str) -> DropOff:
     """The drop-off, if it still stands: not a void row itself, and not voided.
 
@@ -477,18 +497,7 @@ def void_drop_off(
             )
         ).scalars()
         for job in pending:
-            job.status = "cancelled"
-            job.updated_at = at
-            session.add(job)
-            add_audit(
-                session,
-                at=at,
-                actor=operator,
-                action="print_job.cancelled",
-                entity="print_job",
-                entity_id=job.id,
-                reason="drop-off voided",
-            )
+            cancel_print_job_row(session, job, at=at, actor=operator, reason="drop-off voided")
         session.add(OutboxEntry(entity="drop_off", entity_id=void.id, created_at=at))
         session.flush()
         return VoidRecord(
