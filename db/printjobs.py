@@ -296,31 +296,16 @@ def queue_reprint(
             .order_by(col(PrintJob.created_at))
             .limit(1)
         ).scalar()
-        job = PrintJob(
-            id=new_id(),
-            drop_off_id=drop_off_id,
-            document="item_label",
-            status="queued",
-            copy_marker="reprint",
-            attempts=0,
-            created_at=at,
-            updated_at=at,
-            reprint_of=original,
-        )
-        session.add(job)
-        add_audit(
+        job = _queue_job(
             session,
             at=at,
             actor=actor,
-            action="print_job.queued",
-            entity="print_job",
-            entity_id=job.id,
+            document="item_label",
             drop_off_id=drop_off_id,
-            label_code=drop_off.label_code,
             copy_marker="reprint",
             reprint_of=original,
+            label_code=drop_off.label_code,
         )
-        session.flush()
         return job.id
 
 
@@ -395,25 +380,51 @@ def _queue_document(
         raise ValueError(f"cannot queue a {document!r} without a drop-off")
     at = utc_now(now)
     with write_session(engine) as session:
-        job = PrintJob(
-            id=new_id(),
-            drop_off_id=None,
-            document=document,
-            status="queued",
-            attempts=0,
-            created_at=at,
-            updated_at=at,
-        )
-        session.add(job)
-        add_audit(
-            session,
-            at=at,
-            actor=actor,
-            action="print_job.queued",
-            entity="print_job",
-            entity_id=job.id,
-            document=document,
-            **detail,
-        )
-        session.flush()
-        return job.id
+        return _queue_job(session, at=at, actor=actor, document=document, **detail).id
+
+
+def _queue_job(
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    document: str,
+    drop_off_id: str | None = None,
+    copy_marker: str | None = None,
+    reprint_of: str | None = None,
+    **detail: str | None,
+) -> PrintJob:
+    """A new queued job and its ``print_job.queued`` audit entry, in one transaction."""
+    job = PrintJob(
+        id=new_id(),
+        drop_off_id=drop_off_id,
+        document=document,
+        status="queued",
+        copy_marker=copy_marker,
+        attempts=0,
+        created_at=at,
+        updated_at=at,
+        reprint_of=reprint_of,
+    )
+    session.add(job)
+    extra: dict[str, str | None] = (
+        {"document": document}
+        if drop_off_id is None
+        else {
+            "drop_off_id": drop_off_id,
+            "copy_marker": copy_marker,
+            "reprint_of": reprint_of,
+        }
+    )
+    add_audit(
+        session,
+        at=at,
+        actor=actor,
+        action="print_job.queued",
+        entity="print_job",
+        entity_id=job.id,
+        **extra,
+        **detail,
+    )
+    session.flush()
+    return job
