@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,8 +62,9 @@ class CounterApp(App[None]):
         )
         #: The local day the list and totals show; they roll over at midnight.
         self.today: date | None = None
-        #: Counts day reloads, so the view of an older one never replaces a newer one.
+        #: Counts day loads, so the view of an older one never replaces a newer one.
         self.day_generation = 0
+        self._generation_lock = threading.Lock()
         self.counter_service: CounterService | None = None
         self.print_service: PrintService | None = None
         self.grams_by_class: dict[str, int] = {}
@@ -101,10 +103,7 @@ class CounterApp(App[None]):
         except Exception as exc:
             self.post_message(DatabaseFailed(str(exc) or repr(exc)))
             return
-        self.today = view.totals.day
-        self.grams_by_class = dict(view.totals.grams_by_classification)
-        # Straight to the screen, and before recording is possible: the day's list
-        # must be in place before the first new record is put on top of it.
+        # Straight to the screen, and before recording is possible.
         self.counter_screen.post_message(TodayLoaded(view))
         self.counter_service = counter_service
         self.print_service.start()
@@ -119,16 +118,23 @@ class CounterApp(App[None]):
     @work(thread=True, exclusive=True, group="today")
     def reload_today(self) -> None:
         """Load the day's list and totals again (after midnight, or when in doubt)."""
-        if self.counter_service is None:
-            return
-        self.day_generation += 1
-        generation = self.day_generation
+        self.counter_screen.post_message(self.load_today())
+
+    def load_today(self) -> TodayLoaded | ServiceFailed:
+        """The day's list and totals from the database, as a message for the screen.
+
+        Runs in a worker thread. The database is the only source of the list and the
+        totals: nothing is added up on the screen, so nothing can be counted twice.
+        """
+        with self._generation_lock:
+            self.day_generation += 1
+            generation = self.day_generation
         try:
+            assert self.counter_service is not None
             view = self.counter_service.today(self.local_day())
         except Exception as exc:
-            self.counter_screen.post_message(ServiceFailed(str(exc) or repr(exc)))
-            return
-        self.counter_screen.post_message(TodayLoaded(view, generation))
+            return ServiceFailed(str(exc) or repr(exc))
+        return TodayLoaded(view, generation)
 
     def on_unmount(self) -> None:
         self.scale_service.stop()
@@ -171,10 +177,6 @@ class CounterApp(App[None]):
     def on_database_failed(self, message: DatabaseFailed) -> None:
         self.printer_line = self.messages.t("status.database_failed", error=message.error)
         self.counter_screen.refresh_status()
-
-    def add_to_totals(self, record: object) -> None:
-        c = record.classification  # type: ignore[attr-defined]
-        self.grams_by_class[c] = self.grams_by_class.get(c, 0) + record.weight_grams  # type: ignore[attr-defined]
 
 
 def run_counter(config: Config) -> int:

@@ -218,9 +218,11 @@ class CounterScreen(Screen[None]):
             self.post_message(RecordFailed(str(exc)))
             return
         app.scale_service.mark_recorded(reading)  # type: ignore[arg-type]
-        self.post_message(DropOffRecorded(record))
         if app.print_service is not None:
             app.print_service.wake()
+        self.post_message(DropOffRecorded(record))
+        # The list and totals as the database has them now, this record included.
+        self.post_message(app.load_today())
 
     @on(DropOffRecorded)
     def _recorded(self, message: DropOffRecorded) -> None:
@@ -230,18 +232,6 @@ class CounterScreen(Screen[None]):
         self._recording = False
         self._classification = None
         self._entry = None
-        table = self.query_one(DropOffTable)
-        if app.today is not None and app.local_day() != app.today:
-            # Past midnight: the new record opens a new day; load it whole.
-            app.reload_today()
-        elif record.id in table.rows:  # type: ignore[attr-defined]
-            # A day reload that ran after the commit already holds this record (and
-            # its kilograms): putting it on top again would count it twice.
-            pass
-        else:
-            self.query_one(DropOffTable).prepend(record)
-            app.add_to_totals(record)
-            self.query_one(TotalsStrip).show(app.grams_by_class, app.messages, app.config.language)
         self._set_prompt(
             t(
                 "record.saved",
@@ -266,7 +256,9 @@ class CounterScreen(Screen[None]):
         if message.generation < app.day_generation:
             return  # a newer reload was started after this one; its view follows
         app.day_loaded(view)  # type: ignore[arg-type]
-        self.query_one(DropOffTable).show(view.drop_offs)  # type: ignore[attr-defined]
+        table = self.query_one(DropOffTable)
+        table.show(view.drop_offs)  # type: ignore[attr-defined]
+        table.move_cursor(row=0)  # the newest on top, ready for a reprint
         self.query_one(TotalsStrip).show(app.grams_by_class, app.messages, app.config.language)
 
     @on(ServiceFailed)

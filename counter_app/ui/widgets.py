@@ -148,21 +148,6 @@ class DropOffTable(DataTable[str | Text]):
         for record in records:
             self.add_row(*self._cells(record), key=record.id)  # type: ignore[attr-defined]
 
-    def prepend(self, record: object) -> None:
-        """Put a new record on top without reloading the day."""
-        rows = [
-            (
-                key.value,
-                [self.get_cell(key, c) for c in ("time", "code", "kind", "category", "weight")],
-            )
-            for key in list(self.rows)
-        ]
-        self.clear()
-        self.add_row(*self._cells(record), key=record.id)  # type: ignore[attr-defined]
-        for key, cells in rows:
-            self.add_row(*cells, key=key)
-        self.move_cursor(row=0)
-
     def _cells(self, record: object) -> list[str | Text]:
         r = record
         time_text = r.recorded_at.astimezone(LOCAL_TZ).strftime("%H:%M")  # type: ignore[attr-defined]
