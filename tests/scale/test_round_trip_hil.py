@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.scale.registry import PROTOCOL_NAMES, make_protocol
+from drivers.scale.registry import PROTOCOL_NAMES, emulator_class, make_protocol
 from drivers.scale.simulator import ScaleSimulator
 from drivers.scale.transport import ScaleTransport
 
@@ -48,7 +48,7 @@ def test_weight_motion_and_net_survive_the_line(
 
         simulator.set_motion(True)
         simulator.set_weight(Decimal("7.10"))
-        if protocol_has_motion_flag(name):
+        if emulator_class(name).has_motion_flag:
             wait_until(
                 lambda: any(r.weight == Decimal("7.10") for r in recorder.weights()),
                 message=f"{name}: 7.10 kg in motion read back",
@@ -71,8 +71,3 @@ def test_weight_motion_and_net_survive_the_line(
         transport.stop()
         simulator.stop()
 
-
-def protocol_has_motion_flag(name: str) -> bool:
-    # XK3190 frames and the default regex pattern's peers carry no motion flag; the
-    # counter then judges stability itself (drivers.scale.stability).
-    return name != "xk3190"
