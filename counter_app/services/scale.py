@@ -381,13 +381,12 @@ class ScaleService:
         return self._send_command("tare_request")
 
     def _send_command(self, name: str) -> bool:
-        if self._transport is None:
+        """True only when the command went to an open port (the transport drops
+        commands while the port is closed, so none fires late after a reconnect)."""
+        request = self._command_bytes(name)
+        if request is None or self._transport is None:
             return False
-        request = getattr(make_protocol(self._protocol_name, self._config.options), name)()
-        if request is None:
-            return False
-        self._transport.send(request)
-        return True
+        return self._transport.send(request)
 
     # -- the technician's diagnostics -------------------------------------------------------
     # Listeners are kept in tuples that are replaced, never changed in place: the

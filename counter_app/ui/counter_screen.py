@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -342,17 +342,21 @@ class CounterScreen(Screen[None]):
         self.post_message(ActionDone(t("record.reprint_queued", label_code=label_code)))
 
     def action_zero(self) -> None:
-        self._zero_tare(self.counter_app.scale_service.zero(), "zero_tare.zero_sent")
+        scale = self.counter_app.scale_service
+        self._zero_tare(scale.supports_zero(), scale.zero, "zero_tare.zero_sent")
 
     def action_tare(self) -> None:
-        self._zero_tare(self.counter_app.scale_service.tare(), "zero_tare.tare_sent")
+        scale = self.counter_app.scale_service
+        self._zero_tare(scale.supports_tare(), scale.tare, "zero_tare.tare_sent")
 
-    def _zero_tare(self, sent: bool, key: str) -> None:
+    def _zero_tare(self, supported: bool, send: Callable[[], bool], key: str) -> None:
         t = self.counter_app.messages.t
-        if sent:
+        if not supported:
+            self._set_prompt(t("zero_tare.unsupported"), "warning")
+        elif send():
             self._set_prompt(t(key), "info")
         else:
-            self._set_prompt(t("zero_tare.unsupported"), "warning")
+            self._set_prompt(t("capture.offline"), "error")
 
     def action_cursor(self, delta: int) -> None:
         table = self.query_one(DropOffTable)

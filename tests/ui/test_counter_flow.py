@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 from pilot_helpers import put_on_scale, ready, wait_for
@@ -306,3 +307,32 @@ async def test_a_refused_database_write_acknowledges_nothing_and_the_retry_works
         await wait_for(pilot, lambda: "MS01-000001" in prompt(app))
 
     assert rows(counter_config.database_path(), "select count(*) from drop_off") == [(1,)]
+
+
+async def test_zero_and_tare_keys_where_the_site_allows_them(
+    make_app, counter_config: Config
+) -> None:
+    scale = replace(counter_config.scale, protocol="mt-sics", allow_zero_tare=True)
+    app = make_app(replace(counter_config, scale=scale))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        sim = app.scale_service.simulator
+        await put_on_scale(pilot, app, "2.40", state=ScaleState.STABLE)
+        await pilot.press("t")
+        assert "Tarra naar de weegschaal gestuurd" in prompt(app)
+        await wait_for(pilot, lambda: sim.snapshot().tare == Decimal("2.40"))
+        sim.unplug()
+        await wait_for(pilot, lambda: app.scale_service.snapshot().state is ScaleState.OFFLINE)
+        await pilot.press("z")
+        assert "offline" in prompt(app)  # not sent into a closed port
+
+
+async def test_zero_key_on_a_protocol_without_zero_says_so(
+    make_app, counter_config: Config
+) -> None:
+    scale = replace(counter_config.scale, allow_zero_tare=True)  # comma: no commands
+    app = make_app(replace(counter_config, scale=scale))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("z")
+        assert "kent geen nul of tarra" in prompt(app)
