@@ -1,10 +1,22 @@
-"""The hash chain over drop-off rows (DESIGN.md section 3: ``counter verify``).
+"""The hash chain of each station (``counter verify``).
 
-Each ``drop_off`` row stores ``content_hash = sha256(canonical JSON of its content and
-prev_hash)``, where ``prev_hash`` is the ``content_hash`` of the station's previous row
-(by ``chain_seq``), or :data:`GENESIS_HASH` for its first. The content includes the
-captured reading the weight came from, so changing a raw frame is caught as well.
-Changing, removing or inserting a row breaks the chain from that row on.
+Every row a station appends, a ``drop_off`` row (a drop-off or a void) or an
+``audit_entry``, is one link of that station's chain: the rows of both tables are
+numbered in one sequence (``chain_seq`` 1, 2, 3 ...), and each stores
+``content_hash = sha256(canonical JSON of its content and prev_hash)``, where
+``prev_hash`` is the ``content_hash`` of the station's previous link, or
+:data:`GENESIS_HASH` for its first. The content names its table, and a drop-off's
+includes the captured reading its weight came from, so changing a raw frame is caught
+as well. Changing, removing or inserting a row breaks the chain from that row on; the
+station's head (``label_sequence``) names the last link, so removing the newest rows is
+found too.
+
+What the chain cannot show by itself: somebody who removes the newest links and sets
+the head back, or rewrites a row and computes every later hash again, leaves a chain
+that is consistent. An :class:`Anchor` closes that gap: it names one link by station,
+position and hash, and is kept outside the database (printed on the day's totals slip,
+carried by exports, shown by ``counter verify``). ``counter verify --anchor`` checks
+that the chain still contains that link.
 
 Canonical JSON: keys sorted, no whitespace, UTF-8, times as ``format_utc`` text, bytes
 as lowercase hex, integers as JSON numbers (never floats).
@@ -14,12 +26,54 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from db.models import CapturedReading, DropOff, format_utc
+from db.models import AuditEntry, CapturedReading, DropOff, format_utc
 
 GENESIS_HASH = "0" * 64
+
+# The short form of an anchor carries this many hex digits of the hash (64 bits):
+# short enough to copy from a slip, far too many to forge a rewritten chain that ends
+# in the same digits.
+ANCHOR_HEX_DIGITS = 16
+
+_ANCHOR = re.compile(r"^(?P<station>\S+):(?P<seq>[0-9]{1,12}):(?P<hash>[0-9a-fA-F]{16,64})$")
+
+
+class AnchorError(ValueError):
+    """Text that is not an anchor (``MS01:1234:9f86d081884c7d65``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """One link of a station's chain, named outside the database.
+
+    ``digest`` is the link's ``content_hash`` or its first 16 or more hex digits.
+    Written as ``STATION:SEQ:HASH`` (:meth:`text`), e.g. ``MS01:1234:9f86d081884c7d65``.
+    """
+
+    station_id: str
+    chain_seq: int
+    digest: str
+
+    def text(self, digits: int = ANCHOR_HEX_DIGITS) -> str:
+        return f"{self.station_id}:{self.chain_seq}:{self.digest[:digits]}"
+
+    def matches(self, content_hash: str) -> bool:
+        return content_hash.startswith(self.digest)
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        found = _ANCHOR.match(text.strip())
+        if found is None:
+            raise AnchorError(
+                f"{text!r} is not an anchor: it looks like STATION:NUMBER:HASH, with at "
+                f"least {ANCHOR_HEX_DIGITS} hex digits of the hash (MS01:1234:9f86d081884c7d65)"
+            )
+        return cls(found["station"], int(found["seq"]), found["hash"].lower())
 
 
 def canonical_json(content: Mapping[str, Any]) -> bytes:
@@ -48,6 +102,7 @@ def reading_content(reading: CapturedReading) -> dict[str, Any]:
 def drop_off_content(drop_off: DropOff, reading: CapturedReading | None) -> dict[str, Any]:
     """Everything a drop-off row says, except its own hash."""
     return {
+        "table": "drop_off",
         "id": drop_off.id,
         "station_id": drop_off.station_id,
         "chain_seq": drop_off.chain_seq,
@@ -69,6 +124,22 @@ def drop_off_content(drop_off: DropOff, reading: CapturedReading | None) -> dict
     }
 
 
+def audit_content(entry: AuditEntry) -> dict[str, Any]:
+    """Everything an audit entry says, except its own hash."""
+    return {
+        "table": "audit_entry",
+        "id": entry.id,
+        "station_id": entry.station_id,
+        "chain_seq": entry.chain_seq,
+        "at": format_utc(entry.at),
+        "actor": entry.actor,
+        "action": entry.action,
+        "entity": entry.entity,
+        "entity_id": entry.entity_id,
+        "detail": entry.detail,
+    }
+
+
 def chain_hash(content: Mapping[str, Any], prev_hash: str) -> str:
     """The hex sha256 of ``content`` chained to ``prev_hash``."""
     if "prev_hash" in content:
@@ -79,3 +150,8 @@ def chain_hash(content: Mapping[str, Any], prev_hash: str) -> str:
 def drop_off_hash(drop_off: DropOff, reading: CapturedReading | None) -> str:
     """The hash a drop-off row must carry, given its stored ``prev_hash``."""
     return chain_hash(drop_off_content(drop_off, reading), drop_off.prev_hash)
+
+
+def audit_hash(entry: AuditEntry) -> str:
+    """The hash an audit entry must carry, given its stored ``prev_hash``."""
+    return chain_hash(audit_content(entry), entry.prev_hash)

@@ -15,6 +15,7 @@ first. Readers use a plain deferred ``BEGIN`` and never block a writer.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -156,6 +157,17 @@ def alembic_config(
     if connection is not None:
         config.attributes["connection"] = connection
     return config
+
+
+@functools.cache
+def head_revision(migrations_dir: Path = MIGRATIONS_DIR) -> str:
+    """The newest schema revision this code knows."""
+    head = ScriptDirectory.from_config(
+        alembic_config(migrations_dir=migrations_dir)
+    ).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations in {migrations_dir}")
+    return head
 
 
 def _check_file(path: Path, *, create: bool) -> None:

@@ -101,12 +101,19 @@ class CounterTable(SQLModel, registry=_registry):
 
 
 class LabelSequence(CounterTable, table=True):
-    """The last label number each station handed out (``MS01-000123``)."""
+    """Each station's head: its last label number (``MS01-000123``) and the newest link
+    of its hash chain (``chain_seq`` and ``chain_hash``; 0 and the genesis hash before
+    the first). ``counter verify`` checks that the head matches the chain's last row, so
+    removing the newest rows, or this row, is found. Migration 0003 lets the database
+    refuse deleting it and any update that is not a step forward.
+    """
 
     __tablename__ = "label_sequence"
 
     station_id: str = Field(primary_key=True)
     last_no: int = Field(ge=0)
+    chain_seq: int = Field(default=0, ge=0)
+    chain_hash: str = Field(default="0" * 64)
 
 
 class CapturedReading(CounterTable, table=True):
@@ -203,12 +210,22 @@ class PrintJob(CounterTable, table=True):
 
 
 class AuditEntry(CounterTable, table=True):
-    """Who did what, when: ``drop_off.recorded``, ``print_job.sent``, ..."""
+    """Who did what, when: ``drop_off.recorded``, ``print_job.sent``, ...
+
+    Audit entries are links of their station's hash chain, numbered in one sequence
+    with the station's ``drop_off`` rows (see ``db.chain``): removing or changing one
+    breaks the chain like removing a drop-off does.
+    """
 
     __tablename__ = "audit_entry"
-    __table_args__: ClassVar[tuple[Any, ...]] = (Index(None, "entity", "entity_id"),)
+    __table_args__: ClassVar[tuple[Any, ...]] = (
+        Index(None, "entity", "entity_id"),
+        UniqueConstraint("station_id", "chain_seq"),
+    )
 
     id: str = Field(primary_key=True)
+    station_id: str
+    chain_seq: int
     at: datetime = Field(sa_type=UtcDateTime, index=True)
     actor: str
     action: str
@@ -216,6 +233,8 @@ class AuditEntry(CounterTable, table=True):
     entity_id: str
     # A JSON object as text (sorted keys), so it reads the same everywhere.
     detail: str = Field(default="{}", sa_type=Text)
+    prev_hash: str
+    content_hash: str = Field(unique=True)
 
 
 class OutboxEntry(CounterTable, table=True):

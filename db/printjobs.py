@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from db.engine import read_session, write_session
-from db.models import DOCUMENTS, AuditEntry, DropOff, PrintJob
+from db.models import DOCUMENTS, AuditEntry, DropOff, LabelSequence, PrintJob
 from db.records import (
     RecordNotFound,
     add_audit,
@@ -45,6 +45,9 @@ from db.records import (
 PRINTER_ACTOR = "printer"
 
 PENDING_STATUSES: tuple[str, ...] = ("queued", "failed")
+
+# The chain a job's audit entries join when no station can be told (an empty database).
+UNKNOWN_STATION = "-"
 
 
 class PrintJobStateError(ValueError):
@@ -89,6 +92,19 @@ def _label_code(session: Session, drop_off_id: str | None) -> str | None:
         return None
     drop_off = session.get(DropOff, drop_off_id)
     return None if drop_off is None else drop_off.label_code
+
+
+def job_station(session: Session, job: PrintJob) -> str:
+    """The station a job's audit entries chain to: its drop-off's, else the station
+    whose head is in the database (a counter database holds one station's records)."""
+    if job.drop_off_id is not None:
+        drop_off = session.get(DropOff, job.drop_off_id)
+        if drop_off is not None:
+            return drop_off.station_id
+    station = session.execute(
+        select(col(LabelSequence.station_id)).order_by(col(LabelSequence.station_id)).limit(1)
+    ).scalar()
+    return str(station) if station is not None else UNKNOWN_STATION
 
 
 def _pending_job(session: Session, job_id: str, change: str) -> PrintJob:
@@ -147,6 +163,7 @@ def begin_attempt(engine: Engine, job_id: str, *, now: datetime | None = None) -
         job = _pending_job(session, job_id, "sent")
         add_audit(
             session,
+            station_id=job_station(session, job),
             at=at,
             actor=PRINTER_ACTOR,
             action=ATTEMPT_BEGUN,
@@ -211,6 +228,7 @@ def mark_sent(engine: Engine, job_id: str, *, now: datetime | None = None) -> Pr
         session.add(job)
         add_audit(
             session,
+            station_id=job_station(session, job),
             at=at,
             actor=PRINTER_ACTOR,
             action="print_job.sent",
@@ -253,6 +271,7 @@ def _fail(session: Session, job: PrintJob, error: str, *, uncertain: bool, at: d
     session.add(job)
     add_audit(
         session,
+        station_id=job_station(session, job),
         at=at,
         actor=PRINTER_ACTOR,
         action="print_job.failed",
@@ -270,7 +289,7 @@ def cancel(engine: Engine, job_id: str, actor: str, *, now: datetime | None = No
     at = utc_now(now)
     with write_session(engine) as session:
         job = _pending_job(session, job_id, "cancelled")
-        cancel_print_job_row(session, job, at=at, actor=actor)
+        cancel_print_job_row(session, job, station_id=job_station(session, job), at=at, actor=actor)
         session.flush()
         return _info(job, _label_code(session, job.drop_off_id))
 
@@ -418,6 +437,7 @@ def _queue_job(
     )
     add_audit(
         session,
+        station_id=job_station(session, job),
         at=at,
         actor=actor,
         action="print_job.queued",

@@ -11,8 +11,10 @@ Everything returned here is a frozen dataclass detached from any session.
 
 from __future__ import annotations
 
+import heapq
 import json
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -24,8 +26,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
-from db.chain import GENESIS_HASH, chain_hash, drop_off_content, drop_off_hash
-from db.engine import read_session, write_session
+from db.chain import (
+    GENESIS_HASH,
+    Anchor,
+    audit_hash,
+    chain_hash,
+    drop_off_content,
+    drop_off_hash,
+)
+from db.engine import DatabaseError, read_session, write_session
 from db.models import (
     CLASSIFICATIONS,
     WEIGHT_SOURCES,
@@ -41,6 +50,10 @@ LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 
 # Shares (e.g. the reuse share) are given to four decimals: 0.4567 = 45.67 %.
 SHARE_QUANTUM = Decimal("0.0001")
+
+
+class ChainBroken(DatabaseError):
+    """The database was changed outside the counter in a way that stops recording."""
 
 
 class RecordNotFound(LookupError):
@@ -170,14 +183,65 @@ class DayTotals:
 
 
 @dataclass(frozen=True, slots=True)
+class ChainProblem:
+    """The first thing ``counter verify`` found wrong, as a reason code and its facts.
+
+    ``code`` is one of ``position``, ``link``, ``reading_missing``, ``changed``,
+    ``label_gap``, ``head_missing``, ``head_behind``, ``head_ahead``, ``label_head``,
+    ``anchor_station``, ``anchor_beyond``, ``anchor_differs``. ``facts`` holds plain
+    values (station, positions, the row's label code or audit action); the application
+    puts them into words. :meth:`describe` gives English words for logs and tests.
+    """
+
+    code: str
+    facts: dict[str, Any]
+
+    def describe(self) -> str:
+        f = self.facts
+        row = f.get("row", "")
+        texts = {
+            "position": f"{row} is at position {f.get('found')} of station {f.get('station')}'s "
+            f"chain where {f.get('expected')} was expected: a record is missing or was inserted",
+            "link": f"{row} does not follow the record before it: "
+            "a record was removed, inserted or changed",
+            "reading_missing": f"the captured reading of {row} is missing",
+            "changed": f"{row} was changed after it was recorded",
+            "label_gap": f"{row} has label number {f.get('found')} where {f.get('expected')} "
+            "was expected: a label number is missing",
+            "head_missing": f"station {f.get('station')} has records but no head row: "
+            "the row that numbers its labels was removed",
+            "head_behind": f"station {f.get('station')}'s head names position "
+            f"{f.get('head')} but its chain goes on to {f.get('tail')}: the head was changed",
+            "head_ahead": f"station {f.get('station')}'s head names position {f.get('head')} "
+            f"but its chain ends at {f.get('tail')}: records are missing",
+            "label_head": f"station {f.get('station')} handed out label number "
+            f"{f.get('head')}, but the newest stored label is number {f.get('tail')}: "
+            "records are missing or the label numbering was changed",
+            "anchor_station": f"the anchor {f.get('anchor')} names station "
+            f"{f.get('station')}, which has no records here: they were removed",
+            "anchor_beyond": f"the anchor {f.get('anchor')} names position {f.get('seq')}, "
+            f"but station {f.get('station')}'s chain ends at {f.get('tail')}: "
+            "records were removed",
+            "anchor_differs": f"the record at the anchor {f.get('anchor')} is not the one "
+            "the anchor was taken from: records up to it were changed and their hashes "
+            "computed again",
+        }
+        return texts.get(self.code, self.code)
+
+
+@dataclass(frozen=True, slots=True)
 class ChainReport:
-    """What ``counter verify`` found. ``count`` is the number of rows checked;
-    ``problem`` describes the first break in plain English."""
+    """What ``counter verify`` found. ``count`` is the number of links checked; ``heads``
+    is each station's newest link as an :class:`Anchor` (to keep outside the database);
+    ``anchors`` the anchors that were checked against the chain."""
 
     ok: bool
     count: int
     first_broken_id: str | None = None
     problem: str | None = None
+    issue: ChainProblem | None = None
+    heads: tuple[Anchor, ...] = ()
+    anchors: tuple[Anchor, ...] = ()
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -201,9 +265,51 @@ def utc_now(now: datetime | None = None) -> datetime:
     return now.astimezone(UTC)
 
 
+def station_head(session: Session, station_id: str) -> LabelSequence:
+    """The station's head row, made (at label 0, before the first link) when it has none.
+
+    Callers hold the write lock (``write_session``), so no other writer can take the
+    same label number or chain position in between.
+    """
+    head = session.get(LabelSequence, station_id)
+    if head is None:
+        if _station_has_links(session, station_id):
+            raise ChainBroken(
+                f"Station {station_id} has records but its head row (label_sequence) is "
+                "gone: the database was changed outside the counter, so nothing more is "
+                "recorded to it. Run 'counter verify' and restore the database from a backup."
+            )
+        head = LabelSequence(station_id=station_id, last_no=0, chain_seq=0, chain_hash=GENESIS_HASH)
+        session.add(head)
+    return head
+
+
+def _station_has_links(session: Session, station_id: str) -> bool:
+    return any(
+        session.execute(
+            select(col(table.id)).where(col(table.station_id) == station_id).limit(1)
+        ).first()
+        is not None
+        for table in (DropOff, AuditEntry)
+    )
+
+
+def _link(head: LabelSequence, row: DropOff | AuditEntry, reading: CapturedReading | None) -> None:
+    """Make ``row`` the next link of its station's chain and move the head to it."""
+    row.chain_seq = head.chain_seq + 1
+    row.prev_hash = head.chain_hash
+    if isinstance(row, DropOff):
+        row.content_hash = chain_hash(drop_off_content(row, reading), row.prev_hash)
+    else:
+        row.content_hash = audit_hash(row)
+    head.chain_seq = row.chain_seq
+    head.chain_hash = row.content_hash
+
+
 def add_audit(
     session: Session,
     *,
+    station_id: str,
     at: datetime,
     actor: str,
     action: str,
@@ -211,17 +317,22 @@ def add_audit(
     entity_id: str,
     **detail: Any,
 ) -> None:
-    session.add(
-        AuditEntry(
-            id=new_id(),
-            at=at,
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            detail=json.dumps(detail, sort_keys=True, ensure_ascii=False, default=str),
-        )
+    """Append an audit entry as the station's next chain link."""
+    entry = AuditEntry(
+        id=new_id(),
+        station_id=station_id,
+        chain_seq=0,
+        at=at,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        detail=json.dumps(detail, sort_keys=True, ensure_ascii=False, default=str),
+        prev_hash="",
+        content_hash="",
     )
+    _link(station_head(session, station_id), entry, None)
+    session.add(entry)
 
 
 def _require_text(value: str | None, what: str) -> str:
@@ -282,7 +393,13 @@ def validate_new_drop_off(new: NewDropOff) -> None:
 
 
 def cancel_print_job_row(
-    session: Session, job: PrintJob, *, at: datetime, actor: str, reason: str | None = None
+    session: Session,
+    job: PrintJob,
+    *,
+    station_id: str,
+    at: datetime,
+    actor: str,
+    reason: str | None = None,
 ) -> None:
     """Mark a waiting print job cancelled, with its audit entry (inside the caller's
     transaction; the caller has checked that the job still waits)."""
@@ -292,6 +409,7 @@ def cancel_print_job_row(
     extra = {} if reason is None else {"reason": reason}
     add_audit(
         session,
+        station_id=station_id,
         at=at,
         actor=actor,
         action="print_job.cancelled",
@@ -318,32 +436,6 @@ def standing_drop_off(session: Session, drop_off_id: str, action: str) -> DropOf
     if voided is not None:
         raise ValueError(f"drop-off {drop_off.label_code} was voided already; not {action}")
     return drop_off
-
-
-def _next_chain_link(session: Session, station_id: str) -> tuple[int, str]:
-    """The next ``chain_seq`` of the station and the hash it chains to."""
-    last = session.execute(
-        select(col(DropOff.chain_seq), col(DropOff.content_hash))
-        .where(col(DropOff.station_id) == station_id)
-        .order_by(col(DropOff.chain_seq).desc())
-        .limit(1)
-    ).first()
-    if last is None:
-        return 1, GENESIS_HASH
-    return int(last[0]) + 1, str(last[1])
-
-
-def _next_label_no(session: Session, station_id: str) -> int:
-    sequence = session.get(LabelSequence, station_id)
-    if sequence is None:
-        sequence = LabelSequence(station_id=station_id, last_no=0)
-    sequence.last_no += 1
-    session.add(sequence)
-    return sequence.last_no
-
-
-def _seal(drop_off: DropOff, reading: CapturedReading | None) -> None:
-    drop_off.content_hash = chain_hash(drop_off_content(drop_off, reading), drop_off.prev_hash)
 
 
 # -- writing ---------------------------------------------------------------------------
@@ -379,12 +471,13 @@ def record_drop_off(
             session.add(reading)
             session.flush()
 
-        label_no = _next_label_no(session, new.station_id)
-        chain_seq, prev_hash = _next_chain_link(session, new.station_id)
+        head = station_head(session, new.station_id)
+        head.last_no += 1
+        label_no = head.last_no
         drop_off = DropOff(
             id=new_id(),
             station_id=new.station_id,
-            chain_seq=chain_seq,
+            chain_seq=0,
             label_no=label_no,
             label_code=label_code_for(new.station_id, label_no),
             recorded_at=recorded_at,
@@ -399,10 +492,10 @@ def record_drop_off(
             reading_id=None if reading is None else reading.id,
             voids_id=None,
             reason=new.reason,
-            prev_hash=prev_hash,
+            prev_hash="",
             content_hash="",
         )
-        _seal(drop_off, reading)
+        _link(head, drop_off, reading)
         session.add(drop_off)
         session.flush()
 
@@ -418,6 +511,7 @@ def record_drop_off(
         session.add(job)
         add_audit(
             session,
+            station_id=new.station_id,
             at=recorded_at,
             actor=new.operator,
             action="drop_off.recorded",
@@ -454,11 +548,11 @@ def void_drop_off(
     at = utc_now(now)
     with write_session(engine) as session:
         original = standing_drop_off(session, drop_off_id, "voided")
-        chain_seq, prev_hash = _next_chain_link(session, original.station_id)
+        head = station_head(session, original.station_id)
         void = DropOff(
             id=new_id(),
             station_id=original.station_id,
-            chain_seq=chain_seq,
+            chain_seq=0,
             label_no=None,
             label_code=None,
             recorded_at=at,
@@ -473,14 +567,15 @@ def void_drop_off(
             reading_id=None,
             voids_id=original.id,
             reason=reason,
-            prev_hash=prev_hash,
+            prev_hash="",
             content_hash="",
         )
-        _seal(void, None)
+        _link(head, void, None)
         session.add(void)
         session.flush()
         add_audit(
             session,
+            station_id=original.station_id,
             at=at,
             actor=operator,
             action="drop_off.voided",
@@ -497,7 +592,14 @@ def void_drop_off(
             )
         ).scalars()
         for job in pending:
-            cancel_print_job_row(session, job, at=at, actor=operator, reason="drop-off voided")
+            cancel_print_job_row(
+                session,
+                job,
+                station_id=original.station_id,
+                at=at,
+                actor=operator,
+                reason="drop-off voided",
+            )
         session.add(OutboxEntry(entity="drop_off", entity_id=void.id, created_at=at))
         session.flush()
         return VoidRecord(
@@ -682,79 +784,190 @@ def totals_for_day(engine: Engine, day: date, tz: ZoneInfo = LOCAL_TZ) -> DayTot
     )
 
 
-def _describe(row: DropOff) -> str:
+def _row_facts(row: DropOff | AuditEntry) -> dict[str, Any]:
+    if isinstance(row, AuditEntry):
+        return {
+            "row": f"the audit entry {row.action!r} of {row.entity} {row.entity_id}",
+            "kind": "audit",
+            "action": row.action,
+            "seq": row.chain_seq,
+        }
     if row.label_code is not None:
-        return f"drop-off {row.label_code}"
-    return f"the void {row.id} (station {row.station_id}, position {row.chain_seq})"
+        return {
+            "row": f"drop-off {row.label_code}",
+            "kind": "drop_off",
+            "label": row.label_code,
+            "seq": row.chain_seq,
+        }
+    return {
+        "row": f"the void at position {row.chain_seq} of station {row.station_id}",
+        "kind": "void",
+        "seq": row.chain_seq,
+    }
 
 
-def verify_chain(engine: Engine) -> ChainReport:
-    """Check every station's chain: positions, links, hashes, and label numbers.
+@dataclass(slots=True)
+class _StationWalk:
+    """What the walk knows of one station's chain so far."""
 
-    Reports the first row where something was changed, removed or inserted after it
-    was recorded, and a missing newest label (``label_sequence`` ahead of the rows).
-    """
-    statement = (
+    seq: int = 0
+    hash: str = GENESIS_HASH
+    last_label: int = 0
+
+
+def _links(session: Session) -> Iterator[tuple[DropOff | AuditEntry, CapturedReading | None]]:
+    """Every link of every station, in chain order: drop-off rows and audit entries
+    merged by ``(station_id, chain_seq)``."""
+    drop_offs = session.execute(
         select(DropOff, CapturedReading)
         .outerjoin(CapturedReading, col(DropOff.reading_id) == col(CapturedReading.id))
         .order_by(col(DropOff.station_id), col(DropOff.chain_seq))
-        .execution_options(yield_per=500)
+        .execution_options(yield_per=1000)
     )
+    audits = (
+        (entry, None)
+        for entry in session.execute(
+            select(AuditEntry)
+            .order_by(col(AuditEntry.station_id), col(AuditEntry.chain_seq))
+            .execution_options(yield_per=1000)
+        ).scalars()
+    )
+    return heapq.merge(drop_offs, audits, key=lambda pair: (pair[0].station_id, pair[0].chain_seq))
+
+
+def _check_link(
+    row: DropOff | AuditEntry, reading: CapturedReading | None, walk: _StationWalk
+) -> ChainProblem | None:
+    expected = walk.seq + 1
+    if row.chain_seq != expected:
+        return ChainProblem(
+            "position",
+            {
+                **_row_facts(row),
+                "station": row.station_id,
+                "found": row.chain_seq,
+                "expected": expected,
+            },
+        )
+    if row.prev_hash != walk.hash:
+        return ChainProblem("link", _row_facts(row))
+    if isinstance(row, AuditEntry):
+        if audit_hash(row) != row.content_hash:
+            return ChainProblem("changed", _row_facts(row))
+        return None
+    if row.reading_id is not None and reading is None:
+        return ChainProblem("reading_missing", _row_facts(row))
+    if drop_off_hash(row, reading) != row.content_hash:
+        return ChainProblem("changed", _row_facts(row))
+    if row.label_no is not None and row.label_no != walk.last_label + 1:
+        return ChainProblem(
+            "label_gap",
+            {**_row_facts(row), "found": row.label_no, "expected": walk.last_label + 1},
+        )
+    return None
+
+
+def _check_heads(session: Session, walks: dict[str, _StationWalk]) -> ChainProblem | None:
+    heads = {head.station_id: head for head in session.execute(select(LabelSequence)).scalars()}
+    for station in sorted(set(heads) | set(walks)):
+        walk = walks.get(station, _StationWalk())
+        head = heads.get(station)
+        if head is None:
+            return ChainProblem("head_missing", {"station": station})
+        if head.chain_seq < walk.seq:
+            return ChainProblem(
+                "head_behind", {"station": station, "head": head.chain_seq, "tail": walk.seq}
+            )
+        if head.chain_seq > walk.seq or head.chain_hash != walk.hash:
+            return ChainProblem(
+                "head_ahead", {"station": station, "head": head.chain_seq, "tail": walk.seq}
+            )
+        if head.last_no != walk.last_label:
+            return ChainProblem(
+                "label_head", {"station": station, "head": head.last_no, "tail": walk.last_label}
+            )
+    return None
+
+
+def _check_anchor(
+    anchor: Anchor, walks: dict[str, _StationWalk], seen: dict[tuple[str, int], str]
+) -> ChainProblem | None:
+    facts: dict[str, Any] = {
+        "anchor": anchor.text(),
+        "station": anchor.station_id,
+        "seq": anchor.chain_seq,
+    }
+    walk = walks.get(anchor.station_id)
+    if walk is None:
+        return ChainProblem("anchor_station", facts)
+    found = seen.get((anchor.station_id, anchor.chain_seq))
+    if found is None:
+        return ChainProblem("anchor_beyond", {**facts, "tail": walk.seq})
+    if not anchor.matches(found):
+        return ChainProblem("anchor_differs", facts)
+    return None
+
+
+def verify_chain(engine: Engine, anchors: Sequence[Anchor] = ()) -> ChainReport:
+    """Check every station's chain: positions, links, hashes, label numbers, the
+    station heads, and that the chain still holds each of ``anchors``.
+
+    Reports the first thing wrong; see :class:`ChainProblem` for what can be found.
+    A damaged file raises ``db.engine.DatabaseError`` (see ``db.engine.check_file``).
+    """
+    wanted = {(anchor.station_id, anchor.chain_seq) for anchor in anchors}
+    seen: dict[tuple[str, int], str] = {}
+    walks: dict[str, _StationWalk] = {}
     count = 0
-    first: tuple[str | None, str] | None = None
+    first: tuple[str | None, ChainProblem] | None = None
     with read_session(engine) as session:
-        station: str | None = None
-        expected_seq = 1
-        expected_prev = GENESIS_HASH
-        last_label = 0
-        last_labels: dict[str, int] = {}
-        for row, reading in session.execute(statement):
+        for row, reading in _links(session):
             count += 1
             if first is not None:
                 continue
-            if row.station_id != station:
-                station = row.station_id
-                expected_seq, expected_prev, last_label = 1, GENESIS_HASH, 0
-            problem: str | None = None
-            if row.chain_seq != expected_seq:
-                problem = (
-                    f"{_describe(row)} is at position {row.chain_seq} of station "
-                    f"{row.station_id}'s chain where {expected_seq} was expected: "
-                    "a record is missing or was inserted"
-                )
-            elif row.prev_hash != expected_prev:
-                problem = (
-                    f"{_describe(row)} does not follow the record before it: "
-                    "a record was removed, inserted or changed"
-                )
-            elif row.reading_id is not None and reading is None:
-                problem = f"the captured reading of {_describe(row)} is missing"
-            elif drop_off_hash(row, reading) != row.content_hash:
-                problem = f"{_describe(row)} was changed after it was recorded"
-            elif row.label_no is not None and row.label_no != last_label + 1:
-                problem = (
-                    f"{_describe(row)} has label number {row.label_no} where "
-                    f"{last_label + 1} was expected: a label number is missing"
-                )
+            walk = walks.setdefault(row.station_id, _StationWalk())
+            problem = _check_link(row, reading, walk)
             if problem is not None:
                 first = (row.id, problem)
                 continue
-            if row.label_no is not None:
-                last_label = row.label_no
-                last_labels[row.station_id] = last_label
-            expected_seq += 1
-            expected_prev = row.content_hash
+            walk.seq, walk.hash = row.chain_seq, row.content_hash
+            if isinstance(row, DropOff) and row.label_no is not None:
+                walk.last_label = row.label_no
+            if (row.station_id, row.chain_seq) in wanted:
+                seen[(row.station_id, row.chain_seq)] = row.content_hash
         if first is None:
-            sequences = session.execute(select(LabelSequence)).scalars()
-            for sequence in sequences:
-                if sequence.last_no != last_labels.get(sequence.station_id, 0):
-                    first = (
-                        None,
-                        f"station {sequence.station_id} handed out label number "
-                        f"{sequence.last_no}, but the newest stored label is number "
-                        f"{last_labels.get(sequence.station_id, 0)}: records are missing",
-                    )
-                    break
+            problem = _check_heads(session, walks)
+            if problem is not None:
+                first = (None, problem)
     if first is None:
-        return ChainReport(ok=True, count=count)
-    return ChainReport(ok=False, count=count, first_broken_id=first[0], problem=first[1])
+        for anchor in anchors:
+            problem = _check_anchor(anchor, walks, seen)
+            if problem is not None:
+                first = (None, problem)
+                break
+    heads = tuple(Anchor(station, walk.seq, walk.hash) for station, walk in sorted(walks.items()))
+    if first is None:
+        return ChainReport(ok=True, count=count, heads=heads, anchors=tuple(anchors))
+    return ChainReport(
+        ok=False,
+        count=count,
+        first_broken_id=first[0],
+        problem=first[1].describe(),
+        issue=first[1],
+        heads=heads,
+        anchors=tuple(anchors),
+    )
+
+
+def chain_heads(engine: Engine) -> tuple[Anchor, ...]:
+    """Each station's newest link, as its head row names it: the anchors to print on a
+    slip or carry in an export (cheap: no walk; ``verify_chain`` checks them)."""
+    with read_session(engine) as session:
+        rows = session.execute(
+            select(LabelSequence).order_by(col(LabelSequence.station_id))
+        ).scalars()
+        return tuple(
+            Anchor(head.station_id, head.chain_seq, head.chain_hash)
+            for head in rows
+            if head.chain_seq > 0
+        )

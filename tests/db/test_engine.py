@@ -19,6 +19,7 @@ from db.engine import (
     NotADatabase,
     SchemaTooNew,
     database_health,
+    head_revision,
     open_database,
     read_session,
     write_session,
@@ -38,7 +39,7 @@ def test_new_database_gets_wal_full_sync_foreign_keys_and_schema(tmp_path: Path)
         assert health.synchronous == 2  # FULL
         assert health.foreign_keys is True
         assert health.busy_timeout_ms >= 1000
-        assert health.schema_revision == "0001"
+        assert health.schema_revision == head_revision()
         assert health.integrity == "ok"
     finally:
         engine.dispose()
@@ -63,7 +64,7 @@ def test_reopening_keeps_the_schema_and_is_idempotent(tmp_path: Path) -> None:
     open_database(path).dispose()
     engine = open_database(path)
     try:
-        assert database_health(engine).schema_revision == "0001"
+        assert database_health(engine).schema_revision == head_revision()
     finally:
         engine.dispose()
 
@@ -76,7 +77,7 @@ def test_works_from_another_working_directory(
     monkeypatch.chdir(elsewhere)
     engine = open_database("relative.sqlite3")
     try:
-        assert database_health(engine).schema_revision == "0001"
+        assert database_health(engine).schema_revision == head_revision()
     finally:
         engine.dispose()
     assert (elsewhere / "relative.sqlite3").is_file()
@@ -160,7 +161,9 @@ def test_write_session_rolls_back_on_error(tmp_path: Path) -> None:
     engine = open_database(tmp_path / "c.sqlite3")
     try:
         with pytest.raises(RuntimeError), write_session(engine) as session:
-            session.execute(text("INSERT INTO label_sequence VALUES ('MS01', 7)"))
+            session.execute(
+                text("INSERT INTO label_sequence (station_id, last_no) VALUES ('MS01', 7)")
+            )
             raise RuntimeError("stop half-way")
         with read_session(engine) as session:
             assert session.execute(text("SELECT count(*) FROM label_sequence")).scalar() == 0

@@ -24,6 +24,7 @@ from db.engine import (
     SchemaTooNew,
     alembic_config,
     database_health,
+    head_revision,
     open_database,
     upgrade_database,
 )
@@ -104,15 +105,14 @@ SECOND_MIGRATION = textwrap.dedent(
     '''
     """A later change: drop-offs get a note (rebuilds the table in SQLite).
 
-    Revision ID: 0002
-    Revises: 0001
+    Revision ID: 9001
     """
 
     import sqlalchemy as sa
     from alembic import op
 
-    revision = "0002"
-    down_revision = "0001"
+    revision = "9001"
+    down_revision = "{head}"
     branch_labels = None
     depends_on = None
 
@@ -140,11 +140,13 @@ def test_upgrading_a_database_keeps_its_records(
     void_drop_off(engine, ids[1], "teamleider", "wrong", now=NOW)
     later = tmp_path / "later-migrations"
     shutil.copytree(MIGRATIONS_DIR, later, ignore=shutil.ignore_patterns("__pycache__"))
-    (later / "versions" / "0002_note.py").write_text(SECOND_MIGRATION, encoding="utf-8")
+    (later / "versions" / "9001_note.py").write_text(
+        SECOND_MIGRATION.replace("{head}", head_revision()), encoding="utf-8"
+    )
 
     upgrade_database(engine, migrations_dir=later)
 
-    assert database_health(engine).schema_revision == "0002"
+    assert database_health(engine).schema_revision == "9001"
     assert database_health(engine).foreign_keys is True
     with sqlite3.connect(db_path) as connection:
         rows = connection.execute(
@@ -160,7 +162,7 @@ def test_upgrading_a_database_keeps_its_records(
     ]
     assert verify_chain(engine).ok
     # This code knows only 0001: it must not touch the newer database.
-    with pytest.raises(SchemaTooNew, match="0002"):
+    with pytest.raises(SchemaTooNew, match="9001"):
         open_database(db_path)
 
 
@@ -202,5 +204,5 @@ def test_migrations_are_found_from_an_installed_copy_of_the_package(tmp_path: Pa
     )
     assert result.returncode == 0, result.stderr
     revision, module_file = result.stdout.split()
-    assert revision == "0001"
+    assert revision == head_revision()
     assert Path(module_file).is_relative_to(site)
