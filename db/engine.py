@@ -15,13 +15,17 @@ first. Readers use a plain deferred ``BEGIN`` and never block a writer.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
-import sqlite3
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from alembic import command
 from alembic.config import Config
@@ -42,6 +46,10 @@ BUSY_TIMEOUT_MS = 10_000
 _SQLITE_HEADER = b"SQLite format 3\x00"  # https://www.sqlite.org/fileformat.html 1.3
 _BEGIN_OPTION = "counter_begin"
 
+# New files and folders the counter makes are for its own user only (POSIX modes).
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
 
 class DatabaseError(Exception):
     """The database cannot be used. ``str()`` says why, in words a technician follows."""
@@ -61,6 +69,14 @@ class SchemaTooNew(DatabaseError):
 
 class DatabaseBusy(DatabaseError):
     """Another program held the database locked for longer than the busy timeout."""
+
+
+class DatabaseReadOnly(DatabaseError):
+    """The file, or the folder it is in, can be read but not written."""
+
+
+class SchemaTooOld(DatabaseError):
+    """Opened for reading only, the database still needs a migration this code has."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,19 +106,36 @@ def _on_connect(dbapi_connection: Any, connection_record: ConnectionPoolEntry) -
         cursor.close()
 
 
+def _on_connect_read_only(dbapi_connection: Any, connection_record: ConnectionPoolEntry) -> None:
+    # A read-only connection cannot switch the journal mode; it reads what is there.
+    dbapi_connection.isolation_level = None
+    dbapi_connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
 def _on_begin(connection: Connection) -> None:
     mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_sqlite_engine(path: Path | str) -> Engine:
+def create_sqlite_engine(path: Path | str, *, mode: str = "rw") -> Engine:
     """An engine for the SQLite file at ``path`` with the counter's settings.
 
-    It neither checks nor migrates the file; :func:`open_database` does both.
+    ``mode`` is ``"rw"`` (the counter's settings), ``"ro"`` (SQLite's read-only open:
+    it still sees what is in the WAL) or ``"immutable"`` (for a file on read-only media
+    without its WAL: SQLite takes no locks and reads the main file only). It neither
+    checks nor migrates the file; :func:`open_database` does both.
     """
-    url = URL.create("sqlite", database=str(path))
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-    event.listen(engine, "connect", _on_connect)
+    if mode == "rw":
+        url = URL.create("sqlite", database=str(path))
+        connect_args: dict[str, Any] = {"timeout": BUSY_TIMEOUT_MS / 1000}
+    else:
+        # https://www.sqlite.org/uri.html: mode=ro, immutable=1
+        query = "mode=ro" if mode == "ro" else "mode=ro&immutable=1"
+        uri = f"{Path(path).resolve().as_uri()}?{query}"
+        url = URL.create("sqlite", database=uri, query={"uri": "true"})
+        connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000}
+    engine = create_engine(url, connect_args=connect_args)
+    event.listen(engine, "connect", _on_connect if mode == "rw" else _on_connect_read_only)
     event.listen(engine, "begin", _on_begin)
     return engine
 
@@ -159,6 +192,30 @@ def alembic_config(
     return config
 
 
+def make_private_dir(folder: Path) -> None:
+    """Make ``folder`` (and missing parents) readable by this user only, where it is new."""
+    missing = [folder, *[p for p in folder.parents]]
+    missing = [p for p in missing if not p.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    for made in missing:
+        with contextlib.suppress(OSError):
+            os.chmod(made, PRIVATE_DIR_MODE)
+
+
+def _create_private_file(path: Path) -> None:
+    """Make an empty database file that only this user can read.
+
+    SQLite gives the ``-wal`` and ``-shm`` files it makes the database file's
+    permissions, so they are private too. ``O_EXCL``: a file that appeared meanwhile is
+    never truncated.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 @functools.cache
 def head_revision(migrations_dir: Path = MIGRATIONS_DIR) -> str:
     """The newest schema revision this code knows."""
@@ -175,7 +232,7 @@ def _check_file(path: Path, *, create: bool) -> None:
         if not create:
             raise DatabaseMissing(f"There is no counter database at {path}.")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(path.parent)
         except OSError as exc:
             raise DatabaseError(
                 f"Cannot create the folder {path.parent} for the database: {exc.strerror}."
@@ -251,15 +308,25 @@ def _migrate(connection: Connection, path: Path, migrations_dir: Path) -> None:
     command.upgrade(config, "head")
 
 
-def open_database(path: Path | str, *, create: bool = True) -> Engine:
+def open_database(path: Path | str, *, create: bool = True, read_only: bool = False) -> Engine:
     """Open the counter database at ``path``, creating it if allowed, and migrate it.
 
     Raises a :class:`DatabaseError` subclass with a readable message when the file is
-    missing (``create=False``), empty, not SQLite, another program's database, or newer
-    than this code.
+    missing (``create=False``), empty, not SQLite, another program's database, newer
+    than this code, or cannot be written (:class:`DatabaseReadOnly`).
+
+    ``read_only``: for commands that only read (totals, export, verify). The file is
+    opened without taking the write lock, so the counter keeps recording beside them,
+    and it can be an archived copy on read-only media. Only a database whose schema
+    is older than this code is migrated first, when it can be written.
     """
     path = Path(path).expanduser()
+    if read_only:
+        return _open_read_only(path)
     _check_file(path, create=create)
+    if not path.exists():
+        _create_database(path)
+    _refuse_read_only(path)
     engine = create_sqlite_engine(path)
     try:
         upgrade_database(engine)
@@ -268,20 +335,154 @@ def open_database(path: Path | str, *, create: bool = True) -> Engine:
         raise
     except sa_exc.OperationalError as exc:
         engine.dispose()
-        if isinstance(exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig):
-            raise DatabaseBusy(
-                f"The database {path} is locked by another program; try again."
-            ) from exc
-        raise DatabaseError(f"Cannot open the database {path}: {exc.orig}.") from exc
+        raise _open_refusal(path, exc) from exc
     except sa_exc.DatabaseError as exc:
         engine.dispose()
         raise NotADatabase(f"{path} cannot be read as a database: {exc.orig}.") from exc
     return engine
 
 
+def _open_refusal(path: Path, exc: sa_exc.OperationalError) -> DatabaseError:
+    detail = str(exc.orig)
+    if "locked" in detail:
+        return DatabaseBusy(f"The database {path} is locked by another program; try again.")
+    if "readonly" in detail or "read-only" in detail:
+        return _read_only_error(path)
+    return DatabaseError(f"Cannot open the database {path}: {detail}.")
+
+
+def _read_only_error(path: Path) -> DatabaseReadOnly:
+    return DatabaseReadOnly(
+        f"The database {path} can be read but not written (the file, or its folder "
+        f"{path.parent}, is read-only for this user, or on read-only media), so the "
+        "counter cannot record to it. Make both writable for this user, or set "
+        "[database] path to a writable place."
+    )
+
+
+def _refuse_read_only(path: Path) -> None:
+    # SQLite needs to write the file and to make its -wal and -shm files beside it.
+    sidecars_exist = all(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+    if not os.access(path, os.W_OK) or (not sidecars_exist and not os.access(path.parent, os.W_OK)):
+        raise _read_only_error(path)
+
+
+def _create_database(path: Path) -> None:
+    """Make a new, fully migrated database at ``path``, readable by this user only.
+
+    It is built under a temporary name and then linked into place, so a database file
+    that exists is never half made, and one that appeared meanwhile is kept.
+    """
+    partial = path.with_name(f".{path.name}.{os.getpid()}.new")
+    for stale in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+        stale.unlink(missing_ok=True)
+    try:
+        _create_private_file(partial)
+    except OSError as exc:
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise DatabaseReadOnly(
+                f"Cannot create the database {path}: its folder {path.parent} is "
+                "read-only for this user. Set [database] path to a writable place."
+            ) from exc
+        raise DatabaseError(f"Cannot create the database {path}: {exc.strerror}.") from exc
+    engine = create_sqlite_engine(partial)
+    try:
+        upgrade_database(engine)
+    except sa_exc.SQLAlchemyError as exc:
+        raise DatabaseError(f"Cannot create the database {path}: {exc}.") from exc
+    finally:
+        engine.dispose()
+    try:
+        # os.link never replaces a file: a database made meanwhile by another counter
+        # wins, and this one is dropped.
+        with contextlib.suppress(FileExistsError):
+            os.link(partial, path)
+    finally:
+        for made in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+            made.unlink(missing_ok=True)
+
+
+def _open_read_only(path: Path) -> Engine:
+    _check_file(path, create=False)
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    modes = ["ro"]
+    if not shm.exists() and not os.access(path.parent, os.W_OK):
+        modes = ["immutable"]
+    elif not os.access(path, os.W_OK):
+        modes = ["ro", "immutable"]
+    last: Exception | None = None
+    for mode in modes:
+        if mode == "immutable" and wal.exists() and wal.stat().st_size > 0:
+            # Immutable reads ignore the WAL, and this one may hold committed records.
+            raise DatabaseReadOnly(
+                f"The database {path} has records in its {wal.name} file that are not in "
+                f"the main file yet, and the folder {path.parent} is read-only, so they "
+                "cannot be read. Copy the database together with its -wal file to a "
+                "writable folder and read the copy."
+            )
+        engine = create_sqlite_engine(path, mode=mode)
+        try:
+            revision = _schema_revision(engine, path)
+        except sa_exc.OperationalError as exc:
+            engine.dispose()
+            last = exc
+            continue
+        except sa_exc.DatabaseError as exc:
+            engine.dispose()
+            raise NotADatabase(f"{path} cannot be read as a database: {exc.orig}.") from exc
+        except DatabaseError:
+            engine.dispose()
+            raise
+        if revision == head_revision():
+            return engine
+        engine.dispose()
+        if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+            return open_database(path, create=False)
+        raise SchemaTooOld(
+            f"The database {path} was written by an older version of the counter (schema "
+            f"revision {revision}) and is read-only here, so it cannot be brought up to date "
+            "to be read. Copy it to a writable folder and read the copy."
+        )
+    assert last is not None
+    raise DatabaseError(f"Cannot read the database {path}: {getattr(last, 'orig', last)}.")
+
+
+def _schema_revision(engine: Engine, path: Path) -> str | None:
+    with engine.connect() as connection:
+        heads = MigrationContext.configure(connection).get_current_heads()
+        if not heads:
+            tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
+            if tables:
+                raise NotADatabase(
+                    f"{path} is an SQLite database of another program (it has the tables "
+                    f"{', '.join(sorted(tables))}), not a counter database."
+                )
+            raise NotADatabase(f"{path} is an empty SQLite database, not a counter database.")
+    script = ScriptDirectory.from_config(alembic_config())
+    for revision in heads:
+        try:
+            known = script.get_revision(revision)
+        except CommandError:
+            known = None
+        if known is None:
+            raise SchemaTooNew(
+                f"The database {path} was written by a newer version of the counter "
+                f"(schema revision {revision}). Update the counter software to use it."
+            )
+    return heads[0]
+
+
 def database_path(engine: Engine) -> Path:
     """The file behind an engine made here."""
-    return Path(str(engine.url.database))
+    database = str(engine.url.database)
+    if database.startswith("file:"):
+        return Path(url2pathname(urlsplit(database).path))
+    return Path(database)
+
+
+def is_read_only(engine: Engine) -> bool:
+    """Whether the engine was opened for reading only (``open_database(read_only=True)``)."""
+    return "mode=ro" in str(engine.url.database)
 
 
 def database_health(engine: Engine) -> DatabaseHealth:
@@ -301,3 +502,42 @@ def database_health(engine: Engine) -> DatabaseHealth:
             schema_revision=revisions[0] if revisions else None,
             integrity=str(pragma("quick_check")),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class FileCheck:
+    """The physical state of the database file, apart from what its records say.
+
+    ``full``: SQLite's ``integrity_check`` and ``foreign_key_check`` ran; otherwise its
+    faster ``quick_check`` (which skips comparing indexes with their tables). ``problems``
+    holds SQLite's own words, at most :data:`FILE_CHECK_LIMIT` of them.
+    """
+
+    full: bool
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+FILE_CHECK_LIMIT = 20
+
+
+def check_file(engine: Engine, *, full: bool = False) -> FileCheck:
+    """Check the database file's pages and indexes (https://www.sqlite.org/pragma.html
+    #pragma_integrity_check); with ``full`` also every reference between rows."""
+    pragma = "integrity_check" if full else "quick_check"
+    problems: list[str] = []
+    try:
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql(f"PRAGMA {pragma}({FILE_CHECK_LIMIT})").fetchall()
+            problems = [str(row[0]) for row in rows if str(row[0]) != "ok"]
+            if full:
+                for table, rowid, parent, _fk in connection.exec_driver_sql(
+                    "PRAGMA foreign_key_check"
+                ).fetchall()[:FILE_CHECK_LIMIT]:
+                    problems.append(f"row {rowid} of {table} points at a missing row of {parent}")
+    except sa_exc.DBAPIError as exc:
+        problems.append(str(exc.orig))
+    return FileCheck(full=full, problems=tuple(problems))

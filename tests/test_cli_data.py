@@ -309,7 +309,13 @@ def test_totals_with_a_bad_day(config: str, capsys: pytest.CaptureFixture[str]) 
 
 def test_verify_a_good_chain(config: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", config, "verify"]) == 0
-    assert capsys.readouterr().out == "OK: 5 records gecontroleerd; de keten is ongeschonden\n"
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Bestand: in orde (snelle controle)"
+    # 5 drop-off rows (4 drop-offs, 1 void), their 5 audit entries, 1 cancelled label.
+    assert lines[1] == (
+        "Keten: OK, 11 schakels gecontroleerd; niets gewijzigd, verwijderd of ingevoegd"
+    )
+    assert lines[2].startswith("Anker van MS01: MS01:11:")
 
 
 def break_the_chain(database: Path) -> None:
@@ -324,10 +330,12 @@ def test_verify_finds_a_changed_record(
     break_the_chain(database)
     assert main(["--config", config, "verify"]) == 1
     lines = capsys.readouterr().out.splitlines()
-    # The problem is described by the database layer, in English.
-    assert lines[0] == "GEBROKEN: drop-off MS01-000001 was changed after it was recorded"
-    assert lines[1].startswith("eerste gebroken record: ")
-    assert lines[2] == "5 records gecontroleerd"
+    assert lines[0] == "Bestand: in orde (snelle controle)"
+    assert lines[1] == (
+        "Keten: GEBROKEN: afgifte MS01-000001 is gewijzigd nadat het was vastgelegd"
+    )
+    assert lines[2].startswith("eerste gebroken record: ")
+    assert lines[3] == "11 schakels gecontroleerd"
 
 
 def test_commands_do_not_create_a_missing_database(
@@ -350,13 +358,17 @@ def test_verify_in_english(
     english_config: str, database: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["--config", english_config, "verify"]) == 0
-    assert capsys.readouterr().out == "OK: 5 records checked; the chain is unbroken\n"
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == [
+        "File: sound (quick check)",
+        "Chain: OK, 11 links checked; nothing changed, removed or inserted",
+    ]
     break_the_chain(database)
     assert main(["--config", english_config, "verify"]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "BROKEN: drop-off MS01-000001 was changed after it was recorded"
-    assert lines[1].startswith("first broken record: ")
-    assert lines[2] == "5 records checked"
+    assert lines[1] == "Chain: BROKEN: drop-off MS01-000001 was changed after it was recorded"
+    assert lines[2].startswith("first broken record: ")
+    assert lines[3] == "11 links checked"
 
 
 def test_export_messages_in_english(
@@ -393,16 +405,17 @@ def test_one_drop_off_is_not_plural(
     at = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)
     record_drop_off(engine, drop_off("reuse", "furniture", "Meubels", 30000), now=at)
     engine.dispose()
+    # One drop-off is two links of the chain: its row and its audit entry.
     for language, written, checked in [
-        ("nl", "1 afgifte geschreven naar", "OK: 1 record gecontroleerd;"),
-        ("en", "1 drop-off written to", "OK: 1 record checked;"),
+        ("nl", "1 afgifte geschreven naar", "Keten: OK, 2 schakels gecontroleerd;"),
+        ("en", "1 drop-off written to", "Chain: OK, 2 links checked;"),
     ]:
         text = f'language = "{language}"\n[database]\npath = "{path}"\n'
         config = str(config_file(text, name=f"{language}.toml"))
         assert export_may(config, "csv", tmp_path / f"{language}.csv") == 0
         assert capsys.readouterr().err.startswith(written)
         assert main(["--config", config, "verify"]) == 0
-        assert capsys.readouterr().out.startswith(checked)
+        assert capsys.readouterr().out.splitlines()[1].startswith(checked)
 
 
 def test_missing_database_in_english(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -206,3 +207,67 @@ def test_migrations_are_found_from_an_installed_copy_of_the_package(tmp_path: Pa
     revision, module_file = result.stdout.split()
     assert revision == head_revision()
     assert Path(module_file).is_relative_to(site)
+
+
+# -- 0003: audit entries join the chain ------------------------------------------------
+
+# Written by the counter at schema revision 0001: two stations, a void, a label sent,
+# a reprint and a totals slip queued.
+DATABASE_0001 = Path(__file__).parent / "data" / "counter-0001.sqlite3"
+
+
+def _relinked(path: Path) -> dict[str, dict[str, object]]:
+    with sqlite3.connect(path) as connection:
+        return {
+            station: json.loads(detail)
+            for station, detail in connection.execute(
+                "SELECT entity_id, detail FROM audit_entry WHERE action = 'chain.relinked'"
+            )
+        }
+
+
+def test_a_0001_database_is_linked_again_and_verifies(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    shutil.copy(DATABASE_0001, path)
+    with sqlite3.connect(path) as connection:
+        before = connection.execute(
+            "SELECT id, label_code, weight_grams FROM drop_off ORDER BY id"
+        ).fetchall()
+        audits = connection.execute("SELECT count(*) FROM audit_entry").fetchone()[0]
+    engine = open_database(path)
+    try:
+        report = verify_chain(engine)
+        assert report.ok, report.problem
+        # Every old row and audit entry is a link, plus one relink entry per station.
+        assert report.count == len(before) + audits + 2
+        assert {anchor.station_id for anchor in report.heads} == {"MS01", "MS02"}
+        assert differences(engine, metadata) == []
+    finally:
+        engine.dispose()
+    with sqlite3.connect(path) as connection:
+        after = connection.execute(
+            "SELECT id, label_code, weight_grams FROM drop_off ORDER BY id"
+        ).fetchall()
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            connection.execute("UPDATE audit_entry SET actor = 'x'")
+        with pytest.raises(sqlite3.DatabaseError, match="station heads"):
+            connection.execute("DELETE FROM label_sequence")
+    assert after == before
+    assert {station: detail["old_chain_intact"] for station, detail in _relinked(path).items()} == {
+        "MS01": True,
+        "MS02": True,
+    }
+
+
+def test_a_0001_database_tampered_with_before_the_upgrade_still_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    shutil.copy(DATABASE_0001, path)
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP TRIGGER drop_off_no_update")
+        connection.execute(
+            "UPDATE drop_off SET weight_grams = 99000 WHERE station_id = 'MS02' AND label_no = 1"
+        )
+    open_database(path).dispose()
+    assert _relinked(path)["MS02"]["old_chain_intact"] is False
+    assert _relinked(path)["MS01"]["old_chain_intact"] is True

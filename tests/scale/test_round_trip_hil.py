@@ -70,4 +70,3 @@ def test_weight_motion_and_net_survive_the_line(
     finally:
         transport.stop()
         simulator.stop()
-

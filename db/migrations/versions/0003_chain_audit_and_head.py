@@ -188,7 +188,7 @@ def _relink(connection: sa.Connection) -> None:
                 )
             else:
                 fields = {k: v for k, v in row.items() if k != "_rowid"}
-                entry = AuditEntry.model_validate(
+                audit = AuditEntry.model_validate(
                     {
                         **fields,
                         "station_id": station,
@@ -197,7 +197,7 @@ def _relink(connection: sa.Connection) -> None:
                         "content_hash": "",
                     }
                 )
-                digest = audit_hash(entry)
+                digest = audit_hash(audit)
                 connection.execute(
                     sa.text(
                         "UPDATE audit_entry SET station_id = :station, chain_seq = :seq, "
@@ -208,7 +208,7 @@ def _relink(connection: sa.Connection) -> None:
             prev = digest
         # The relink itself is the station's next link, saying what the old chain was.
         seq += 1
-        entry = AuditEntry.model_validate(
+        relinked = AuditEntry.model_validate(
             {
                 "id": str(uuid.uuid4()),
                 "station_id": station,
@@ -226,7 +226,7 @@ def _relink(connection: sa.Connection) -> None:
                 "content_hash": "",
             }
         )
-        digest = audit_hash(entry)
+        digest = audit_hash(relinked)
         connection.execute(
             sa.text(
                 "INSERT INTO audit_entry (id, station_id, chain_seq, at, actor, action, entity,"
@@ -234,15 +234,15 @@ def _relink(connection: sa.Connection) -> None:
                 " :actor, :action, :entity, :entity_id, :detail, :prev, :hash)"
             ),
             {
-                "id": entry.id,
+                "id": relinked.id,
                 "station": station,
                 "seq": seq,
                 "at": now.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00"),
-                "actor": entry.actor,
-                "action": entry.action,
-                "entity": entry.entity,
-                "entity_id": entry.entity_id,
-                "detail": entry.detail,
+                "actor": relinked.actor,
+                "action": relinked.action,
+                "entity": relinked.entity,
+                "entity_id": relinked.entity_id,
+                "detail": relinked.detail,
                 "prev": prev,
                 "hash": digest,
             },
