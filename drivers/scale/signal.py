@@ -28,9 +28,10 @@ class SignalState(enum.Enum):
     SILENT = "silent"
 
 
-# Frames that say the bytes could not be read. Other error readings (an indicator's
-# "command not executable" reply) prove the line itself is fine.
-UNREADABLE_ERRORS = frozenset({"unreadable", "checksum"})
+# Frames that say the bytes could not be read (a weight no indicator can show,
+# "range", is such a frame too). Other error readings (an indicator's "command not
+# executable" reply) prove the line itself is fine.
+UNREADABLE_ERRORS = frozenset({"unreadable", "checksum", "range"})
 
 
 @dataclass(slots=True)

@@ -126,8 +126,8 @@ def test_pattern_without_status_says_nothing_about_stability_or_net() -> None:
 
 
 def test_unit_option_when_the_pattern_has_no_unit_group() -> None:
-    reading = only(parse(b"  1520\r\n", {"pattern": r"(?P<weight>[0-9]+)", "unit": "t"}))
-    assert (reading.weight, reading.unit) == (Decimal(1520), "t")
+    reading = only(parse(b"  1520\r\n", {"pattern": r"(?P<weight>[0-9]+)", "unit": "lb"}))
+    assert (reading.weight, reading.unit) == (Decimal(1520), "lb")
 
 
 def test_status_lists() -> None:
