@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -57,6 +58,11 @@ def register(subparsers: Any) -> None:
     )
     _add_protocol_argument(decode, required=True)
     decode.add_argument("--file", metavar="F", help="read the bytes from this file")
+    decode.add_argument(
+        "--capacity-kg",
+        metavar="KG",
+        help="the most the scale can weigh; a larger weight is an error frame (default 100000)",
+    )
     _add_option_argument(decode)
     decode.set_defaults(handler=run_decode)
 
@@ -144,9 +150,11 @@ def _missing_module(name: str, exc: ModuleNotFoundError) -> CliProblem:
     )
 
 
-def build_protocol(name: str, options: Mapping[str, str]) -> ScaleProtocol:
+def build_protocol(
+    name: str, options: Mapping[str, str], capacity_kg: Decimal | None = None
+) -> ScaleProtocol:
     try:
-        return make_protocol(name, options)
+        return make_protocol(name, options, capacity_kg=capacity_kg)
     except UnknownProtocolError as exc:
         raise CliProblem(str(exc)) from None
     except ProtocolOptionError as exc:
@@ -229,9 +237,22 @@ def monitor_log_chunks(lines: Iterator[str]) -> Iterator[bytes]:
             raise CliProblem(f"not a monitor log line: {line.strip()[:60]!r}") from None
 
 
+def _capacity_argument(text: str | None) -> Decimal | None:
+    from counter_app.config import parse_capacity
+
+    if text is None:
+        return None
+    try:
+        return parse_capacity(text)
+    except ValueError as exc:
+        raise CliProblem(f"--capacity-kg: {exc}") from None
+
+
 def run_decode(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
-        protocol = build_protocol(args.protocol, parse_options(args.option))
+        protocol = build_protocol(
+            args.protocol, parse_options(args.option), _capacity_argument(args.capacity_kg)
+        )
         with ExitStack() as stack:
             if args.file:
                 try:
@@ -626,7 +647,7 @@ def run_monitor(args: argparse.Namespace, ctx: CliContext) -> int:
     scenario: Any = None
     try:
         options.update(parse_options(args.option))
-        protocol = build_protocol(protocol_name, options)
+        protocol = build_protocol(protocol_name, options, getattr(scale, "capacity_kg", None))
         title = f"{port} ({protocol_name})"
         if port == "sim":
             from drivers.scale.simulator import (
