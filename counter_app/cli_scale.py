@@ -269,17 +269,27 @@ def run_decode(args: argparse.Namespace, ctx: CliContext) -> int:
                 chunks = monitor_log_chunks(iter(text.splitlines(keepends=True)))
             else:
                 chunks = itertools.chain([first], chunks)
+            timeouts = 0
             for chunk in chunks:
                 for reading in protocol.feed(chunk):
                     print(json.dumps(reading.to_json_dict()), file=ctx.out)
+                    timeouts += reading.error == "timeout"
                 ctx.out.flush()
             # The input ended: a last frame without its terminator is shown, not lost.
             incomplete = 0
             for reading in protocol.finish():
                 print(json.dumps(reading.to_json_dict()), file=ctx.out)
+                timeouts += reading.error == "timeout"
                 if reading.error == "incomplete":
                     incomplete += len(reading.raw)
             ctx.out.flush()
+            if timeouts:
+                noun = "frame" if timeouts == 1 else "frames"
+                print(
+                    f"counter scale decode: the pattern took too long on {timeouts} {noun}; "
+                    "write it without nested repeats such as (a+)+",
+                    file=ctx.err,
+                )
             if incomplete:
                 noun = "byte" if incomplete == 1 else "bytes"
                 print(

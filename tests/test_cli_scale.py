@@ -651,3 +651,22 @@ class TestDecodeRange:
         assert code == 2
         assert err.startswith("counter scale: --capacity-kg: expected a ")
         assert f'got "{value}"' in err
+
+
+def test_decode_with_a_catastrophic_pattern_ends_with_an_error_frame() -> None:
+    # With Python's re this never ends; the generous timeout only guards the suite.
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "counter_app", "scale", "decode", "--protocol", "regex"),
+            *("--option", "pattern=(?P<weight>(a|aa)+)$"),
+        ],
+        input=b"a" * 200 + b"b\r\n" + b"a" * 300 + b"\r\n",
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    readings = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert [r["kind"] for r in readings] == ["error", "error", "error"]
+    assert readings[0]["raw"] == "a" * 200 + "b"
+    assert "the pattern took too long" in result.stderr.decode()
