@@ -4,6 +4,9 @@ Every sub-command lives in its own module that exposes ``register(subparsers)``;
 each parser sets ``handler=function(args, ctx) -> int``. The handler gets a
 :class:`CliContext` that loads the configuration on first use, so commands that do
 not need it (``scale decode``) never fail on a bad config file.
+
+An exception no command handles ends the process with a crash report and a
+non-zero status (see :mod:`counter_app.crash`), never with a bare traceback or 0.
 """
 
 from __future__ import annotations
@@ -56,9 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_app(args: argparse.Namespace, ctx: CliContext) -> int:
+    from counter_app.crash import ensure_private_dir
     from counter_app.ui.app import run_counter
 
-    return run_counter(ctx.config)
+    config = ctx.config
+    # The data directory holds the records, labels and crash reports: owner-only.
+    ensure_private_dir(config.data_dir())
+    return run_counter(config)
 
 
 def _hoist_config(argv: Sequence[str]) -> list[str]:
@@ -75,24 +82,37 @@ def _hoist_config(argv: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from counter_app.config import ConfigError
-
-    parser = build_parser()
-    args = parser.parse_args(_hoist_config(sys.argv[1:] if argv is None else argv))
-    ctx = CliContext(config_arg=args.config)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    ctx: CliContext | None = None
     try:
-        result: int = args.handler(args, ctx)
-    except ConfigError as exc:
-        print(str(exc), file=ctx.err)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # `counter scale decode ... | head`: the reader left; that is not an error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
-    return result
+        from counter_app.config import ConfigError
+
+        parser = build_parser()
+        args = parser.parse_args(_hoist_config(arguments))
+        ctx = CliContext(config_arg=args.config)
+        try:
+            result: int = args.handler(args, ctx)
+        except ConfigError as exc:
+            print(str(exc), file=ctx.err)
+            return 2
+        except KeyboardInterrupt:
+            return 130
+        except BrokenPipeError:
+            # `counter scale decode ... | head`: the reader left; that is not an error.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
+        return result
+    except Exception as error:
+        from counter_app.crash import report_crash
+
+        return report_crash(
+            error,
+            arguments,
+            config=None if ctx is None else ctx._config,
+            config_arg=None if ctx is None else ctx.config_arg,
+            err=None if ctx is None else ctx.err,
+        )
 
 
 if __name__ == "__main__":

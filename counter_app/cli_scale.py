@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -57,6 +58,11 @@ def register(subparsers: Any) -> None:
     )
     _add_protocol_argument(decode, required=True)
     decode.add_argument("--file", metavar="F", help="read the bytes from this file")
+    decode.add_argument(
+        "--capacity-kg",
+        metavar="KG",
+        help="the most the scale can weigh; a larger weight is an error frame (default 100000)",
+    )
     _add_option_argument(decode)
     decode.set_defaults(handler=run_decode)
 
@@ -144,9 +150,11 @@ def _missing_module(name: str, exc: ModuleNotFoundError) -> CliProblem:
     )
 
 
-def build_protocol(name: str, options: Mapping[str, str]) -> ScaleProtocol:
+def build_protocol(
+    name: str, options: Mapping[str, str], capacity_kg: Decimal | None = None
+) -> ScaleProtocol:
     try:
-        return make_protocol(name, options)
+        return make_protocol(name, options, capacity_kg=capacity_kg)
     except UnknownProtocolError as exc:
         raise CliProblem(str(exc)) from None
     except ProtocolOptionError as exc:
@@ -229,9 +237,22 @@ def monitor_log_chunks(lines: Iterator[str]) -> Iterator[bytes]:
             raise CliProblem(f"not a monitor log line: {line.strip()[:60]!r}") from None
 
 
+def _capacity_argument(text: str | None) -> Decimal | None:
+    from counter_app.config import parse_capacity
+
+    if text is None:
+        return None
+    try:
+        return parse_capacity(text)
+    except ValueError as exc:
+        raise CliProblem(f"--capacity-kg: {exc}") from None
+
+
 def run_decode(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
-        protocol = build_protocol(args.protocol, parse_options(args.option))
+        protocol = build_protocol(
+            args.protocol, parse_options(args.option), _capacity_argument(args.capacity_kg)
+        )
         with ExitStack() as stack:
             if args.file:
                 try:
@@ -248,17 +269,27 @@ def run_decode(args: argparse.Namespace, ctx: CliContext) -> int:
                 chunks = monitor_log_chunks(iter(text.splitlines(keepends=True)))
             else:
                 chunks = itertools.chain([first], chunks)
+            timeouts = 0
             for chunk in chunks:
                 for reading in protocol.feed(chunk):
                     print(json.dumps(reading.to_json_dict()), file=ctx.out)
+                    timeouts += reading.error == "timeout"
                 ctx.out.flush()
             # The input ended: a last frame without its terminator is shown, not lost.
             incomplete = 0
             for reading in protocol.finish():
                 print(json.dumps(reading.to_json_dict()), file=ctx.out)
+                timeouts += reading.error == "timeout"
                 if reading.error == "incomplete":
                     incomplete += len(reading.raw)
             ctx.out.flush()
+            if timeouts:
+                noun = "frame" if timeouts == 1 else "frames"
+                print(
+                    f"counter scale decode: the pattern took too long on {timeouts} {noun}; "
+                    "write it without nested repeats such as (a+)+",
+                    file=ctx.err,
+                )
             if incomplete:
                 noun = "byte" if incomplete == 1 else "bytes"
                 print(
@@ -626,7 +657,7 @@ def run_monitor(args: argparse.Namespace, ctx: CliContext) -> int:
     scenario: Any = None
     try:
         options.update(parse_options(args.option))
-        protocol = build_protocol(protocol_name, options)
+        protocol = build_protocol(protocol_name, options, getattr(scale, "capacity_kg", None))
         title = f"{port} ({protocol_name})"
         if port == "sim":
             from drivers.scale.simulator import (

@@ -31,6 +31,7 @@ from typing import Any, Final, Literal
 import platformdirs
 
 from counter_app.i18n import LANGUAGES
+from drivers.scale.reading import DEFAULT_CAPACITY_KG, is_plausible_number
 
 APP_NAME: Final = "milieustraat-counter"
 CONFIG_ENV: Final = "COUNTER_CONFIG"
@@ -53,6 +54,10 @@ STANDARD_BAUDRATES: Final = (
 # Label codes are "<station id>-<number>" in a QR code and on CODE128: keep the id to
 # capitals and digits so every scanner keyboard layout reads it back the same.
 STATION_ID_PATTERN: Final = re.compile(r"[A-Z][A-Z0-9]{1,7}")
+# What a scale can weigh: from a kitchen scale's gram to ten of the largest weighbridges.
+CAPACITY_RANGE_KG: Final = (Decimal("0.001"), Decimal(1_000_000))
+# The finest division (in the indicator's unit) a stable_division can be.
+MIN_DIVISION: Final = Decimal("0.000001")
 
 
 # --------------------------------------------------------------------------------------
@@ -95,6 +100,9 @@ class ScaleConfig:
     #: Offer zero (z) and tare (t) keys on the counter screen. Off by default: on most
     #: sites only the technician zeroes the indicator (F9 diagnostics).
     allow_zero_tare: bool = False
+    #: The most the scale can weigh: a frame with a larger weight (either sign) is a
+    #: bad frame, like a garbled one, never a weight that can be recorded.
+    capacity_kg: Decimal = DEFAULT_CAPACITY_KG
 
 
 @dataclass(frozen=True)
@@ -282,8 +290,23 @@ def load_config(explicit: str | Path | None = None) -> Config:
 _TOML_POSITION = re.compile(r"\s*\((?:at line (\d+), column \d+|at end of document)\)\s*$")
 
 
+#: Said of a file whose lists or tables are nested so deeply that reading it would
+#: exhaust the interpreter's stack (``a = [[[[...]]]]`` a hundred thousand deep).
+TOO_DEEP: Final = (
+    "the file is nested too deeply (lists or tables inside each other); "
+    "a counter configuration has at most two levels, e.g. [scale.options]"
+)
+
+
 def parse_config(text: str, source: Path | None = None) -> Config:
     """Check configuration ``text`` and build the :class:`Config`; raises ConfigError."""
+    try:
+        return _parse_config(text, source)
+    except RecursionError:
+        raise ConfigError([ConfigProblem("", None, TOO_DEEP)], source) from None
+
+
+def _parse_config(text: str, source: Path | None) -> Config:
     text = text.removeprefix("\ufeff")
     try:
         document = tomllib.loads(text)
@@ -507,19 +530,58 @@ def _stopbits(value: object) -> float:
     return float(value)
 
 
-def _division(value: object) -> Decimal:
-    # A division is a weight: never read it through a float.
+def _decimal(value: object, what: str, example: str) -> Decimal:
+    """A weight written in quotes (or as a whole number): never read through a float."""
     if isinstance(value, float):
-        raise _Invalid(f'write the division in quotes, e.g. "0.02"; got {_show(value)}')
+        raise _Invalid(f'write the {what} in quotes, e.g. "{example}"; got {_show(value)}')
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise _Invalid(f'expected a weight in quotes, e.g. "0.02"; got {_show(value)}')
+        raise _Invalid(f'expected a weight in quotes, e.g. "{example}"; got {_show(value)}')
     try:
-        division = Decimal(str(value).strip())
+        return Decimal(str(value).strip())
     except InvalidOperation:
-        raise _Invalid(f'expected a weight such as "0.02", got {_show(value)}') from None
-    if not division.is_finite() or division <= 0:
+        raise _Invalid(f'expected a weight such as "{example}", got {_show(value)}') from None
+
+
+def _division(value: object) -> Decimal:
+    division = _decimal(value, "division", "0.02")
+    if division.is_finite() and division <= 0:
         raise _Invalid(f"expected a weight above zero, got {_show(value)}")
+    # Bounded here, and by the capacity in the cross-checks: a number such as
+    # "1E+999999999" is no division of any indicator.
+    if not (
+        division.is_finite()
+        and MIN_DIVISION <= division <= CAPACITY_RANGE_KG[1]
+        and is_plausible_number(division)
+    ):
+        raise _Invalid(
+            f"expected a division from {MIN_DIVISION} up to the capacity (capacity_kg), "
+            f'e.g. "0.02"; got {_show(value)}'
+        )
     return division
+
+
+def _capacity(value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | str | float):
+        raise _Invalid(f'expected a weight in kg in quotes, e.g. "60000"; got {_show(value)}')
+    try:
+        capacity = _decimal(value, "capacity", "60000")
+    except _Invalid as exc:
+        raise _Invalid(str(exc).replace("a weight such as", "a weight in kg such as")) from None
+    low, high = CAPACITY_RANGE_KG
+    if not (capacity.is_finite() and low <= capacity <= high and is_plausible_number(capacity)):
+        raise _Invalid(
+            f"expected a capacity from {low} to {high} kg (what the scale can weigh at "
+            f'most, e.g. "60000"), got {_show(value)}'
+        )
+    return capacity
+
+
+def parse_capacity(text: str) -> Decimal:
+    """A capacity in kg given on the command line; ``ValueError`` says what is wrong."""
+    try:
+        return _capacity(text)
+    except _Invalid as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _station_id(value: object) -> str:
@@ -560,13 +622,25 @@ def _usb_endpoint(value: object) -> int:
 
 
 _DATABASE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S*")
+# scheme://user:password@host...: the password runs to the last "@", so a password
+# with "@", ":" or "/" in it is hidden whole (at worst a little more is hidden).
+_URL_PASSWORD = re.compile(r"(?P<head>[^:/@]+://[^:@/?#]*):(?P<password>.*)@(?P<host>[^@]*)")
+
+
+def hide_password(url: str) -> str:
+    """``url`` with its password as ``***``: ``postgresql+psycopg://user:***@host/db``."""
+    match = _URL_PASSWORD.fullmatch(url)
+    if match is None:
+        return url
+    return f"{match['head']}:***@{match['host']}"
 
 
 def _sync_url(value: object) -> str:
     url = _text(value)
     if url and not _DATABASE_URL.fullmatch(url):
         raise _Invalid(
-            f"expected a database URL such as postgresql+psycopg://user@host/db, got {_show(value)}"
+            "expected a database URL such as postgresql+psycopg://user@host/db, "
+            f"got {_show(hide_password(url))}"
         )
     return url
 
@@ -596,6 +670,7 @@ _SCHEMA: Final[dict[str, dict[str, _Check]]] = {
         "stable_count": _in_range(2, 100, ""),
         "stable_window_ms": _in_range(0, 60_000, " ms"),
         "allow_zero_tare": _flag,
+        "capacity_kg": _capacity,
     },
     "printer": {
         "connection": _one_of(PRINTER_CONNECTIONS),
@@ -736,6 +811,15 @@ class _Checker:
                 ("scale", "offline_after_ms"),
                 f"must be longer than poll_interval_ms ({scale.poll_interval_ms} ms)",
             )
+        if (
+            not self._failed(("scale", "stable_division"), ("scale", "capacity_kg"))
+            and scale.stable_division > scale.capacity_kg
+        ):
+            self.problem(
+                ("scale", "stable_division"),
+                f"a division must be no larger than the capacity (capacity_kg = "
+                f"{scale.capacity_kg}), got {_toml_value(scale.stable_division)}",
+            )
         if not self._failed(("scale", "protocol"), ("scale", "options")):
             self._check_protocol_options(scale, document)
 
@@ -790,7 +874,11 @@ _HEX_KEYS: Final = {
 
 
 def config_to_toml(config: Config) -> str:
-    """The effective configuration, defaults included, as TOML that loads back equal."""
+    """The effective configuration, defaults included, as TOML that loads back equal.
+
+    Except for a password in ``[sync] url``: it is shown as ``***``, so the output can
+    go into a support ticket.
+    """
     if config.source is None:
         header = "# No configuration file: demo defaults."
     else:
@@ -806,6 +894,8 @@ def config_to_toml(config: Config) -> str:
                 subtables.append((f.name, value))
             elif value is None:
                 lines.append(f"# {f.name}: not set; the protocol's default applies")
+            elif (name, f.name) == ("sync", "url"):
+                lines.append(f"{f.name} = {_toml_value(hide_password(value))}")
             elif (name, f.name) in _HEX_KEYS:
                 digits = 2 if f.name.endswith("endpoint") else 4
                 lines.append(f"{f.name} = 0x{value:0{digits}x}")
@@ -833,6 +923,8 @@ __all__ = [
     "config_to_toml",
     "default_config_path",
     "find_config_path",
+    "hide_password",
     "load_config",
+    "parse_capacity",
     "parse_config",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import io
+import subprocess
+import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 
 from counter_app import cli_config
 from counter_app.cli import CliContext, main
+from counter_app.config import TOO_DEEP
 
 ConfigFile = Callable[..., Path]  # the config_file fixture of conftest.py
 
@@ -141,3 +144,37 @@ def test_main_config_show_and_path(capsys: pytest.CaptureFixture[str]) -> None:
 def test_main_config_without_a_command_shows_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config"]) == 2
     assert "check" in capsys.readouterr().err
+
+
+def test_a_file_nested_too_deeply_is_named_in_a_real_process(tmp_path: Path) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text("a = " + "[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "counter_app", "--config", str(path), "config", "check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [f"{path}: {TOO_DEEP}"]
+
+
+def test_show_hides_the_sync_password(
+    config_file: ConfigFile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config_file('[sync]\nurl = "postgresql+psycopg://counter:s3cret@central/db"\n')
+    assert main(["--config", str(path), "config", "show"]) == 0
+    out = capsys.readouterr().out
+    assert "s3cret" not in out
+    assert tomllib.loads(out)["sync"]["url"] == "postgresql+psycopg://counter:***@central/db"
+
+
+def test_show_includes_the_capacity(
+    config_file: ConfigFile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config_file('[scale]\ncapacity_kg = "60000"\nstable_division = "20"\n')
+    assert main(["--config", str(path), "config", "show"]) == 0
+    scale = tomllib.loads(capsys.readouterr().out)["scale"]
+    assert (scale["capacity_kg"], scale["stable_division"]) == ("60000", "20")

@@ -615,3 +615,58 @@ def test_monitor_log_to_a_pipe_gets_its_header(tmp_path) -> None:  # type: ignor
         MonitorView("test", pipe)  # tell() is not possible on a pipe
     with os.fdopen(read_end, encoding="utf-8") as reader:
         assert reader.readline().rstrip("\n") == MONITOR_LOG_HEADER
+
+
+class TestDecodeRange:
+    def test_forty_digits_are_an_error_frame_in_a_real_process(self) -> None:
+        line = b"ST,GS,+" + b"1" * 40 + b"kg\r\n"
+        result = subprocess.run(
+            [sys.executable, "-m", "counter_app", "scale", "decode", "--protocol", "regex"],
+            input=line + b"ST,GS,+0012.34kg\r\n",
+            capture_output=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        first, second = (json.loads(x) for x in result.stdout.decode().splitlines())
+        assert (first["kind"], first["weight"], first["raw"]) == ("error", None, line[:-2].decode())
+        assert (second["kind"], second["weight"]) == ("weight", "12.34")
+
+    def test_capacity_option(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        argv = ["scale", "decode", "--protocol", "comma", "--capacity-kg", "60000"]
+        code, out, _ = run_with_stdin(
+            monkeypatch, capsys, argv, b"ST,GS,+60000.0kg\r\nST,GS,+60000.1kg\r\n"
+        )
+        assert code == 0
+        assert [json.loads(x)["kind"] for x in out.splitlines()] == ["weight", "error"]
+
+    @pytest.mark.parametrize("value", ["0", "lots", "1E+999999999"])
+    def test_a_wrong_capacity_is_explained(
+        self, value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        argv = ["scale", "decode", "--protocol", "comma", "--capacity-kg", value]
+        code, _, err = run_with_stdin(monkeypatch, capsys, argv, b"")
+        assert code == 2
+        assert err.startswith("counter scale: --capacity-kg: expected a ")
+        assert f'got "{value}"' in err
+
+
+def test_decode_with_a_catastrophic_pattern_ends_with_an_error_frame() -> None:
+    # With Python's re this never ends; the generous timeout only guards the suite.
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "counter_app", "scale", "decode", "--protocol", "regex"),
+            *("--option", "pattern=(?P<weight>(a|aa)+)$"),
+        ],
+        input=b"a" * 200 + b"b\r\n" + b"a" * 300 + b"\r\n",
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    readings = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert [r["kind"] for r in readings] == ["error", "error", "error"]
+    assert readings[0]["raw"] == "a" * 200 + "b"
+    assert "the pattern took too long" in result.stderr.decode()

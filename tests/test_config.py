@@ -564,3 +564,108 @@ def test_demo_mode_keeps_its_records_apart_from_the_real_ones() -> None:
     # An explicit path is honoured in both.
     explicit = parse_config('[database]\npath = "/srv/counter.sqlite3"\n')
     assert str(explicit.database_path()) == "/srv/counter.sqlite3"
+
+
+# -- the scale's capacity and a sensible division ----------------------------------------
+
+
+def test_capacity_defaults_and_is_read_exactly() -> None:
+    assert parse_config("").scale.capacity_kg == Decimal(100000)
+    assert parse_config('[scale]\ncapacity_kg = "60000"\n').scale.capacity_kg == Decimal(60000)
+    assert parse_config("[scale]\ncapacity_kg = 3000\n").scale.capacity_kg == Decimal(3000)
+    assert parse_config('[scale]\ncapacity_kg = "0.5"\n').scale.capacity_kg == Decimal("0.5")
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("60000.0", 'write the capacity in quotes, e.g. "60000"'),
+        ('"0"', "expected a capacity from 0.001 to 1000000 kg"),
+        ('"-60000"', "expected a capacity from 0.001 to 1000000 kg"),
+        ('"1E+999999999"', "expected a capacity from 0.001 to 1000000 kg"),
+        ('"NaN"', "expected a capacity from 0.001 to 1000000 kg"),
+        ('"Infinity"', "expected a capacity from 0.001 to 1000000 kg"),
+        ('"sixty"', 'expected a weight in kg such as "60000"'),
+        ("true", 'expected a weight in kg in quotes, e.g. "60000"'),
+    ],
+)
+def test_a_capacity_that_cannot_be_is_refused(value: str, fragment: str) -> None:
+    problem = only_problem(f'[scale]\nport = "/dev/ttyUSB0"\ncapacity_kg = {value}\n')
+    assert (problem.key, problem.line) == ("scale.capacity_kg", 3)
+    assert fragment in problem.message
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['"1E+999999999"', '"1E-999999999"', '"0.0000001"', '"1E+7"', '"NaN"', '"sNaN"'],
+)
+def test_a_division_that_cannot_be_is_refused(value: str) -> None:
+    problem = only_problem(f"[scale]\nstable_division = {value}\n")
+    assert (problem.key, problem.line) == ("scale.stable_division", 2)
+    assert "expected a division from 0.000001 up to the capacity" in problem.message
+
+
+def test_a_division_larger_than_the_capacity_is_refused() -> None:
+    text = '[scale]\ncapacity_kg = "150"\nstable_division = "200"\n'
+    problem = only_problem(text)
+    assert (problem.key, problem.line) == ("scale.stable_division", 3)
+    assert "no larger than the capacity (capacity_kg = 150)" in problem.message
+    ok = parse_config('[scale]\ncapacity_kg = "150"\nstable_division = "0.05"\n')
+    assert ok.scale.stable_division == Decimal("0.05")
+
+
+# -- files nested too deeply ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a = " + "[" * 100_000 + "]" * 100_000 + "\n",
+        "a = " + "{b = " * 100_000 + "1" + "}" * 100_000 + "\n",
+    ],
+    ids=["lists", "tables"],
+)
+def test_a_file_nested_too_deeply_is_a_problem_not_a_crash(text: str, tmp_path: Path) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"{path}: the file is nested too deeply (lists or tables inside each other); "
+        "a counter configuration has at most two levels, e.g. [scale.options]"
+    )
+
+
+# -- passwords ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+psycopg://counter:s3cret@central/milieustraat",
+            "postgresql+psycopg://counter:***@central/milieustraat",
+        ),
+        (
+            "postgresql+psycopg://counter:p@ss:w/rd@central:5432/db?sslmode=require",
+            "postgresql+psycopg://counter:***@central:5432/db?sslmode=require",
+        ),
+        ("postgresql+psycopg://counter@central/db", "postgresql+psycopg://counter@central/db"),
+        ("postgresql+psycopg://central:5432/db", "postgresql+psycopg://central:5432/db"),
+        ("", ""),
+    ],
+)
+def test_show_hides_the_sync_password(url: str, shown: str) -> None:
+    from counter_app.config import hide_password
+
+    assert hide_password(url) == shown
+    text = config_to_toml(parse_config(f'[sync]\nurl = "{url}"\n'))
+    assert f'url = "{shown}"' in text
+    assert "s3cret" not in text and "rd@" not in text
+
+
+def test_a_wrong_sync_url_is_reported_without_its_password() -> None:
+    problem = only_problem('[sync]\nurl = "postgresql://counter:s3cret@central /db"\n')
+    assert problem.key == "sync.url"
+    assert "s3cret" not in problem.message
+    assert "counter:***@central /db" in problem.message

@@ -147,7 +147,9 @@ class ScaleService:
         defaults = cls.serial_defaults
         transport = ScaleTransport(
             port,
-            protocol=make_protocol(self._protocol_name, self._config.options),
+            protocol=make_protocol(
+                self._protocol_name, self._config.options, capacity_kg=self._config.capacity_kg
+            ),
             baudrate=self._config.baudrate or defaults.baudrate,
             bytesize=self._config.bytesize or defaults.bytesize,
             parity=self._config.parity or defaults.parity,

@@ -180,5 +180,7 @@ class CounterApp(App[None]):
 
 
 def run_counter(config: Config) -> int:
-    CounterApp(config).run()
-    return 0
+    """Run the counter; an exception that ended it is raised again (a crash report)."""
+    from counter_app.crash import run_app
+
+    return run_app(CounterApp(config))

@@ -11,12 +11,27 @@ the bytes a real indicator would send, so the simulator can speak every protocol
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from decimal import Decimal
+from typing import ClassVar, Concatenate, ParamSpec
 
-from drivers.scale.reading import IndicatorState, Reading
+from drivers.scale.reading import DEFAULT_CAPACITY_KG, IndicatorState, Reading, within_range
+
+_P = ParamSpec("_P")
+_ReadingsMethod = Callable[Concatenate["ScaleProtocol", _P], list[Reading]]
+
+
+def _range_checked(method: _ReadingsMethod[_P]) -> _ReadingsMethod[_P]:
+    """``method``, with every reading it returns passed through :func:`within_range`."""
+
+    @functools.wraps(method)
+    def checked(self: ScaleProtocol, /, *args: _P.args, **kwargs: _P.kwargs) -> list[Reading]:
+        return [within_range(r, self.capacity_kg) for r in method(self, *args, **kwargs)]
+
+    return checked
 
 
 def decode_frames(frames: Iterable[bytes], decode: Callable[[bytes], Reading]) -> list[Reading]:
@@ -57,6 +72,17 @@ class ScaleProtocol(ABC):
     polled: ClassVar[bool] = False
     #: Option names this protocol accepts, with a one-line description each.
     options_help: ClassVar[Mapping[str, str]] = {}
+    #: The most the scale can weigh (``[scale] capacity_kg``): a weight beyond it, or
+    #: a number no indicator can show, comes out as a bad frame (``error="range"``).
+    capacity_kg: Decimal = DEFAULT_CAPACITY_KG
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        # The one place every parser's readings pass: whatever a protocol module
+        # decodes, ``feed`` and ``finish`` never hand out an impossible weight.
+        super().__init_subclass__(**kwargs)
+        for name in ("feed", "finish"):
+            if name in cls.__dict__:
+                setattr(cls, name, _range_checked(cls.__dict__[name]))
 
     def __init__(self, options: Mapping[str, str] | None = None) -> None:
         self.options = dict(options or {})

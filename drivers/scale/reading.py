@@ -3,10 +3,16 @@
 A ``Reading`` is what one indicator frame said, exactly: the weight as a ``Decimal``
 in the indicator's own unit (never a float), the flags it carried, and the raw frame.
 Conversion to grams happens once, in :func:`to_grams`, with exact decimal arithmetic.
+
+A weight no indicator can show (forty digits from a wrong pattern, more than the
+scale's capacity) is not a weight: :func:`within_range` turns such a reading into a
+bad frame (``error="range"``), and every protocol's readings pass through it (see
+``drivers.scale.protocol.ScaleProtocol``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -25,16 +31,75 @@ GRAMS_PER_UNIT: dict[str, Decimal] = {
 }
 
 
+#: What a scale may weigh when the configuration does not say (``[scale] capacity_kg``):
+#: more than any weighbridge of a milieustraat carries.
+DEFAULT_CAPACITY_KG = Decimal(100_000)
+#: No indicator shows more significant digits than this, nor a value beyond
+#: ``10**MAX_WEIGHT_MAGNITUDE`` or finer than ``10**-MAX_WEIGHT_MAGNITUDE`` in its unit.
+#: Within these bounds, conversion to grams is exact in Decimal's default context
+#: (28 digits) and can never raise.
+MAX_WEIGHT_DIGITS = 15
+MAX_WEIGHT_MAGNITUDE = 12
+
+
+def is_plausible_number(value: Decimal) -> bool:
+    """True for a finite number of at most 15 digits, between 1e-12 and 1e12 in size."""
+    if not isinstance(value, Decimal):
+        return True  # an int or a wrong type: to_grams decides
+    if not value.is_finite():
+        return False
+    if value.is_zero():
+        return True
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    return (
+        len(value.as_tuple().digits) <= MAX_WEIGHT_DIGITS
+        and value.adjusted() < MAX_WEIGHT_MAGNITUDE
+        and exponent >= -MAX_WEIGHT_MAGNITUDE
+    )
+
+
 def to_grams(weight: Decimal, unit: str) -> int:
     """Convert a weight in ``unit`` to whole grams, rounding half to even.
 
-    Raises ``ValueError`` for a unit we cannot convert (a piece count, say).
+    Raises ``ValueError`` for a unit we cannot convert (a piece count, say) and for a
+    number no indicator can show (see :func:`is_plausible_number`).
     """
     try:
         factor = GRAMS_PER_UNIT[unit.lower()]
     except KeyError:
         raise ValueError(f"cannot convert unit {unit!r} to grams") from None
+    if not is_plausible_number(weight):
+        raise ValueError(f"{weight} {unit} is not a weight an indicator can show")
     return int((weight * factor).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def within_range(reading: Reading, capacity_kg: Decimal = DEFAULT_CAPACITY_KG) -> Reading:
+    """``reading``, or a bad frame (``error="range"``) when its weight cannot be real.
+
+    A weight or tare beyond ``capacity_kg`` (either sign), or a number no indicator
+    can show, makes the frame unreadable: it is line noise or a wrong pattern, not a
+    load. A status frame (overload, underload) keeps its status and loses the number.
+    A unit that is not a weight (a piece count) is only bounded by its digits.
+    """
+    if all(_in_range(v, reading.unit, capacity_kg) for v in (reading.weight, reading.tare)):
+        return reading
+    if reading.kind == "status":
+        return dataclasses.replace(reading, weight=None, tare=None)
+    return dataclasses.replace(
+        Reading.unreadable(reading.raw, error="range"), received_at=reading.received_at
+    )
+
+
+def _in_range(value: Decimal | None, unit: str | None, capacity_kg: Decimal) -> bool:
+    if value is None:
+        return True
+    if not is_plausible_number(value):
+        return False
+    factor = GRAMS_PER_UNIT.get((unit or "").lower())
+    if factor is None:
+        return True
+    return abs(value) * factor <= capacity_kg * GRAMS_PER_UNIT["kg"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +138,7 @@ class Reading:
             return None
         try:
             return to_grams(self.weight, self.unit)
-        except ValueError:
+        except (ValueError, ArithmeticError):  # decimal errors are ArithmeticErrors
             return None
 
     @property

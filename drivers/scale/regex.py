@@ -2,7 +2,8 @@
 
 For indicators that have no protocol of their own here: the technician writes the
 frame layout from the indicator's manual as a Python regular expression
-(https://docs.python.org/3/library/re.html) with named groups:
+(https://docs.python.org/3/library/re.html; matched by the ``regex`` module, which
+reads the same syntax) with named groups:
 
 ``weight`` (required)
     the number, optionally signed, e.g. ``+0012.34``, ``- 12.5`` or ``12,5`` with
@@ -18,10 +19,17 @@ frame layout from the indicator's manual as a Python regular expression
 
 A frame is the text between two terminators (``terminator`` option, backslash
 escapes such as ``\\r\\n`` or ``\\x03`` decoded; by default CR, LF or CR LF), cut
-by drivers.scale.framing.LineFramer; a run of more than 256 bytes without a
-terminator is reported as unreadable. The pattern is searched in the frame (use
-``^`` and ``$`` to anchor it); the frame is decoded as Latin-1, so every byte is
-one character.
+by drivers.scale.framing.LineFramer; a run of more than ``max_length`` bytes
+(default 256) without a terminator is reported as unreadable. The pattern is
+searched in the frame (use ``^`` and ``$`` to anchor it); the frame is decoded as
+Latin-1, so every byte is one character.
+
+A pattern with nested repeats, such as ``(a+)+$``, can take longer than the age of
+the universe on a frame it almost matches (catastrophic backtracking), and Python's
+``re`` cannot be stopped. The ``regex`` module can: a search that takes longer than
+:data:`MATCH_TIMEOUT_S` is abandoned and the frame is reported as an error
+(``error="timeout"``), so a bad pattern shows as "no valid signal", never as a
+counter that hangs.
 
 The default pattern reads the common ``ST,GS,+0012.34kg`` layout, which is also
 what :class:`RegexEmulator` sends.
@@ -32,7 +40,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import ClassVar
+from typing import Any, ClassVar
+
+import regex
 
 from drivers.scale.framing import CR, CRLF, LF, LineFramer, OverlongFrame
 from drivers.scale.protocol import (
@@ -56,8 +66,13 @@ _DEFAULT_TOKENS: dict[str, str] = {
     "gross_status": "GS",
 }
 DEFAULT_UNIT = "kg"
-# A frame longer than this without a terminator is reported as unreadable.
+# A frame longer than this without a terminator is reported as unreadable (the
+# ``max_length`` option, within MAX_LENGTH_RANGE).
 MAX_FRAME_LENGTH = 256
+MAX_LENGTH_RANGE = (8, 4096)
+#: The longest one search of the pattern in a frame may take, in seconds. A sane
+#: pattern needs microseconds; this only stops a pattern that backtracks for ever.
+MATCH_TIMEOUT_S = 0.25
 
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _KNOWN_UNITS = {"g", "kg", "t", "lb", "oz"}
@@ -74,6 +89,7 @@ _OPTIONS_HELP: Mapping[str, str] = {
     "net_status": "comma-separated mode (or status) values meaning net (default NT)",
     "gross_status": "comma-separated mode (or status) values meaning gross (default GS)",
     "decimal": "decimal separator of the weight, . (default) or ,",
+    "max_length": f"longest frame in bytes, longer is unreadable (default {MAX_FRAME_LENGTH})",
 }
 
 
@@ -107,8 +123,8 @@ class RegexProtocol(ScaleProtocol):
         super().__init__(options)
         source = self.options.get("pattern", DEFAULT_PATTERN)
         try:
-            self._pattern = re.compile(source)
-        except re.error as exc:
+            self._pattern: Any = regex.compile(source)
+        except (regex.error, re.error) as exc:
             raise ProtocolOptionError(
                 f"option 'pattern' is not a valid regular expression: {exc} (pattern {source!r})"
             ) from None
@@ -138,7 +154,7 @@ class RegexProtocol(ScaleProtocol):
         self._has_unit = "unit" in self._pattern.groupindex
         self._framer = LineFramer(
             (CRLF, CR, LF) if self._terminator is None else (self._terminator,),
-            max_length=MAX_FRAME_LENGTH,
+            max_length=_max_length(self.options.get("max_length")),
         )
 
     # -- framing --------------------------------------------------------------------
@@ -165,11 +181,13 @@ class RegexProtocol(ScaleProtocol):
     def _decode_safely(self, frame: bytes) -> Reading:
         try:
             return self._decode(frame)
+        except TimeoutError:
+            return Reading.unreadable(frame, error="timeout")
         except Exception:
             return Reading.unreadable(frame)
 
     def _decode(self, frame: bytes) -> Reading:
-        match = self._pattern.search(frame.decode("latin-1"))
+        match = self._pattern.search(frame.decode("latin-1"), timeout=MATCH_TIMEOUT_S)
         if match is None:
             return Reading.unreadable(frame)
         status = _group(match, "status") if self._has_status else None
@@ -227,11 +245,27 @@ class RegexProtocol(ScaleProtocol):
         return value.copy_abs() if value.is_zero() else value  # no negative zero
 
 
-def _group(match: re.Match[str], name: str) -> str | None:
-    value = match.group(name)
+def _group(match: Any, name: str) -> str | None:
+    value: str | None = match.group(name)
     if value is None:
         return None
     return value.strip() or None
+
+
+def _max_length(text: str | None) -> int:
+    if text is None:
+        return MAX_FRAME_LENGTH
+    low, high = MAX_LENGTH_RANGE
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not low <= value <= high:
+        raise ProtocolOptionError(
+            f"option 'max_length' must be a whole number of bytes from {low} to {high}, "
+            f"not {text!r}"
+        )
+    return value
 
 
 class RegexEmulator(IndicatorEmulator):
@@ -273,6 +307,7 @@ class RegexEmulator(IndicatorEmulator):
 
 __all__ = [
     "DEFAULT_PATTERN",
+    "MATCH_TIMEOUT_S",
     "MAX_FRAME_LENGTH",
     "RegexEmulator",
     "RegexProtocol",

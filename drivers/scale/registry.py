@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from decimal import Decimal
 
 from drivers.scale.protocol import IndicatorEmulator, ProtocolOptionError, ScaleProtocol
 
@@ -53,8 +54,14 @@ def emulator_class(name: str) -> type[IndicatorEmulator]:
     return cls
 
 
-def make_protocol(name: str, options: Mapping[str, str] | None = None) -> ScaleProtocol:
-    return protocol_class(name)(options)
+def make_protocol(
+    name: str, options: Mapping[str, str] | None = None, *, capacity_kg: Decimal | None = None
+) -> ScaleProtocol:
+    """A parser for ``name``; ``capacity_kg`` (default 100000) bounds the weights it reads."""
+    protocol = protocol_class(name)(options)
+    if capacity_kg is not None:
+        protocol.capacity_kg = capacity_kg
+    return protocol
 
 
 def make_emulator(name: str, options: Mapping[str, str] | None = None) -> IndicatorEmulator:

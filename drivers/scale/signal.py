@@ -28,9 +28,11 @@ class SignalState(enum.Enum):
     SILENT = "silent"
 
 
-# Frames that say the bytes could not be read. Other error readings (an indicator's
-# "command not executable" reply) prove the line itself is fine.
-UNREADABLE_ERRORS = frozenset({"unreadable", "checksum"})
+# Frames that say the bytes could not be read (a weight no indicator can show,
+# "range", and a frame the regex pattern could not judge in time, "timeout", are
+# such frames too). Other error readings (an indicator's "command not executable"
+# reply) prove the line itself is fine.
+UNREADABLE_ERRORS = frozenset({"unreadable", "checksum", "range", "timeout"})
 
 
 @dataclass(slots=True)

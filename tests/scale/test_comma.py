@@ -36,7 +36,7 @@ MANUAL_FRAMES: list[
     (b"US,NT,+0001.20kg", "1.20", "kg", False, False, False, True, "weight"),
     (b"ST,NT,-0000.40kg", "-0.40", "kg", True, False, False, True, "weight"),
     (b"ST,G,+00123.4 kg", "123.4", "kg", True, False, False, False, "weight"),
-    (b"ST,GS,+001234. t", "1234", "t", True, False, False, False, "weight"),
+    (b"ST,GS,+000012. t", "12", "t", True, False, False, False, "weight"),
     (b"ST,GS,+0012,34kg", "12.34", "kg", True, False, False, False, "weight"),
     (b"HD,GS,+0012.34kg", "12.34", "kg", None, False, False, False, "weight"),
     (b"OL,GS,+    .  kg", None, "kg", None, True, False, False, "status"),
@@ -321,7 +321,9 @@ class TestEmulator:
             underload=underload,
             unit=unit,
         )
-        (reading,) = CommaProtocol().feed(CommaEmulator({"format": fmt}).frame(state))
+        parser = CommaProtocol()
+        parser.capacity_kg = Decimal(10**7)  # the format's whole range, not one site's scale
+        (reading,) = parser.feed(CommaEmulator({"format": fmt}).frame(state))
         if overload or underload:
             assert reading.kind == "status"
             assert reading.weight is None

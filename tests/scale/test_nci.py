@@ -261,7 +261,7 @@ def ask(emulator: NciEmulator, request: bytes, state: IndicatorState) -> list[Re
         IndicatorState(weight=Decimal("1500"), unit="g", decimals=0),
         IndicatorState(weight=Decimal("3.125"), unit="t", decimals=3, tare=Decimal("1.000")),
         IndicatorState(weight=Decimal("20.5"), unit="lb", decimals=1, motion=True),
-        IndicatorState(weight=Decimal("123456.78")),  # wider than the display width
+        IndicatorState(weight=Decimal("123456.78"), unit="lb"),  # wider than the display
     ],
 )
 def test_weight_round_trip(state: IndicatorState) -> None:

@@ -11,6 +11,7 @@ from drivers.scale.protocol import ProtocolOptionError
 from drivers.scale.reading import IndicatorState, Reading
 from drivers.scale.regex import MAX_FRAME_LENGTH, RegexEmulator, RegexProtocol, decode_terminator
 from drivers.scale.registry import make_emulator, make_protocol
+from drivers.scale.signal import UNREADABLE_ERRORS
 from scale import chunking
 
 # A Sartorius-like line without status: "+     12.34 kg"
@@ -126,8 +127,8 @@ def test_pattern_without_status_says_nothing_about_stability_or_net() -> None:
 
 
 def test_unit_option_when_the_pattern_has_no_unit_group() -> None:
-    reading = only(parse(b"  1520\r\n", {"pattern": r"(?P<weight>[0-9]+)", "unit": "t"}))
-    assert (reading.weight, reading.unit) == (Decimal(1520), "t")
+    reading = only(parse(b"  1520\r\n", {"pattern": r"(?P<weight>[0-9]+)", "unit": "lb"}))
+    assert (reading.weight, reading.unit) == (Decimal(1520), "lb")
 
 
 def test_status_lists() -> None:
@@ -291,3 +292,35 @@ def test_a_custom_terminator_is_awaited_too() -> None:
     parser.feed(b";")
     assert parser.unfinished() == b""
     assert parser.finish() == []
+
+
+# -- patterns that would take for ever ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"(?P<weight>(1+)+)$", r"(?P<weight>(1|11)+)$", r"^(?P<weight>([0-9]|[0-9]{2})+)$"]
+)
+def test_a_catastrophic_pattern_gives_an_error_frame(pattern: str) -> None:
+    # Python's re backtracks through some 2**200 ways before it gives up on this frame.
+    frame = b"1" * 200 + b"b"
+    protocol = RegexProtocol({"pattern": pattern})
+    bad, good = protocol.feed(frame + b"\r\n1111\r\n")
+    assert (bad.kind, bad.weight, bad.raw) == ("error", None, frame)
+    assert bad.error in ("unreadable", "timeout")
+    assert bad.error in UNREADABLE_ERRORS
+    # The parser goes on with the next frame.
+    assert (good.kind, good.weight) == ("weight", Decimal(1111))
+
+
+def test_max_length_option() -> None:
+    options = {"max_length": "20"}
+    readings = parse(b"ST,GS,+0012.34kg\r\n" + b"x" * 25 + b"\r\n", options)
+    assert [r.kind for r in readings] == ["weight", "error", "error"]
+    assert len(readings[1].raw) == 21
+    assert [r.kind for r in parse(b"x" * 300 + b"\r\n")] == ["error", "error"]
+
+
+@pytest.mark.parametrize("value", ["0", "7", "4097", "many", "-1"])
+def test_a_wrong_max_length_is_refused(value: str) -> None:
+    with pytest.raises(ProtocolOptionError, match="option 'max_length' must be a whole number"):
+        RegexProtocol({"max_length": value})
