@@ -3,8 +3,11 @@
 Print jobs are rows in the database (``db.printjobs``). This worker takes the oldest
 pending job, renders its document (``drivers.printer.documents``), asks the printer
 how it is where the connection can answer, and sends the bytes over a connection
-made for this job alone. A job is marked sent only after ``send`` returned, i.e. the
-printer (or the file) took every byte. A failure keeps the job and every job after
+made for this job alone. A job is marked sent only after ``send`` returned: on a
+connection that can answer (network, serial, USB) that is when the printer answered
+the status request sent after the job (``GS r 1``); on one that cannot (file, CUPS,
+preview) when it took every byte. A printer that took the bytes and did not answer
+makes the delivery uncertain (``PrinterUnconfirmed``). A failure keeps the job and every job after
 it waiting; the worker retries with backoff. A job whose delivery is uncertain is
 reprinted with a duplicate marker, never silently twice.
 
@@ -46,6 +49,7 @@ from drivers.printer.connection import (
     PrinterError,
     PrinterNotReady,
     PrinterStatus,
+    PrinterUnconfirmed,
 )
 
 if TYPE_CHECKING:
@@ -208,6 +212,7 @@ def connection_for(config: Config) -> PrinterConnection:
         queue=p.queue,
         flow=p.flow,
         preview_dir=config.preview_dir(),
+        profile=p.profile,
     )
 
 
@@ -504,6 +509,9 @@ class PrintService:
             return True
         try:
             connection.send(document)
+        except PrinterUnconfirmed as exc:
+            # It took the bytes and did not answer after them: a fault, not "unreachable".
+            return self._failed(job, pending, str(exc), True, PrinterHealth.ERROR, label_code)
         except PrinterError as exc:
             health = PrinterHealth.UNREACHABLE
             return self._failed(job, pending, str(exc), exc.uncertain, health, label_code)
