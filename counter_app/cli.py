@@ -56,9 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_app(args: argparse.Namespace, ctx: CliContext) -> int:
+    from counter_app.services.station_lock import hold_for_counter
+
+    # One counter per station per database: a second one stops here, with a message
+    # naming the one that runs, before the screen or the database is touched.
+    lock = hold_for_counter(ctx.config, ctx.err)
+    if lock is None:
+        return 2
     from counter_app.ui.app import run_counter
 
-    return run_counter(ctx.config)
+    with lock:
+        return run_counter(ctx.config)
 
 
 def _hoist_config(argv: Sequence[str]) -> list[str]:

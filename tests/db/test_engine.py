@@ -12,18 +12,23 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from db.engine import (
     DatabaseMissing,
     NotADatabase,
     SchemaTooNew,
+    alembic_config,
     database_health,
     open_database,
     read_session,
     write_session,
 )
 from db.records import drop_off_by_id, verify_chain
+
+#: The newest schema revision this code knows.
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +43,7 @@ def test_new_database_gets_wal_full_sync_foreign_keys_and_schema(tmp_path: Path)
         assert health.synchronous == 2  # FULL
         assert health.foreign_keys is True
         assert health.busy_timeout_ms >= 1000
-        assert health.schema_revision == "0001"
+        assert health.schema_revision == HEAD
         assert health.integrity == "ok"
     finally:
         engine.dispose()
@@ -63,7 +68,7 @@ def test_reopening_keeps_the_schema_and_is_idempotent(tmp_path: Path) -> None:
     open_database(path).dispose()
     engine = open_database(path)
     try:
-        assert database_health(engine).schema_revision == "0001"
+        assert database_health(engine).schema_revision == HEAD
     finally:
         engine.dispose()
 
@@ -76,7 +81,7 @@ def test_works_from_another_working_directory(
     monkeypatch.chdir(elsewhere)
     engine = open_database("relative.sqlite3")
     try:
-        assert database_health(engine).schema_revision == "0001"
+        assert database_health(engine).schema_revision == HEAD
     finally:
         engine.dispose()
     assert (elsewhere / "relative.sqlite3").is_file()
