@@ -223,7 +223,7 @@ def queue(args: argparse.Namespace, ctx: CliContext) -> int:
         print(messages.t("cli_printer.database_unavailable", error=exc), file=ctx.err)
         return 1
     try:
-        jobs = pending_print_jobs(engine)
+        jobs = pending_print_jobs(engine, ctx.config.station.id)
     except DatabaseError as exc:
         print(messages.t("cli_printer.database_unavailable", error=exc), file=ctx.err)
         return 1

@@ -183,7 +183,12 @@ class DropOff(CounterTable, table=True):
 
 
 class PrintJob(CounterTable, table=True):
-    """A document waiting for, or sent to, the printer. The only mutable table."""
+    """A document waiting for, or sent to, the printer. The only mutable table.
+
+    ``station_id``: the station whose printer the job is for; only that station's
+    counter sends it. ``None`` only for jobs from before migration 0002 whose station
+    could not be told (see there).
+    """
 
     __tablename__ = "print_job"
     __table_args__: ClassVar[tuple[Any, ...]] = (
@@ -194,9 +199,11 @@ class PrintJob(CounterTable, table=True):
         ),
         CheckConstraint("attempts >= 0", name="attempts"),
         Index(None, "status", "created_at"),
+        Index(None, "station_id", "status", "created_at"),
     )
 
     id: str = Field(primary_key=True)
+    station_id: str | None = None
     drop_off_id: str | None = Field(default=None, foreign_key="drop_off.id", index=True)
     document: str
     status: str

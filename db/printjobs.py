@@ -17,11 +17,23 @@ job is tried again: the label comes out once more, marked as a duplicate. The au
 log is append-only and its rows are never deleted, so the order in which they were
 inserted (``rowid``) is the order of the attempts, whatever the clock did meanwhile;
 no schema change is needed for this.
+
+Every job belongs to a station (``station_id``, migration 0002): the station whose
+printer it is for. A counter lists and sends only its own station's jobs. Claiming a
+job (:func:`begin_attempt`) is one write transaction (``BEGIN IMMEDIATE``) that checks
+the job still waits, is the station's, and has no attempt open: of two processes that
+reach for the same job, the second finds the first one's attempt and sends nothing.
+An open attempt names its claimant (process id and host); only an attempt whose
+claimant is gone (see :func:`claimant_alive`) is settled as interrupted.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -54,6 +66,10 @@ class PrintJobStateError(ValueError):
     """The job is not in a state that allows the change (e.g. sending a cancelled job)."""
 
 
+class PrintJobClaimed(PrintJobStateError):
+    """Another process has begun sending the job and may still be sending it."""
+
+
 @dataclass(frozen=True, slots=True)
 class PrintJobInfo:
     id: str
@@ -68,6 +84,7 @@ class PrintJobInfo:
     sent_at: datetime | None
     reprint_of: str | None
     label_code: str | None = None
+    station_id: str | None = None
 
 
 def _info(job: PrintJob, label_code: str | None) -> PrintJobInfo:
@@ -84,6 +101,7 @@ def _info(job: PrintJob, label_code: str | None) -> PrintJobInfo:
         sent_at=job.sent_at,
         reprint_of=job.reprint_of,
         label_code=label_code,
+        station_id=job.station_id,
     )
 
 
@@ -95,8 +113,10 @@ def _label_code(session: Session, drop_off_id: str | None) -> str | None:
 
 
 def job_station(session: Session, job: PrintJob) -> str:
-    """The station a job's audit entries chain to: its drop-off's, else the station
-    whose head is in the database (a counter database holds one station's records)."""
+    """The station a job's audit entries chain to: the job's own; for a job from before
+    jobs had stations and not yet adopted, its drop-off's, else the database's station."""
+    if job.station_id is not None:
+        return job.station_id
     if job.drop_off_id is not None:
         drop_off = session.get(DropOff, job.drop_off_id)
         if drop_off is not None:
@@ -116,8 +136,11 @@ def _pending_job(session: Session, job_id: str, change: str) -> PrintJob:
     return job
 
 
-def pending_print_jobs(engine: Engine) -> list[PrintJobInfo]:
-    """Queued and failed jobs, oldest first: the order they must be printed in."""
+def pending_print_jobs(engine: Engine, station_id: str | None = None) -> list[PrintJobInfo]:
+    """Queued and failed jobs, oldest first: the order they must be printed in.
+
+    With ``station_id`` only that station's jobs; without, every station's.
+    """
     statement = (
         select(PrintJob, col(DropOff.label_code))
         .outerjoin(DropOff, col(PrintJob.drop_off_id) == col(DropOff.id))
@@ -125,6 +148,8 @@ def pending_print_jobs(engine: Engine) -> list[PrintJobInfo]:
         # rowid breaks ties between jobs queued in the same microsecond.
         .order_by(col(PrintJob.created_at), literal_column("print_job.rowid"))
     )
+    if station_id is not None:
+        statement = statement.where(col(PrintJob.station_id) == station_id)
     with read_session(engine) as session:
         return [_info(job, label_code) for job, label_code in session.execute(statement)]
 
@@ -149,18 +174,86 @@ INTERRUPTED_ERROR = (
 )
 
 
-def begin_attempt(engine: Engine, job_id: str, *, now: datetime | None = None) -> PrintJobInfo:
-    """Write down that a delivery attempt begins; call it just before sending.
+#: A claimant: who began an attempt (``{"pid": 1234, "host": "balie-pc"}``).
+Claimant = Mapping[str, object]
 
-    When this returns, the ``print_job.sending`` entry is committed: if the counter
+
+def this_claimant() -> dict[str, object]:
+    """This process, as an open attempt names it."""
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+def claimant_alive(claimant: Claimant | None) -> bool:
+    """Whether the process that began an attempt may still be sending it.
+
+    Not alive: an attempt without a claimant (written before claimants were recorded),
+    one of this very process (its sender gave up on it: it could not be marked sent),
+    one of a process on this host that no longer runs, and one of another host (the
+    database belongs on a local disk, so that process works on a copy, not on this
+    file). A counter that holds its station's lock knows better: no other process of
+    its station runs, whatever the process table says (see the print service).
+    """
+    if not claimant:
+        return False
+    pid, host = claimant.get("pid"), claimant.get("host")
+    if not isinstance(pid, int) or host != socket.gethostname():
+        return False
+    if pid == os.getpid():
+        return False
+    return _process_running(pid)
+
+
+def _process_running(pid: int) -> bool:
+    if sys.platform == "win32":  # os.kill would end the process there
+        import ctypes
+
+        synchronize, wait_timeout = 0x00100000, 0x00000102
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined,unused-ignore]
+        handle = kernel32.OpenProcess(synchronize, False, pid)
+        if not handle:
+            return False
+        try:
+            return bool(kernel32.WaitForSingleObject(handle, 0) == wait_timeout)
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # runs, under another user
+    return True
+
+
+def begin_attempt(
+    engine: Engine,
+    job_id: str,
+    *,
+    station_id: str | None = None,
+    now: datetime | None = None,
+) -> PrintJobInfo:
+    """Claim the job and write down that a delivery attempt begins; call it just before
+    sending.
+
+    One write transaction checks that the job still waits, belongs to ``station_id``
+    (when given) and has no attempt open, and writes the ``print_job.sending`` entry
+    naming this process. When this returns, the entry is committed: if the counter
     stops before the attempt is marked sent or failed, the next attempt knows the label
     may already have printed (:func:`settle_interrupted_attempt`). Raises
-    :class:`PrintJobStateError` when the job no longer waits (cancelled meanwhile):
-    then nothing must be sent.
+    :class:`PrintJobClaimed` when an attempt is open (another process is sending it,
+    or an interrupted one was not settled first) and :class:`PrintJobStateError` when
+    the job no longer waits (cancelled meanwhile) or is another station's: then nothing
+    must be sent.
     """
     at = utc_now(now)
     with write_session(engine) as session:
         job = _pending_job(session, job_id, "sent")
+        if station_id is not None and job.station_id != station_id:
+            raise PrintJobStateError(
+                f"print job {job_id} is for station {job.station_id}, not {station_id}"
+            )
+        if _open_attempt(session, job.id) is not None:
+            raise PrintJobClaimed(f"print job {job_id} is being sent by another process")
         add_audit(
             session,
             station_id=job_station(session, job),
@@ -171,15 +264,19 @@ def begin_attempt(engine: Engine, job_id: str, *, now: datetime | None = None) -
             entity_id=job.id,
             attempt=job.attempts + 1,
             copy_marker=job.copy_marker,
+            claimant=this_claimant(),
         )
         session.flush()
         return _info(job, _label_code(session, job.drop_off_id))
 
 
-def _attempt_interrupted(session: Session, job_id: str) -> bool:
-    """Whether the job's latest attempt began and never ended."""
+def _open_attempt(session: Session, job_id: str) -> dict[str, object] | None:
+    """The claimant of the job's latest attempt if it began and never ended, else None.
+
+    An open attempt without a recorded claimant gives an empty dict.
+    """
     latest = session.execute(
-        select(col(AuditEntry.action))
+        select(col(AuditEntry.action), col(AuditEntry.detail))
         .where(
             col(AuditEntry.entity) == "print_job",
             col(AuditEntry.entity_id) == job_id,
@@ -188,23 +285,38 @@ def _attempt_interrupted(session: Session, job_id: str) -> bool:
         # Insertion order: the table is append-only (see the module docstring).
         .order_by(literal_column("audit_entry.rowid").desc())
         .limit(1)
-    ).scalar()
-    return latest == ATTEMPT_BEGUN
+    ).first()
+    if latest is None or latest[0] != ATTEMPT_BEGUN:
+        return None
+    claimant = json.loads(latest[1] or "{}").get("claimant")
+    return dict(claimant) if isinstance(claimant, dict) else {}
+
+
+def _attempt_interrupted(session: Session, job_id: str) -> bool:
+    """Whether the job's latest attempt began and never ended."""
+    return _open_attempt(session, job_id) is not None
 
 
 def settle_interrupted_attempt(
-    engine: Engine, job_id: str, *, now: datetime | None = None
+    engine: Engine,
+    job_id: str,
+    *,
+    alive: Callable[[Claimant | None], bool] = claimant_alive,
+    now: datetime | None = None,
 ) -> PrintJobInfo:
     """End an attempt that began and never ended as an uncertain failure; the job.
 
     Call it before rendering a job for a new attempt: the label may have printed
     already, so the job's next print is marked ``"duplicate"`` (a reprint keeps
     ``"reprint"``), exactly as after :func:`mark_failed` with ``uncertain=True``. A job
-    whose attempts all ended is returned unchanged.
+    whose attempts all ended is returned unchanged, and so is one whose open attempt
+    belongs to a process that ``alive`` says may still be sending it (then
+    :func:`begin_attempt` refuses the job).
     """
     with write_session(engine) as session:
         job = _pending_job(session, job_id, "retried")
-        if _attempt_interrupted(session, job.id):
+        claimant = _open_attempt(session, job.id)
+        if claimant is not None and not alive(claimant):
             _fail(session, job, INTERRUPTED_ERROR, uncertain=True, at=utc_now(now))
         return _info(job, _label_code(session, job.drop_off_id))
 
@@ -295,9 +407,16 @@ def cancel(engine: Engine, job_id: str, actor: str, *, now: datetime | None = No
 
 
 def queue_reprint(
-    engine: Engine, drop_off_id: str, actor: str, *, now: datetime | None = None
+    engine: Engine,
+    drop_off_id: str,
+    actor: str,
+    *,
+    station_id: str | None = None,
+    now: datetime | None = None,
 ) -> str:
     """Queue another copy of a drop-off's label, marked ``"reprint"``; its job id.
+
+    It prints at ``station_id``, by default at the drop-off's own station.
 
     Raises ``RecordNotFound`` for an unknown drop-off and ``ValueError`` for a void row
     or a voided drop-off (its label must not go on an item any more).
@@ -323,26 +442,32 @@ def queue_reprint(
             drop_off_id=drop_off_id,
             copy_marker="reprint",
             reprint_of=original,
+            station_id=station_id or drop_off.station_id,
             label_code=drop_off.label_code,
         )
         return job.id
 
 
 def queue_document(
-    engine: Engine, document: str, actor: str, *, now: datetime | None = None
+    engine: Engine, document: str, actor: str, *, station_id: str, now: datetime | None = None
 ) -> str:
-    """Queue a document that belongs to no drop-off (``totals_slip``, ``test_page``)."""
-    return _queue_document(engine, document, actor, now=now)
+    """Queue a document that belongs to no drop-off (``totals_slip``, ``test_page``) for
+    the printer of ``station_id``."""
+    return _queue_document(engine, document, actor, station_id=station_id, now=now)
 
 
-def queue_totals_slip(engine: Engine, day: date, actor: str, *, now: datetime | None = None) -> str:
+def queue_totals_slip(
+    engine: Engine, day: date, actor: str, *, station_id: str, now: datetime | None = None
+) -> str:
     """Queue the totals slip of the local ``day``; its job id.
 
     The job has no column for the day, so the day goes into the job's
     ``print_job.queued`` audit entry, where :func:`totals_slip_day` finds it. The job
     takes its place in the queue by the time it was queued, like every other job.
     """
-    return _queue_document(engine, "totals_slip", actor, now=now, day=day.isoformat())
+    return _queue_document(
+        engine, "totals_slip", actor, station_id=station_id, now=now, day=day.isoformat()
+    )
 
 
 def totals_slip_day(engine: Engine, job_id: str) -> date | None:
@@ -371,9 +496,11 @@ def print_jobs_between(
     end_utc: datetime,
     *,
     include_pending: bool = True,
+    station_id: str | None = None,
 ) -> list[PrintJobInfo]:
     """Jobs queued in ``[start_utc, end_utc)``, oldest first; with ``include_pending``
-    also the jobs queued earlier that still wait (they belong on today's list too)."""
+    also the jobs queued earlier that still wait (they belong on today's list too).
+    With ``station_id`` only that station's jobs."""
     start, end = utc_now(start_utc), utc_now(end_utc)
     in_period = (col(PrintJob.created_at) >= start) & (col(PrintJob.created_at) < end)
     still_waiting = (col(PrintJob.created_at) < start) & col(PrintJob.status).in_(PENDING_STATUSES)
@@ -383,8 +510,46 @@ def print_jobs_between(
         .where(in_period | still_waiting if include_pending else in_period)
         .order_by(col(PrintJob.created_at), literal_column("print_job.rowid"))
     )
+    if station_id is not None:
+        statement = statement.where(col(PrintJob.station_id) == station_id)
     with read_session(engine) as session:
         return [_info(job, label_code) for job, label_code in session.execute(statement)]
+
+
+def adopt_unassigned_jobs(
+    engine: Engine, station_id: str, *, now: datetime | None = None
+) -> list[str]:
+    """Give the waiting jobs without a station to ``station_id``; their ids.
+
+    Only jobs from before migration 0002 can lack a station (a totals slip or test page
+    in a database of several stations). The first counter that starts takes them over,
+    in one write transaction, so no job is taken twice; each gets an audit entry.
+    """
+    at = utc_now(now)
+    with write_session(engine) as session:
+        jobs = list(
+            session.execute(
+                select(PrintJob).where(
+                    col(PrintJob.station_id).is_(None),
+                    col(PrintJob.status).in_(PENDING_STATUSES),
+                )
+            ).scalars()
+        )
+        for job in jobs:
+            job.station_id = station_id
+            job.updated_at = at
+            session.add(job)
+            add_audit(
+                session,
+                at=at,
+                actor=PRINTER_ACTOR,
+                action="print_job.adopted",
+                entity="print_job",
+                entity_id=job.id,
+                station_id=station_id,
+            )
+        session.flush()
+        return [job.id for job in jobs]
 
 
 def _queue_document(
@@ -392,6 +557,7 @@ def _queue_document(
     document: str,
     actor: str,
     *,
+    station_id: str,
     now: datetime | None,
     **detail: str,
 ) -> str:
@@ -399,7 +565,9 @@ def _queue_document(
         raise ValueError(f"cannot queue a {document!r} without a drop-off")
     at = utc_now(now)
     with write_session(engine) as session:
-        return _queue_job(session, at=at, actor=actor, document=document, **detail).id
+        return _queue_job(
+            session, at=at, actor=actor, document=document, station_id=station_id, **detail
+        ).id
 
 
 def _queue_job(
@@ -408,6 +576,7 @@ def _queue_job(
     at: datetime,
     actor: str,
     document: str,
+    station_id: str,
     drop_off_id: str | None = None,
     copy_marker: str | None = None,
     reprint_of: str | None = None,
@@ -416,6 +585,7 @@ def _queue_job(
     """A new queued job and its ``print_job.queued`` audit entry, in one transaction."""
     job = PrintJob(
         id=new_id(),
+        station_id=station_id,
         drop_off_id=drop_off_id,
         document=document,
         status="queued",
@@ -437,7 +607,7 @@ def _queue_job(
     )
     add_audit(
         session,
-        station_id=job_station(session, job),
+        station_id=station_id,
         at=at,
         actor=actor,
         action="print_job.queued",

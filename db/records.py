@@ -501,6 +501,7 @@ def record_drop_off(
 
         job = PrintJob(
             id=new_id(),
+            station_id=drop_off.station_id,  # printed at the station that recorded it
             drop_off_id=drop_off.id,
             document="item_label",
             status="queued",

@@ -132,9 +132,11 @@ def test_test_page_waits_for_a_printer_out_of_paper_unless_forced(
 
     out_stream, err_stream = io.StringIO(), io.StringIO()
     ctx = CliContext(config_arg=str(config), out=out_stream, err=err_stream)
-    assert cli_printer.test(argparse.Namespace(force=True), ctx) == 0
+    # Sent anyway; a printer out of paper cannot confirm it printed, and says so.
+    assert cli_printer.test(argparse.Namespace(force=True), ctx) == 1
     (job,) = fake.wait_for_jobs(1)
     assert b"Printer test" in job
+    assert "did not confirm" in err_stream.getvalue()
 
 
 # -- where the bytes go ------------------------------------------------------------------

@@ -3,8 +3,11 @@
 Print jobs are rows in the database (``db.printjobs``). This worker takes the oldest
 pending job, renders its document (``drivers.printer.documents``), asks the printer
 how it is where the connection can answer, and sends the bytes over a connection
-made for this job alone. A job is marked sent only after ``send`` returned, i.e. the
-printer (or the file) took every byte. A failure keeps the job and every job after
+made for this job alone. A job is marked sent only after ``send`` returned: on a
+connection that can answer (network, serial, USB) that is when the printer answered
+the status request sent after the job (``GS r 1``); on one that cannot (file, CUPS,
+preview) when it took every byte. A printer that took the bytes and did not answer
+makes the delivery uncertain (``PrinterUnconfirmed``). A failure keeps the job and every job after
 it waiting; the worker retries with backoff. A job whose delivery is uncertain is
 reprinted with a duplicate marker, never silently twice.
 
@@ -32,7 +35,7 @@ import contextlib
 import enum
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -46,6 +49,7 @@ from drivers.printer.connection import (
     PrinterError,
     PrinterNotReady,
     PrinterStatus,
+    PrinterUnconfirmed,
 )
 
 if TYPE_CHECKING:
@@ -208,6 +212,7 @@ def connection_for(config: Config) -> PrinterConnection:
         queue=p.queue,
         flow=p.flow,
         preview_dir=config.preview_dir(),
+        profile=p.profile,
     )
 
 
@@ -274,24 +279,30 @@ def _kg(grams: int) -> Decimal:
     return kilograms(grams)
 
 
-def queue_totals_slip(engine: Engine, day: date, actor: str) -> str:
-    """Queue the totals slip of the local ``day`` behind the waiting labels; its job id."""
+def queue_totals_slip(engine: Engine, day: date, actor: str, station_id: str) -> str:
+    """Queue the totals slip of the local ``day`` behind the waiting labels of
+    ``station_id``'s printer; its job id."""
     from db.printjobs import queue_totals_slip as queue
 
-    return queue(engine, day, actor)
+    return queue(engine, day, actor, station_id=station_id)
 
 
-def print_jobs_of_day(engine: Engine, day: date) -> list[PrintJobInfo]:
-    """The jobs queued on the local ``day``, and older ones still waiting; oldest first."""
+def print_jobs_of_day(
+    engine: Engine, day: date, station_id: str | None = None
+) -> list[PrintJobInfo]:
+    """The jobs queued on the local ``day``, and older ones still waiting; oldest first.
+
+    With ``station_id`` only the jobs for that station's printer.
+    """
     from db.printjobs import print_jobs_between
     from db.records import day_bounds
 
     start, end = day_bounds(day, LOCAL_TZ)
-    return print_jobs_between(engine, start, end, include_pending=True)
+    return print_jobs_between(engine, start, end, include_pending=True, station_id=station_id)
 
 
-def reprint_job(engine: Engine, job_id: str, actor: str) -> str:
-    """Queue another copy of the job's document; the new job's id.
+def reprint_job(engine: Engine, job_id: str, actor: str, station_id: str) -> str:
+    """Queue another copy of the job's document for ``station_id``'s printer; its id.
 
     A label is queued as a reprint of its drop-off (marked ``HERDRUK``; refused with
     ``ValueError`` for a voided drop-off); a totals slip again for the same day; a
@@ -303,10 +314,12 @@ def reprint_job(engine: Engine, job_id: str, actor: str) -> str:
     if job.document == "item_label":
         if job.drop_off_id is None:
             raise ValueError(f"print job {job_id} has no drop-off to reprint")
-        return printjobs.queue_reprint(engine, job.drop_off_id, actor)
+        return printjobs.queue_reprint(engine, job.drop_off_id, actor, station_id=station_id)
     if job.document == "totals_slip":
-        return printjobs.queue_totals_slip(engine, _slip_day(engine, job), actor)
-    return printjobs.queue_document(engine, job.document, actor)
+        return printjobs.queue_totals_slip(
+            engine, _slip_day(engine, job), actor, station_id=station_id
+        )
+    return printjobs.queue_document(engine, job.document, actor, station_id=station_id)
 
 
 def cancel_job(engine: Engine, job_id: str, actor: str) -> PrintJobInfo:
@@ -376,6 +389,31 @@ class PrintService:
         """Who the audit log names for changes made at this counter."""
         return self._config.station.operator
 
+    @property
+    def station_id(self) -> str:
+        """The station whose jobs this service sends (and no other's)."""
+        return self._config.station.id
+
+    def _pending(self) -> list[PrintJobInfo]:
+        from db.printjobs import pending_print_jobs
+
+        return pending_print_jobs(self._engine, self.station_id)
+
+    def _claimant_alive(self, claimant: Mapping[str, object] | None) -> bool:
+        """Whether the process that began an open attempt of our job may still send it.
+
+        While this process holds the station's lock (the counter takes it when it
+        starts) no other process of the station runs, so none is alive; without the
+        lock the process table decides (``db.printjobs.claimant_alive``).
+        """
+        from counter_app.services.station_lock import held_here
+        from db.engine import database_path
+        from db.printjobs import claimant_alive
+
+        if held_here(database_path(self._engine), self.station_id):
+            return False
+        return claimant_alive(claimant)
+
     # -- life cycle ----------------------------------------------------------------------
 
     def start(self) -> None:
@@ -407,7 +445,9 @@ class PrintService:
         from db import printjobs
 
         try:
-            if not printjobs.pending_print_jobs(self._engine):
+            # Waiting jobs from before print jobs had a station become this station's.
+            printjobs.adopt_unassigned_jobs(self._engine, self.station_id)
+            if not self._pending():
                 self.check_printer()
         except Exception as exc:  # the status line says so; the worker goes on
             self._emit(PrinterHealth.ERROR, 0, str(exc) or repr(exc))
@@ -426,11 +466,10 @@ class PrintService:
             delay = None if done else self.retry_delay()
 
     def drain(self) -> bool:
-        """Send every pending job in order; False if one failed (the rest wait)."""
-        from db import printjobs
-
+        """Send this station's pending jobs in order; False if one failed or another
+        process is sending the first one (the rest wait)."""
         while not self._stop.is_set():
-            jobs = printjobs.pending_print_jobs(self._engine)
+            jobs = self._pending()
             if not jobs:
                 return True
             ok = self._send_job(jobs[0], pending=len(jobs))
@@ -442,9 +481,7 @@ class PrintService:
 
     def check_printer(self) -> PrinterHealth:
         """Ask the printer how it is and tell the UI, without sending anything."""
-        from db import printjobs
-
-        pending = len(printjobs.pending_print_jobs(self._engine))
+        pending = len(self._pending())
         health, message = self._ask()
         self._emit(health, pending, message)
         return health
@@ -469,7 +506,9 @@ class PrintService:
                 self._settle_failed(job.id, self._failed_unrecorded[job.id], uncertain=False)
             # An earlier attempt that began and never ended may have printed: this
             # print then carries the duplicate marker, so render after settling it.
-            job = printjobs.settle_interrupted_attempt(self._engine, job.id)
+            job = printjobs.settle_interrupted_attempt(
+                self._engine, job.id, alive=self._claimant_alive
+            )
         except printjobs.PrintJobStateError:  # cancelled meanwhile: nothing to send
             return True
         try:
@@ -497,13 +536,19 @@ class PrintService:
             reason = str(exc) or repr(exc)
             return self._failed(job, pending, reason, False, PrinterHealth.ERROR, label_code)
         try:
-            # Committed before the first byte goes out; a database error here
-            # sends nothing and reaches the worker, which tries again later.
-            printjobs.begin_attempt(self._engine, job.id)
+            # The claim: committed before the first byte goes out, in one write
+            # transaction that checks no other process is sending the job. A database
+            # error here sends nothing and reaches the worker, which tries again later.
+            printjobs.begin_attempt(self._engine, job.id, station_id=self.station_id)
+        except printjobs.PrintJobClaimed:  # another process sends it: wait our turn
+            return False
         except printjobs.PrintJobStateError:  # cancelled meanwhile: nothing to send
             return True
         try:
             connection.send(document)
+        except PrinterUnconfirmed as exc:
+            # It took the bytes and did not answer after them: a fault, not "unreachable".
+            return self._failed(job, pending, str(exc), True, PrinterHealth.ERROR, label_code)
         except PrinterError as exc:
             health = PrinterHealth.UNREACHABLE
             return self._failed(job, pending, str(exc), exc.uncertain, health, label_code)
@@ -640,13 +685,15 @@ class PrintService:
 
     def jobs_of_day(self, day: date | None = None) -> list[PrintJobInfo]:
         """Today's jobs (or ``day``'s) and older ones still waiting, oldest first."""
-        return print_jobs_of_day(self._engine, day or datetime.now(LOCAL_TZ).date())
+        return print_jobs_of_day(
+            self._engine, day or datetime.now(LOCAL_TZ).date(), self.station_id
+        )
 
     def reprint(self, job_id: str) -> PrintJobInfo:
         """Queue another copy of the job's document and send it soon; the new job."""
         from db.printjobs import print_job
 
-        new_id = reprint_job(self._engine, job_id, self.actor)
+        new_id = reprint_job(self._engine, job_id, self.actor, self.station_id)
         self.wake()
         return print_job(self._engine, new_id)
 
@@ -662,17 +709,17 @@ class PrintService:
         The status line hears the new number of waiting jobs at once, and the next job
         is tried now instead of after the current backoff.
         """
-        from db.printjobs import pending_print_jobs
-
         cancelled = cancel_job(self._engine, job_id, self.actor)
         last = self._last_event
-        self._emit(last.health, len(pending_print_jobs(self._engine)), last.message)
+        self._emit(last.health, len(self._pending()), last.message)
         self.wake()
         return cancelled
 
     def queue_totals_slip(self, day: date | None = None) -> str:
         """Queue the totals slip of ``day`` (default today) and send it soon; its job id."""
-        job_id = queue_totals_slip(self._engine, day or datetime.now(LOCAL_TZ).date(), self.actor)
+        job_id = queue_totals_slip(
+            self._engine, day or datetime.now(LOCAL_TZ).date(), self.actor, self.station_id
+        )
         self.wake()
         return job_id
 

@@ -28,6 +28,14 @@ class PrinterUnavailable(PrinterError):
     """The printer cannot be reached (off, unplugged, wrong address, no permission)."""
 
 
+class PrinterUnconfirmed(PrinterError):
+    """The printer took the job's bytes but did not answer the status request sent after
+    them: it may or may not have printed, so the delivery is uncertain."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, uncertain=True)
+
+
 class PrinterNotReady(PrinterError):
     """The printer answered but cannot print (paper out, cover open, offline)."""
 

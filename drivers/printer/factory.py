@@ -27,6 +27,7 @@ def make_connection(
     queue: str = "",
     flow: str = "none",
     preview_dir: Path | None = None,
+    profile: str = "",
 ) -> PrinterConnection:
     """The connection ``kind`` with the settings it uses; the others are ignored.
 
@@ -34,8 +35,13 @@ def make_connection(
     given): one file that collects every job, or a folder with a file per job (see
     :class:`~drivers.printer.preview.PreviewConnection` for which is which); ``file``
     to ``path``; ``serial`` opens the port ``path``. A missing or wrong setting raises
-    :class:`ValueError` naming it.
+    :class:`ValueError` naming it. ``profile`` (a python-escpos profile) chooses the
+    status request that confirms each job on connections that can answer (``GS r 1``,
+    or ``DLE EOT 1`` for Star profiles; see :func:`delivery_check_for_profile`).
     """
+    from drivers.printer.status import delivery_check_for_profile
+
+    check = delivery_check_for_profile(profile)
     if kind == "preview":
         from drivers.printer.preview import PreviewConnection
 
@@ -58,18 +64,22 @@ def make_connection(
 
         if not path:
             raise ValueError("printer connection 'serial' needs the port as path (/dev/ttyUSB0)")
-        return SerialConnection(path, baudrate, flow=flow)
+        return SerialConnection(path, baudrate, flow=flow, delivery_check=check)
     if kind == "network":
         from drivers.printer.network import NetworkConnection
 
         if not host:
             raise ValueError("printer connection 'network' needs a host (name or IP address)")
-        return NetworkConnection(host, port)
+        return NetworkConnection(host, port, delivery_check=check)
     if kind == "usb":
         from drivers.printer.usb import UsbConnection
 
         return UsbConnection(
-            usb_vendor, usb_product, in_ep=usb_in_endpoint, out_ep=usb_out_endpoint
+            usb_vendor,
+            usb_product,
+            in_ep=usb_in_endpoint,
+            out_ep=usb_out_endpoint,
+            delivery_check=check,
         )
     if kind == "cups":
         from drivers.printer.cups import CupsConnection

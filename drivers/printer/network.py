@@ -5,17 +5,19 @@ printer that was off a minute ago works as soon as it is back, and nothing is le
 half-open between jobs (python-escpos's ``Network`` keeps one socket in its printer
 object, which stays unusable after a failed open).
 
-A job counts as delivered when the printer closed its side after we closed ours (the
-raw port 9100 convention: the printer reads to the end, then closes). A reset instead
-of a close means the printer dropped bytes: the delivery is uncertain.
+A job counts as delivered only when the printer answers a status request sent after
+the job's bytes on the same connection: ``GS r 1``, which the printer processes in
+order, after the job (``DLE EOT 1`` for profiles without ``GS r``; see
+``drivers.printer.status.DeliveryCheck``). A printer that accepts the connection and
+never reads, or reads and stalls, gives no answer within ``timeout``: the delivery is
+uncertain, and so is a reset while waiting. A kernel that acknowledged every byte is
+no proof: the bytes may sit unread in the printer's receive buffer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
-import struct
-import sys
 import time
 
 from drivers.printer.connection import (
@@ -24,8 +26,11 @@ from drivers.printer.connection import (
     PrinterNotReady,
     PrinterStatus,
     PrinterUnavailable,
+    PrinterUnconfirmed,
 )
 from drivers.printer.status import (
+    TRANSMIT_STATUS_CHECK,
+    DeliveryCheck,
     collect_replies,
     first_status_byte,
     not_ready_reason,
@@ -39,9 +44,9 @@ DEFAULT_PORT = 9100
 class NetworkConnection(PrinterConnection):
     """Raw TCP to ``host:port``.
 
-    ``timeout``: seconds to connect, to send the whole job, and to wait for the printer
-    to close its side after it (a printer that never closes costs this wait per job).
-    ``status_timeout``: seconds to wait for each ``DLE EOT`` reply.
+    ``timeout``: seconds to connect, to send the whole job, and to wait for the answer
+    to ``delivery_check`` after it. ``status_timeout``: seconds to wait for each
+    ``DLE EOT`` reply of :meth:`status`.
     """
 
     kind = "network"
@@ -53,6 +58,7 @@ class NetworkConnection(PrinterConnection):
         timeout: float = 5.0,
         *,
         status_timeout: float = 0.5,
+        delivery_check: DeliveryCheck = TRANSMIT_STATUS_CHECK,
     ) -> None:
         if not host:
             raise ValueError("a network printer needs a host name or IP address")
@@ -62,6 +68,7 @@ class NetworkConnection(PrinterConnection):
         self.port = port
         self.timeout = timeout
         self.status_timeout = status_timeout
+        self.delivery_check = delivery_check
 
     @property
     def address(self) -> str:
@@ -91,7 +98,7 @@ class NetworkConnection(PrinterConnection):
                     )
             try:
                 sock.settimeout(self.timeout)
-                sock.sendall(data)
+                sock.sendall(data + self.delivery_check.request)
             except OSError as exc:
                 raise PrinterError(
                     f"connection to the printer at {self.address} broke while sending "
@@ -150,42 +157,39 @@ class NetworkConnection(PrinterConnection):
         return parse_status(collect_replies(exchange))
 
     def _confirm_delivery(self, sock: socket.socket) -> None:
-        """Close our side and wait for the printer to close its side.
+        """Wait for the answer to the delivery check sent after the job.
 
-        A clean close (end of stream) means the printer read every byte. A reset means
-        it closed with bytes unread. A printer that keeps the connection open past the
-        timeout is trusted when the kernel reports every byte acknowledged.
+        Only that answer proves the printer read the job (and, for ``GS r``, processed
+        it). No answer within ``timeout``, an end of stream or a reset: uncertain.
         """
-        uncertain = PrinterError(
-            f"the printer at {self.address} dropped the connection before it took the "
-            "whole job: the label may be incomplete",
-            uncertain=True,
-        )
-        try:
-            sock.shutdown(socket.SHUT_WR)
-        except OSError as exc:
-            raise uncertain from exc
         deadline = time.monotonic() + self.timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
+        while (remaining := deadline - time.monotonic()) > 0:
             sock.settimeout(remaining)
             try:
-                chunk = sock.recv(256)  # status bytes a printer may push; not needed here
+                chunk = sock.recv(256)
             except TimeoutError:
                 break
             except OSError as exc:
-                raise uncertain from exc
+                raise PrinterError(
+                    f"the printer at {self.address} dropped the connection before it "
+                    "confirmed the job: the label may be incomplete",
+                    uncertain=True,
+                ) from exc
             if not chunk:
+                raise PrinterError(
+                    f"the printer at {self.address} closed the connection before it "
+                    "confirmed the job: the label may be incomplete",
+                    uncertain=True,
+                )
+            if self.delivery_check.first_reply(chunk) is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
                 return
-        unacknowledged = _unacknowledged_bytes(sock)
-        if unacknowledged:
-            raise PrinterError(
-                f"the printer at {self.address} stopped taking data ({unacknowledged} bytes "
-                "not acknowledged): the label may be incomplete",
-                uncertain=True,
-            )
+        raise PrinterUnconfirmed(
+            f"the printer at {self.address} took the job but did not confirm it within "
+            f"{self.timeout:g} s (it read nothing, or stopped: out of paper, cover open, "
+            "offline?): the label may not have printed"
+        )
 
 
 def _receive_status_byte(sock: socket.socket, timeout: float) -> int | None:
@@ -205,21 +209,6 @@ def _receive_status_byte(sock: socket.socket, timeout: float) -> int | None:
         value = first_status_byte(chunk)
         if value is not None:
             return value
-
-
-def _unacknowledged_bytes(sock: socket.socket) -> int | None:
-    """Bytes sent but not yet acknowledged by the peer (Linux ``SIOCOUTQ``), if known."""
-    if sys.platform != "linux":
-        return None
-    import fcntl
-    import termios
-
-    try:
-        raw = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, struct.pack("i", 0))
-    except OSError:
-        return None
-    count: int = struct.unpack("i", raw)[0]
-    return count
 
 
 def _reason(exc: OSError) -> str:

@@ -9,6 +9,13 @@ printer that is off, or out of paper, holds the line: bytes wait in the kernel's
 buffer. So a job is delivered when the output buffer is empty, and the wait for that
 has a deadline. pyserial's ``flush()`` (``tcdrain``) has none: it can block for ever,
 so it is used only where the output buffer cannot be measured.
+
+An empty output buffer says only that the bytes left the PC. The job counts as
+delivered when the printer answers the status request sent right after it (``GS r 1``,
+processed in order after the job; ``DLE EOT 1`` for profiles without ``GS r``): no
+answer within ``timeout`` makes the delivery uncertain. A printer wired without a
+return line (TX only) can never answer: print to it with ``connection = "file"`` on
+the port's device instead.
 """
 
 from __future__ import annotations
@@ -26,8 +33,11 @@ from drivers.printer.connection import (
     PrinterNotReady,
     PrinterStatus,
     PrinterUnavailable,
+    PrinterUnconfirmed,
 )
 from drivers.printer.status import (
+    TRANSMIT_STATUS_CHECK,
+    DeliveryCheck,
     collect_replies,
     first_status_byte,
     not_ready_reason,
@@ -45,8 +55,9 @@ class SerialConnection(PrinterConnection):
 
     ``flow``: ``"none"``, ``"rtscts"`` (hardware, RTS/CTS), ``"dsrdtr"`` (hardware,
     DTR/DSR, the Epson default) or ``"xonxoff"`` (software). ``timeout``: seconds the
-    printer may hold the line beyond the time the job takes at ``baudrate``.
-    ``status_timeout``: seconds to wait for each ``DLE EOT`` reply.
+    printer may hold the line beyond the time the job takes at ``baudrate``, and to
+    answer ``delivery_check`` after it. ``status_timeout``: seconds to wait for each
+    ``DLE EOT`` reply of :meth:`status`.
     """
 
     kind = "serial"
@@ -62,6 +73,7 @@ class SerialConnection(PrinterConnection):
         timeout: float = 5.0,
         *,
         status_timeout: float = 0.5,
+        delivery_check: DeliveryCheck = TRANSMIT_STATUS_CHECK,
     ) -> None:
         if not port:
             raise ValueError("a serial printer needs a port, e.g. /dev/ttyUSB0 or COM3")
@@ -78,6 +90,7 @@ class SerialConnection(PrinterConnection):
         self.stopbits = stopbits
         self.timeout = timeout
         self.status_timeout = status_timeout
+        self.delivery_check = delivery_check
         # Let pyserial check the settings now (without opening the port), so a wrong
         # baud rate or parity is a configuration error and not a failed print later.
         try:
@@ -96,6 +109,7 @@ class SerialConnection(PrinterConnection):
         ``check_status``: ask first on the same line and raise :class:`PrinterNotReady`
         when the printer says it cannot print (a silent printer gets the job anyway).
         """
+        data += self.delivery_check.request
         transmit_seconds = len(data) * _BITS_PER_BYTE_8N1 / self.baudrate
         deadline_seconds = self.timeout + transmit_seconds
         port = self._open(write_timeout=deadline_seconds)
@@ -106,7 +120,10 @@ class SerialConnection(PrinterConnection):
                     raise PrinterNotReady(
                         f"serial printer on {self.port} is {not_ready_reason(status)}"
                     )
+            with contextlib.suppress(serial.SerialException, OSError, NotImplementedError):
+                port.reset_input_buffer()  # stale bytes are no answer to the check
             self._write_all(port, data, time.monotonic() + deadline_seconds)
+            self._confirm_delivery(port)
         finally:
             _close_quietly(port)
 
@@ -203,6 +220,27 @@ class SerialConnection(PrinterConnection):
                 f"the line to the serial printer on {self.port} broke while sending ({exc})",
                 uncertain=True,
             ) from exc
+
+    def _confirm_delivery(self, port: Any) -> None:
+        """Wait for the answer to the delivery check that followed the job."""
+        deadline = time.monotonic() + self.timeout
+        try:
+            while (remaining := deadline - time.monotonic()) > 0:
+                port.timeout = remaining
+                chunk: bytes = port.read(1)
+                if chunk and self.delivery_check.first_reply(chunk) is not None:
+                    return
+        except (serial.SerialException, OSError) as exc:
+            raise PrinterError(
+                f"the line to the serial printer on {self.port} broke before the printer "
+                f"confirmed the job ({exc}): the label may be incomplete",
+                uncertain=True,
+            ) from exc
+        raise PrinterUnconfirmed(
+            f"serial printer on {self.port} took the job but did not confirm it within "
+            f"{self.timeout:g} s (out of paper, cover open, offline, or no return line in "
+            "the cable?): the label may not have printed"
+        )
 
     def _ask_status(self, port: Any) -> PrinterStatus:
         with contextlib.suppress(serial.SerialException, OSError, NotImplementedError):

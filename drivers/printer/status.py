@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from drivers.printer.connection import PaperState, PrinterStatus
 
@@ -230,3 +231,68 @@ def not_ready_reason(status: PrinterStatus) -> str:
     if status.online is False and not reasons:
         reasons.append("offline")
     return ", ".join(reasons) or "not ready"
+
+
+# -- delivery confirmation ---------------------------------------------------------------
+
+GS = 0x1D
+
+#: ``GS r 1`` (hex ``1D 72 01``): "Transmit status", paper sensor status (Epson ESC/POS
+#: command reference, "GS r n: Transmit status"). Unlike ``DLE EOT`` it is not a
+#: real-time command: the printer processes it in order, after every byte received
+#: before it, so its reply says the job in front of it was read and processed. The
+#: reply byte has bit 4 and bit 7 fixed to 0, which tells it apart from a ``DLE EOT``
+#: reply and from XON/XOFF (bit 4 set in all of them).
+TRANSMIT_STATUS_REQUEST = bytes((GS, 0x72, 0x01))
+_TRANSMIT_STATUS_FIXED_MASK = 0x90
+
+#: ``DLE EOT 1`` as the delivery check of printers without ``GS r``. A real-time
+#: command is executed when the printer reads it, so its reply says only that every byte
+#: before it was read (taken off the line), not that it was printed.
+REALTIME_STATUS_REQUEST = status_request(PRINTER_STATUS)
+
+#: python-escpos profiles have no feature flag for ``GS r``; its ``starCommands`` flag
+#: marks printers that speak Star's own command set (SP2000, TSP600, TUP500), where
+#: ``GS r`` is not an ESC/POS command, so these are asked ``DLE EOT`` instead.
+_STAR_FEATURE = "starCommands"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryCheck:
+    """The status request sent after a job's bytes, and how its reply is recognised.
+
+    A job on a connection that can answer counts as delivered only when the reply to
+    this request arrives: a printer that accepts the bytes and never reads them, or reads
+    them and stalls, gives no reply.
+    """
+
+    request: bytes
+
+    def is_reply(self, value: int) -> bool:
+        if self.request == TRANSMIT_STATUS_REQUEST:
+            return 0 <= value <= 0xFF and value & _TRANSMIT_STATUS_FIXED_MASK == 0
+        return is_status_byte(value)
+
+    def first_reply(self, data: bytes) -> int | None:
+        """The first byte in ``data`` that answers the request."""
+        for value in data:
+            if self.is_reply(value):
+                return value
+        return None
+
+
+TRANSMIT_STATUS_CHECK = DeliveryCheck(TRANSMIT_STATUS_REQUEST)
+REALTIME_STATUS_CHECK = DeliveryCheck(REALTIME_STATUS_REQUEST)
+
+
+def delivery_check_for_profile(profile_name: str) -> DeliveryCheck:
+    """``GS r 1`` for ESC/POS printers; ``DLE EOT 1`` for profiles with Star commands."""
+    from escpos.capabilities import CAPABILITIES, get_profile
+
+    profiles: dict[str, Any] = CAPABILITIES["profiles"]
+    if profile_name not in profiles:
+        return TRANSMIT_STATUS_CHECK
+    features: dict[str, Any] = get_profile(profile_name).features
+    if features.get(_STAR_FEATURE):
+        return REALTIME_STATUS_CHECK
+    return TRANSMIT_STATUS_CHECK

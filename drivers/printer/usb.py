@@ -11,6 +11,12 @@ check.
 On Linux the kernel's ``usblp`` driver takes USB printers as ``/dev/usb/lp0``. Either
 the user may detach it (a udev rule giving access to the device), or the printer is
 used through that device file with the ``file`` connection instead.
+
+A job counts as delivered when the printer answers, on the bulk IN endpoint, the
+status request written right after the job (``GS r 1``, processed in order after the
+job; ``DLE EOT 1`` for profiles without ``GS r``). No answer within ``timeout`` makes
+the delivery uncertain. A device without an IN endpoint cannot answer: its job counts
+as delivered when the bulk transfer took every byte, as for a file.
 """
 
 from __future__ import annotations
@@ -26,8 +32,11 @@ from drivers.printer.connection import (
     PrinterNotReady,
     PrinterStatus,
     PrinterUnavailable,
+    PrinterUnconfirmed,
 )
 from drivers.printer.status import (
+    TRANSMIT_STATUS_CHECK,
+    DeliveryCheck,
     collect_replies,
     first_status_byte,
     not_ready_reason,
@@ -54,8 +63,9 @@ class UsbConnection(PrinterConnection):
     """The USB printer with ``vendor_id:product_id``.
 
     ``out_ep`` / ``in_ep``: endpoint addresses; ``None`` finds the bulk endpoints of
-    ``interface``. ``timeout``: seconds for the job's bulk transfer. ``status_timeout``:
-    seconds to wait for each ``DLE EOT`` reply.
+    ``interface``. ``timeout``: seconds for the job's bulk transfer, and to wait for the
+    answer to ``delivery_check`` after it. ``status_timeout``: seconds to wait for each
+    ``DLE EOT`` reply of :meth:`status`.
     """
 
     kind = "usb"
@@ -70,6 +80,7 @@ class UsbConnection(PrinterConnection):
         timeout: float = 5.0,
         *,
         status_timeout: float = 0.5,
+        delivery_check: DeliveryCheck = TRANSMIT_STATUS_CHECK,
     ) -> None:
         for name, value in (("vendor", vendor_id), ("product", product_id)):
             if not 0 < value <= 0xFFFF:
@@ -81,6 +92,7 @@ class UsbConnection(PrinterConnection):
         self.interface = interface
         self.timeout = timeout
         self.status_timeout = status_timeout
+        self.delivery_check = delivery_check
 
     @property
     def ids(self) -> str:
@@ -103,6 +115,7 @@ class UsbConnection(PrinterConnection):
                 if status.ready is False:
                     raise PrinterNotReady(f"USB printer {self.ids} is {not_ready_reason(status)}")
             device.write_job(data)
+            device.confirm_delivery()
 
     def status(self) -> PrinterStatus:
         """Ask ``DLE EOT 1, 2, 4``; no IN endpoint or no reply gives ``answered=False``."""
@@ -281,6 +294,42 @@ class _OpenDevice:
                 f"USB printer {owner.ids} took {written} of {len(data)} bytes: {incomplete}",
                 uncertain=True,
             )
+
+    def confirm_delivery(self) -> None:
+        """Write the delivery check after the job and wait for its answer (see above)."""
+        if self.in_ep is None:
+            return  # cannot answer: the completed bulk transfer is all there is to know
+        owner = self.owner
+        check = owner.delivery_check
+        incomplete = "the label may be incomplete"
+        usb_error = self._usb_error()
+        try:
+            self.device.write(self.out_ep, check.request, _milliseconds(owner.timeout))
+        except usb_error as exc:
+            raise PrinterError(
+                f"USB printer {owner.ids} took the job but not the status request after it "
+                f"({exc}): {incomplete}",
+                uncertain=True,
+            ) from exc
+        deadline = time.monotonic() + owner.timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                reply = bytes(self.device.read(self.in_ep, 64, _milliseconds(remaining)))
+            except usb_error as exc:
+                if getattr(exc, "errno", None) == errno.ENODEV:
+                    raise PrinterError(
+                        f"USB printer {owner.ids} was unplugged before it confirmed the job: "
+                        f"{incomplete}",
+                        uncertain=True,
+                    ) from exc
+                break  # timed out (or a stall): no answer
+            if check.first_reply(reply) is not None:
+                return
+        raise PrinterUnconfirmed(
+            f"USB printer {owner.ids} took the job but did not confirm it within "
+            f"{owner.timeout:g} s (out of paper, cover open or offline?): the label may not "
+            "have printed"
+        )
 
     def ask_status(self) -> PrinterStatus:
         if self.in_ep is None:

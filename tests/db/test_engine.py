@@ -26,6 +26,8 @@ from db.engine import (
 )
 from db.records import drop_off_by_id, verify_chain
 
+#: The newest schema revision this code knows.
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

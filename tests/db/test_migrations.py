@@ -24,6 +24,7 @@ from db.engine import (
     MIGRATIONS_DIR,
     SchemaTooNew,
     alembic_config,
+    create_sqlite_engine,
     database_health,
     head_revision,
     open_database,
@@ -34,6 +35,7 @@ from db.records import NewDropOff, record_drop_off, verify_chain, void_drop_off
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
+#: The newest revision this code knows.
 
 
 @pytest.fixture
@@ -106,13 +108,14 @@ SECOND_MIGRATION = textwrap.dedent(
     '''
     """A later change: drop-offs get a note (rebuilds the table in SQLite).
 
-    Revision ID: 9001
+    Revision ID: 9999
+    Revises: {head}
     """
 
     import sqlalchemy as sa
     from alembic import op
 
-    revision = "9001"
+    revision = "9999"
     down_revision = "{head}"
     branch_labels = None
     depends_on = None
@@ -123,7 +126,7 @@ SECOND_MIGRATION = textwrap.dedent(
             batch.add_column(sa.Column("note", sa.Text(), nullable=True))
         for statement in ("UPDATE", "DELETE"):
             op.execute(
-                f"CREATE TRIGGER drop_off_no_{statement.lower()} BEFORE {statement} "
+                f"CREATE TRIGGER drop_off_no_{{statement.lower()}} BEFORE {{statement}} "
                 "ON drop_off BEGIN SELECT RAISE(ABORT, 'append-only'); END"
             )
 
@@ -141,13 +144,13 @@ def test_upgrading_a_database_keeps_its_records(
     void_drop_off(engine, ids[1], "teamleider", "wrong", now=NOW)
     later = tmp_path / "later-migrations"
     shutil.copytree(MIGRATIONS_DIR, later, ignore=shutil.ignore_patterns("__pycache__"))
-    (later / "versions" / "9001_note.py").write_text(
-        SECOND_MIGRATION.replace("{head}", head_revision()), encoding="utf-8"
+    (later / "versions" / "9999_note.py").write_text(
+        SECOND_MIGRATION.format(head=head_revision()), encoding="utf-8"
     )
 
     upgrade_database(engine, migrations_dir=later)
 
-    assert database_health(engine).schema_revision == "9001"
+    assert database_health(engine).schema_revision == "9999"
     assert database_health(engine).foreign_keys is True
     with sqlite3.connect(db_path) as connection:
         rows = connection.execute(
@@ -162,8 +165,8 @@ def test_upgrading_a_database_keeps_its_records(
         (ids[2], "MS01-000003", None),
     ]
     assert verify_chain(engine).ok
-    # This code knows only 0001: it must not touch the newer database.
-    with pytest.raises(SchemaTooNew, match="9001"):
+    # This code does not know 9999: it must not touch the newer database.
+    with pytest.raises(SchemaTooNew, match="9999"):
         open_database(db_path)
 
 
@@ -271,3 +274,89 @@ def test_a_0001_database_tampered_with_before_the_upgrade_still_says_so(tmp_path
     open_database(path).dispose()
     assert _relinked(path)["MS02"]["old_chain_intact"] is False
     assert _relinked(path)["MS01"]["old_chain_intact"] is True
+
+
+# -- 0002: print jobs belong to a station ------------------------------------------------
+
+_JOB_COLUMNS = "id, drop_off_id, document, status, attempts, created_at, updated_at"
+_T = "2024-05-14T10:00:00.000000+00:00"
+
+
+def _database_at_0001(db_path: Path, stations: tuple[str, ...]) -> None:
+    """A database as revision 0001 left it: a label job per station, and a test page."""
+    engine = create_sqlite_engine(db_path)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0001")
+    engine.dispose()
+    with sqlite3.connect(db_path) as connection:
+        for number, station in enumerate(stations, start=1):
+            connection.execute(
+                "INSERT INTO label_sequence (station_id, last_no) VALUES (?, 1)", (station,)
+            )
+            connection.execute(
+                "INSERT INTO drop_off (id, station_id, chain_seq, label_no, label_code, "
+                "recorded_at, classification, category_code, category_name, weight_grams, "
+                "weight_source, operator, prev_hash, content_hash) VALUES "
+                "(?, ?, 1, 1, ?, ?, 'reuse', 'meubels', 'Meubels', 1000, 'scale', 'balie', "
+                "'', ?)",
+                (f"d{number}", station, f"{station}-000001", _T, f"hash{number}"),
+            )
+            connection.execute(
+                f"INSERT INTO print_job ({_JOB_COLUMNS}) VALUES "
+                "(?, ?, 'item_label', 'queued', 0, ?, ?)",
+                (f"label{number}", f"d{number}", _T, _T),
+            )
+        connection.execute(
+            f"INSERT INTO print_job ({_JOB_COLUMNS}) VALUES "
+            "('page', NULL, 'test_page', 'queued', 0, ?, ?)",
+            (_T, _T),
+        )
+
+
+def _stations_of_jobs(db_path: Path) -> dict[str, str | None]:
+    with sqlite3.connect(db_path) as connection:
+        return dict(connection.execute("SELECT id, station_id FROM print_job ORDER BY id"))
+
+
+def test_0002_gives_each_job_the_station_of_its_drop_off(db_path: Path) -> None:
+    _database_at_0001(db_path, ("MS01", "MS02"))
+
+    open_database(db_path).dispose()
+
+    # Two stations: the test page's station cannot be told; the first counter to start
+    # takes it over (db.printjobs.adopt_unassigned_jobs).
+    assert _stations_of_jobs(db_path) == {"label1": "MS01", "label2": "MS02", "page": None}
+
+
+def test_0002_gives_jobs_without_a_drop_off_the_only_station(db_path: Path) -> None:
+    _database_at_0001(db_path, ("MS01",))
+
+    open_database(db_path).dispose()
+
+    assert _stations_of_jobs(db_path) == {"label1": "MS01", "page": "MS01"}
+
+
+def test_0002_keeps_the_append_only_triggers(db_path: Path) -> None:
+    _database_at_0001(db_path, ("MS01",))
+
+    open_database(db_path).dispose()
+
+    with sqlite3.connect(db_path) as connection:
+        triggers = {
+            name
+            for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+            )
+        }
+        assert triggers == {
+            f"{table}_no_{statement}"
+            for table in ("drop_off", "captured_reading", "audit_entry")
+            for statement in ("update", "delete")
+        } | {"label_sequence_no_delete", "label_sequence_forward_only"}
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            connection.execute("DELETE FROM drop_off")
+        indices = {
+            name
+            for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+    assert "ix_print_job_station_id_status_created_at" in indices

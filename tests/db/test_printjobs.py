@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +18,9 @@ from sqlalchemy.engine import Engine
 from db.engine import open_database
 from db.printjobs import (
     INTERRUPTED_ERROR,
+    PrintJobClaimed,
     PrintJobStateError,
+    adopt_unassigned_jobs,
     attempt_interrupted,
     begin_attempt,
     cancel,
@@ -192,13 +198,13 @@ def test_a_voided_drop_off_is_not_reprinted(engine: Engine) -> None:
 
 
 def test_documents_without_a_drop_off(engine: Engine) -> None:
-    job_id = queue_document(engine, "test_page", "technician")
+    job_id = queue_document(engine, "test_page", "technician", station_id="MS01")
     job = print_job(engine, job_id)
     assert (job.document, job.drop_off_id, job.label_code) == ("test_page", None, None)
     with pytest.raises(ValueError):
-        queue_document(engine, "item_label", "technician")
+        queue_document(engine, "item_label", "technician", station_id="MS01")
     with pytest.raises(ValueError):
-        queue_document(engine, "poster", "technician")
+        queue_document(engine, "poster", "technician", station_id="MS01")
 
 
 # -- delivery attempts: begun before sending, ended by sent or failed ------------------
@@ -260,3 +266,121 @@ def test_no_attempt_begins_for_a_job_that_no_longer_waits(engine: Engine) -> Non
         begin_attempt(engine, job_id)
     with pytest.raises(PrintJobStateError):
         settle_interrupted_attempt(engine, job_id)
+
+
+# -- stations and claims -----------------------------------------------------------------
+
+
+def record_at(engine: Engine, station: str) -> RecordedDropOff:
+    return record_drop_off(
+        engine,
+        NewDropOff(
+            station_id=station,
+            classification="repair",
+            category_code="bicycles",
+            category_name="Fietsen",
+            eural_code=None,
+            weight_grams=14500,
+            weight_source="manual",
+            operator="anna",
+            reading=None,
+            reason="bicycle on the floor scale",
+        ),
+        now=T0,
+    )
+
+
+def test_each_station_sees_only_its_own_jobs(engine: Engine) -> None:
+    ms01, ms02 = record_at(engine, "MS01"), record_at(engine, "MS02")
+    slip = queue_document(engine, "test_page", "technician", station_id="MS02")
+
+    assert [j.id for j in pending_print_jobs(engine, "MS01")] == [ms01.print_job_id]
+    assert [j.id for j in pending_print_jobs(engine, "MS02")] == [ms02.print_job_id, slip]
+    assert len(pending_print_jobs(engine)) == 3
+    assert print_job(engine, ms02.print_job_id or "").station_id == "MS02"
+
+
+def test_a_station_cannot_claim_another_stations_job(engine: Engine) -> None:
+    job_id = record_at(engine, "MS02").print_job_id or ""
+
+    with pytest.raises(PrintJobStateError, match="station MS02"):
+        begin_attempt(engine, job_id, station_id="MS01")
+
+    assert not attempt_interrupted(engine, job_id)
+
+
+def test_a_reprint_prints_at_the_station_that_asked_for_it(engine: Engine) -> None:
+    recorded = record_at(engine, "MS01")
+
+    assert print_job(engine, queue_reprint(engine, recorded.id, "anna")).station_id == "MS01"
+    again = queue_reprint(engine, recorded.id, "anna", station_id="MS02")
+    assert print_job(engine, again).station_id == "MS02"
+
+
+_CLAIMER = """
+import sys
+from db.engine import open_database
+from db.printjobs import begin_attempt
+
+begin_attempt(open_database(sys.argv[1]), sys.argv[2], station_id="MS01")
+print("claimed", flush=True)
+sys.stdin.readline()  # still sending, as far as anyone can tell
+"""
+
+
+def test_a_job_another_live_process_is_sending_cannot_be_claimed_or_settled(
+    engine: Engine, db_path: Path
+) -> None:
+    job_id = record(engine).print_job_id or ""
+    claimer = subprocess.Popen(
+        [sys.executable, "-c", _CLAIMER, str(db_path), job_id],
+        cwd=Path(__file__).resolve().parents[2],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert claimer.stdout is not None
+        assert claimer.stdout.readline().strip() == "claimed"
+
+        # It runs: its attempt is not "interrupted", and nobody else may send the job.
+        assert settle_interrupted_attempt(engine, job_id).copy_marker is None
+        with pytest.raises(PrintJobClaimed):
+            begin_attempt(engine, job_id, station_id="MS01")
+    finally:
+        assert claimer.stdin is not None
+        claimer.stdin.close()
+        claimer.wait(timeout=30)
+
+    # Gone without ending its attempt: the label may have printed.
+    job = settle_interrupted_attempt(engine, job_id)
+    assert (job.status, job.copy_marker, job.last_error) == (
+        "failed",
+        "duplicate",
+        INTERRUPTED_ERROR,
+    )
+    begin_attempt(engine, job_id, station_id="MS01")
+
+
+def test_an_attempt_names_its_claimant(engine: Engine, db_path: Path) -> None:
+    job_id = record(engine).print_job_id or ""
+
+    begin_attempt(engine, job_id, station_id="MS01")
+
+    (sending,) = [d for _, action, d in audit(db_path, job_id) if action == "print_job.sending"]
+    assert sending["claimant"] == {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+def test_waiting_jobs_without_a_station_are_adopted_once(engine: Engine, db_path: Path) -> None:
+    page = queue_document(engine, "test_page", "technician", station_id="MS01")
+    done = queue_document(engine, "test_page", "technician", station_id="MS01")
+    mark_sent(engine, done)
+    with sqlite3.connect(db_path) as connection:  # as migration 0002 leaves them
+        connection.execute("UPDATE print_job SET station_id = NULL")
+
+    assert adopt_unassigned_jobs(engine, "MS02") == [page]
+    assert adopt_unassigned_jobs(engine, "MS01") == []
+
+    assert print_job(engine, page).station_id == "MS02"
+    assert print_job(engine, done).station_id is None  # finished: history stays as it was
+    assert audit(db_path, page)[-1][1] == "print_job.adopted"

@@ -3,9 +3,13 @@
 It takes jobs on an ephemeral port the way a raw port 9100 printer does: it reads until
 the client closes its side, keeps the bytes, then closes. It answers the real-time
 status request ``DLE EOT n`` (``10 04 n``) wherever it appears in the stream, as an
-Epson printer does, with the reply bytes of its current mode. It can stay silent,
-refuse connections (switched off) and reset a connection after some bytes (cable
-pulled mid-job).
+Epson printer does, with the reply bytes of its current mode, and ``GS r 1``
+(``1D 72 01``, transmit paper sensor status) in order, after the bytes before it, as
+long as it can print (an offline printer processes no data, so it does not answer).
+It can stay silent (``mode="silent"``: answers nothing), answer ``DLE EOT`` but not
+``GS r`` (``transmit_status=False``), accept connections and never read a byte
+(``reads=False``), refuse connections (switched off) and reset a connection after some
+bytes (cable pulled mid-job).
 
 Every thread is a daemon and stops on :meth:`FakeEscposPrinter.close`, or by itself
 after ``lifetime`` seconds, so a test that forgets to close it cannot hang the run.
@@ -27,6 +31,20 @@ from types import TracebackType
 
 DLE = 0x10
 EOT = 0x04
+GS = 0x1D
+TRANSMIT_STATUS = bytes((GS, 0x72, 0x01))  # GS r 1
+
+# Reply to GS r 1 per mode (Epson: bits 0-1 paper near end, bits 2-3 paper end, bits 4
+# and 7 fixed 0). None: the printer is offline and processes no data, so no reply.
+TRANSMIT_STATUS_REPLIES: dict[str, int | None] = {
+    "online": 0x00,
+    "paper_near_end": 0x03,
+    "paper_out": None,
+    "cover_open": None,
+    "offline": None,
+    "error": None,
+    "silent": None,
+}
 
 # Reply bytes per mode for DLE EOT 1 (printer), 2 (offline cause), 3 (error cause) and
 # 4 (paper roll sensor). 0x12 is the fixed-bit pattern alone, i.e. "nothing to report".
@@ -55,11 +73,16 @@ class FakeEscposPrinter:
         *,
         drop_after: int | None = None,
         lifetime: float = 30.0,
+        transmit_status: bool = True,
+        reads: bool = True,
     ) -> None:
         if mode not in STATUS_REPLIES:
             raise ValueError(f"unknown mode {mode!r}; modes: {', '.join(STATUS_REPLIES)}")
         self.mode = mode
         self.drop_after = drop_after
+        self.transmit_status = transmit_status
+        self.reads = reads
+        self.transmit_status_requests = 0
         self.host = "127.0.0.1"
         self.jobs: list[bytes] = []  # what would be printed: status requests removed
         self.connections: list[bytes] = []  # every byte of each finished connection
@@ -140,6 +163,9 @@ class FakeEscposPrinter:
             self._listener_closed.set()
 
     def _serve(self, conn: socket.socket) -> None:
+        if not self.reads:
+            self._hold_without_reading(conn)
+            return
         raw = bytearray()
         payload = bytearray()
         pending = bytearray()  # a DLE or DLE EOT whose remaining bytes have not arrived yet
@@ -175,6 +201,14 @@ class FakeEscposPrinter:
         """
         i = 0
         while i < len(data):
+            if data[i] == GS:
+                if len(data) - i < len(TRANSMIT_STATUS):
+                    if TRANSMIT_STATUS.startswith(bytes(data[i:])):
+                        return data[i:]
+                elif data[i : i + len(TRANSMIT_STATUS)] == TRANSMIT_STATUS:
+                    self._answer_transmit_status(conn)
+                    i += len(TRANSMIT_STATUS)
+                    continue
             if data[i] == DLE:
                 if i + 1 >= len(data) or (data[i + 1] == EOT and i + 2 >= len(data)):
                     return data[i:]
@@ -194,6 +228,26 @@ class FakeEscposPrinter:
             return
         with contextlib.suppress(OSError):
             conn.sendall(bytes((replies[n],)))
+
+    def _answer_transmit_status(self, conn: socket.socket) -> None:
+        with self._lock:
+            self.transmit_status_requests += 1
+        reply = TRANSMIT_STATUS_REPLIES[self.mode]
+        if reply is None or not self.transmit_status:
+            return
+        with contextlib.suppress(OSError):
+            conn.sendall(bytes((reply,)))
+
+    def _hold_without_reading(self, conn: socket.socket) -> None:
+        """Keep the connection open and never read from it (a hung print server)."""
+        try:
+            while self._running():
+                time.sleep(_POLL)
+        finally:
+            with self._lock:
+                self.connections.append(b"")
+                self._lock.notify_all()
+            conn.close()
 
     def _record(self, raw: bytearray, payload: bytearray) -> None:
         with self._lock:

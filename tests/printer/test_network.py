@@ -56,7 +56,7 @@ def test_job_arrives_byte_exact(printer: FakeEscposPrinter) -> None:
     connection_to(printer).send(data)
 
     assert printer.wait_for_jobs(1) == [data]
-    assert printer.connections == [data]
+    assert printer.connections == [data + b"\x1dr\x01"]  # and GS r 1 to confirm it
     assert b"MS01-000123" in printer.jobs[0]
 
 
@@ -221,8 +221,12 @@ def test_send_with_status_check_prints_when_ready_or_silent(
 ) -> None:
     connection_to(printer).send(b"first\n", check_status=True)
     printer.mode = "silent"
-    connection_to(printer, status_timeout=0.2).send(b"second\n", check_status=True)
+    silent = NetworkConnection(printer.host, printer.port, timeout=0.5, status_timeout=0.2)
+    # A silent printer gets the job, but without an answer it is not confirmed.
+    with pytest.raises(PrinterError) as error:
+        silent.send(b"second\n", check_status=True)
 
+    assert error.value.uncertain is True
     assert printer.wait_for_jobs(2) == [b"first\n", b"second\n"]
 
 
@@ -285,3 +289,53 @@ def test_factory_lists_the_kinds_for_an_unknown_one() -> None:
     assert "'bluetooth'" in str(error.value)
     for kind in CONNECTION_KINDS:
         assert kind in str(error.value)
+
+
+# -- delivery: the printer must answer a status request sent after the job ----------------
+
+
+def test_a_printer_that_never_reads_does_not_count_as_delivered() -> None:
+    with FakeEscposPrinter(reads=False, lifetime=10) as deaf:
+        connection = NetworkConnection(deaf.host, deaf.port, timeout=1.0)
+
+        with pytest.raises(PrinterError) as error:
+            connection.send(label_bytes())
+
+    assert error.value.uncertain is True
+    assert not isinstance(error.value, PrinterUnavailable)
+    assert "did not confirm" in str(error.value)
+
+
+def test_delivery_is_confirmed_by_the_answer_to_gs_r_after_the_job(
+    printer: FakeEscposPrinter,
+) -> None:
+    data = label_bytes()
+
+    connection_to(printer).send(data)
+
+    # GS r 1 follows the job's last byte, on the same connection; nothing else is sent.
+    assert printer.wait_for_connections(1) == [data + b"\x1dr\x01"]
+    assert printer.jobs == [data]
+    assert printer.transmit_status_requests == 1
+
+
+def test_a_printer_that_reads_but_never_answers_does_not_count_as_delivered() -> None:
+    with FakeEscposPrinter(transmit_status=False, lifetime=10) as mute:
+        with pytest.raises(PrinterError) as error:
+            NetworkConnection(mute.host, mute.port, timeout=0.5).send(label_bytes())
+
+        assert error.value.uncertain is True
+        assert "did not confirm" in str(error.value)
+        # It read the job: the label may well have printed, so a retry is a duplicate.
+        assert mute.wait_for_jobs(1) == [label_bytes()]
+        assert mute.transmit_status_requests == 1
+
+
+def test_a_printer_without_gs_r_is_asked_dle_eot_after_the_job() -> None:
+    with FakeEscposPrinter(transmit_status=False, lifetime=10) as star:
+        connection = make_connection("network", host=star.host, port=star.port, profile="TSP600")
+
+        connection.send(b"label\n")
+
+        assert star.wait_for_connections(1) == [b"label\n\x10\x04\x01"]
+        assert star.jobs == [b"label\n"]

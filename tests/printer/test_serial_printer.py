@@ -27,7 +27,9 @@ class PtyPrinter:
 
     ``replies[n]`` is written back for ``DLE EOT n`` (missing: silent). ``hang_up_on``
     closes the master side (the cable pulled) when a status request with that number,
-    or (``"data"``) the first job byte, arrives. Stops by itself after ``lifetime``.
+    or (``"data"``) the first job byte, arrives. ``GS r 1`` (transmit status, sent after
+    each job) is answered with ``transmit_status_reply`` (None: never answered).
+    Stops by itself after ``lifetime``.
     """
 
     def __init__(self, lifetime: float = 20.0) -> None:
@@ -35,6 +37,8 @@ class PtyPrinter:
         self.port = os.ttyname(self._slave)
         self.replies: dict[int, bytes] = dict(ONLINE)
         self.hang_up_on: int | str | None = None
+        self.transmit_status_reply: bytes | None = b"\x00"
+        self.transmit_status_requests = 0
         self.received = bytearray()
         self.requests: list[int] = []
         self._lock = threading.Condition()
@@ -90,8 +94,17 @@ class PtyPrinter:
                 self._lock.notify_all()
             pending += chunk
             while pending:
-                start = pending.find(b"\x10")
-                if start != 0:  # job bytes up to the next DLE (or all of them)
+                if pending.startswith(b"\x1dr\x01"):
+                    self.transmit_status_requests += 1
+                    if self.transmit_status_reply is not None:
+                        os.write(self.master, self.transmit_status_reply)
+                    pending = pending[3:]
+                    continue
+                if len(pending) < 3 and b"\x1dr\x01".startswith(pending):
+                    break  # wait for the rest of a possible GS r 1
+                starts = [i for i in (pending.find(b"\x10"), pending.find(b"\x1dr\x01")) if i >= 0]
+                start = min(starts, default=-1)
+                if start != 0:  # job bytes up to the next request (or all of them)
                     pending = b"" if start < 0 else pending[start:]
                     if self.hang_up_on == "data":
                         self._hang_up_now.set()
@@ -130,7 +143,9 @@ def test_job_arrives_byte_exact(printer: PtyPrinter) -> None:
 
     connection_to(printer).send(data)
 
-    assert printer.wait_for(len(data)) == data
+    # The job, then GS r 1: the printer's answer to it confirmed the delivery.
+    assert printer.wait_for(len(data) + 3) == data + b"\x1dr\x01"
+    assert printer.transmit_status_requests == 1
 
 
 @pytest.mark.parametrize("flow", ["none", "rtscts", "dsrdtr", "xonxoff"])
@@ -139,7 +154,7 @@ def test_every_flow_control_delivers(printer: PtyPrinter, flow: str) -> None:
 
     connection_to(printer, flow=flow).send(data)
 
-    assert printer.wait_for(len(data)) == data
+    assert printer.wait_for(len(data) + 3) == data + b"\x1dr\x01"
 
 
 def test_status_replies_are_parsed(printer: PtyPrinter) -> None:
@@ -188,7 +203,7 @@ def test_send_with_status_check_refuses_when_not_ready(printer: PtyPrinter) -> N
 def test_send_with_status_check_prints_when_ready(printer: PtyPrinter) -> None:
     connection_to(printer).send(b"label\n", check_status=True)
 
-    assert printer.wait_for(15) == b"\x10\x04\x01\x10\x04\x02\x10\x04\x04label\n"
+    assert printer.wait_for(18) == b"\x10\x04\x01\x10\x04\x02\x10\x04\x04label\n\x1dr\x01"
 
 
 def test_closed_other_end_before_the_job_is_unavailable(printer: PtyPrinter) -> None:
@@ -227,7 +242,7 @@ def test_connection_object_survives_a_failed_job(printer: PtyPrinter) -> None:
     connection.send(b"second\n", check_status=True)
 
     requests = b"\x10\x04\x01\x10\x04\x02\x10\x04\x04"
-    assert printer.wait_for(25) == requests + requests + b"second\n"
+    assert printer.wait_for(28) == requests + requests + b"second\n\x1dr\x01"
 
 
 def test_missing_port_is_unavailable() -> None:
@@ -248,3 +263,40 @@ def test_describe_names_the_port() -> None:
     assert SerialConnection("/dev/ttyUSB0", 19200).describe() == (
         "serial printer on /dev/ttyUSB0 (19200 baud)"
     )
+
+
+# -- delivery: the printer must answer GS r 1 sent after the job ---------------------------
+
+
+def test_a_printer_that_never_reads_does_not_count_as_delivered() -> None:
+    master, slave = os.openpty()  # nobody reads the other end
+    try:
+        connection = SerialConnection(os.ttyname(slave), 9600, timeout=0.5)
+        with pytest.raises(PrinterError) as error:
+            connection.send(b"label\n")
+    finally:
+        os.close(master)
+        os.close(slave)
+
+    assert error.value.uncertain is True
+    assert "did not confirm" in str(error.value)
+
+
+def test_a_printer_that_reads_but_never_answers_does_not_count_as_delivered(
+    printer: PtyPrinter,
+) -> None:
+    printer.transmit_status_reply = None
+
+    with pytest.raises(PrinterError) as error:
+        SerialConnection(printer.port, 9600, timeout=0.5).send(b"label\n")
+
+    assert error.value.uncertain is True
+    assert "did not confirm" in str(error.value)
+    assert printer.wait_for(10) == b"label\n\x1dr\x01"
+
+
+def test_an_xoff_is_not_taken_for_the_answer(printer: PtyPrinter) -> None:
+    printer.transmit_status_reply = b"\x13"  # XOFF: bit 4 set, not a GS r reply
+
+    with pytest.raises(PrinterError):
+        SerialConnection(printer.port, 9600, timeout=0.5).send(b"label\n")

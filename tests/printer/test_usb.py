@@ -62,6 +62,9 @@ class FakePrinterDevice:
     write_errno: int | None = None
     write_timeout: bool = False
     accept_bytes: int | None = None
+    # The answer to GS r 1 (transmit status) after a job; None: never answered.
+    transmit_status_reply: bytes | None = b"\x00"
+    transmit_status_requests: int = 0
     # what happened
     job: bytearray = field(default_factory=bytearray)
     requests: list[int] = field(default_factory=list)
@@ -102,6 +105,11 @@ class FakePrinterDevice:
             raise FakeUSBError(
                 "No such device (it may have been disconnected)", errno=self.write_errno
             )
+        if bytes(data) == b"\x1dr\x01":
+            self.transmit_status_requests += 1
+            if self.transmit_status_reply is not None:
+                self._answers.append(self.transmit_status_reply)
+            return 3
         if data[:2] == b"\x10\x04" and len(data) == 3:
             self.requests.append(data[2])
             if data[2] in self.replies:
@@ -327,3 +335,35 @@ def test_ids_are_checked_when_made() -> None:
     with pytest.raises(ValueError, match="vendor"):
         UsbConnection(0, TM_T20)
     assert UsbConnection(EPSON, TM_T20).describe() == "USB printer 04b8:0e28"
+
+
+# -- delivery: the printer must answer GS r 1 sent after the job ---------------------------
+
+
+def test_delivery_is_confirmed_by_the_answer_to_gs_r(device: FakePrinterDevice) -> None:
+    tm_t20().send(b"label\n")
+
+    assert bytes(device.job) == b"label\n"
+    assert device.transmit_status_requests == 1
+
+
+def test_a_printer_that_does_not_answer_after_the_job_is_not_delivered(
+    device: FakePrinterDevice,
+) -> None:
+    # (A USB printer that reads nothing times the bulk write out: see above.)
+    device.transmit_status_reply = None
+
+    with pytest.raises(PrinterError) as error:
+        tm_t20(timeout=0.2).send(b"label\n")
+
+    assert error.value.uncertain is True
+    assert "did not confirm" in str(error.value)
+
+
+def test_without_an_in_endpoint_the_job_is_trusted_as_before(device: FakePrinterDevice) -> None:
+    device.endpoints = [FakeEndpoint(0x01)]
+
+    tm_t20().send(b"label\n")
+
+    assert bytes(device.job) == b"label\n"
+    assert device.transmit_status_requests == 0

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from printer.escpos_fake_printer import FakeEscposPrinter
@@ -33,6 +34,7 @@ from db.engine import open_database
 from db.printjobs import pending_print_jobs, print_job, queue_reprint
 from db.records import NewDropOff, NewReading, RecordedDropOff, record_drop_off
 from drivers.printer.decode import DecodedDocument, decode_escpos
+from drivers.printer.network import NetworkConnection
 
 NL = Messages("nl")
 
@@ -281,24 +283,58 @@ def test_a_pulled_cable_reprints_that_label_once_marked_duplicaat(
 # -- the printer does not answer -------------------------------------------------------
 
 
-def test_a_silent_printer_still_gets_the_job_and_the_state_stays_unknown(
-    tmp_path: Path, engine: Engine, fake: FakeEscposPrinter
+def network_to(printer: FakeEscposPrinter, timeout: float = 0.5) -> Callable[[], object]:
+    """Connections with a short wait for the printer's answer after each job."""
+    return lambda: NetworkConnection(printer.host, printer.port, timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    "printer_kind",
+    [
+        "never_reads",  # accepts TCP, reads nothing: the bytes sit in a socket buffer
+        "reads_never_answers",  # takes the job, never answers GS r 1
+        "silent",  # answers nothing at all, neither DLE EOT nor GS r
+    ],
+)
+def test_a_job_the_printer_does_not_confirm_stays_waiting_and_comes_again_as_duplicaat(
+    tmp_path: Path, engine: Engine, printer_kind: str
 ) -> None:
+    options: dict[str, Any] = {
+        "never_reads": {"reads": False},
+        "reads_never_answers": {"transmit_status": False},
+        "silent": {"mode": "silent"},
+    }[printer_kind]
     events: list[PrintEvent] = []
-    fake.mode = "silent"
-    recorded = record(engine)
+    with (
+        FakeEscposPrinter(lifetime=20, **options) as stuck,
+        FakeEscposPrinter(lifetime=20) as mended,
+    ):
+        first, second, third = record(engine), record(engine, 2500), record(engine, 7000)
+        config = config_for(tmp_path, stuck.port)
 
-    assert service(config_for(tmp_path, fake.port), engine, events).drain() is True
+        assert service(config, engine, events, network_to(stuck)).drain() is False
 
-    assert complete_labels(fake, 1) == [("MS01-000001", None)]
-    assert (events[-1].health, events[-1].pending, events[-1].message) == (
-        PrinterHealth.UNKNOWN,
-        0,
-        "",
-    )
-    assert events[-1].preview  # the UI shows the label that went out
-    assert status_line(events[-1], NL) == "Printer: status onbekend"
-    assert print_job(engine, recorded.print_job_id or "").status == "sent"
+        job = print_job(engine, first.print_job_id or "")
+        assert (job.status, job.copy_marker, job.attempts) == ("failed", "duplicate", 1)
+        assert "did not confirm" in (job.last_error or "")
+        assert [j.status for j in pending_print_jobs(engine)] == ["failed", "queued", "queued"]
+        assert print_job(engine, second.print_job_id or "").attempts == 0
+        assert events[-1].health is PrinterHealth.ERROR
+        assert events[-1].pending == 3
+        assert "did not confirm" in events[-1].message
+        assert status_line(events[-1], NL).startswith("Printer: storing · wachtrij: 3")
+
+        # The printer answers again: the first label comes once more, marked DUPLICAAT,
+        # because the first copy may have printed; the others once, unmarked.
+        assert service(config, engine, events, network_to(mended, 2.0)).drain() is True
+
+        assert complete_labels(mended, 3) == [
+            ("MS01-000001", "DUPLICAAT"),
+            ("MS01-000002", None),
+            ("MS01-000003", None),
+        ]
+        assert pending_print_jobs(engine) == []
+        assert print_job(engine, third.print_job_id or "").status == "sent"
 
 
 # -- reprints and the worker -----------------------------------------------------------

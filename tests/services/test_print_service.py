@@ -240,8 +240,9 @@ def test_a_job_that_cannot_be_rendered_is_cancelled_and_the_queue_goes_on(
     # A label job without its drop-off: nothing to render, so nothing to wait for.
     with sqlite3.connect(config.database_path()) as conn:
         conn.execute(
-            "insert into print_job (id, document, status, attempts, created_at, updated_at)"
-            " values ('broken', 'item_label', 'queued', 0,"
+            "insert into print_job"
+            " (id, station_id, document, status, attempts, created_at, updated_at)"
+            " values ('broken', 'MS01', 'item_label', 'queued', 0,"
             " '2000-01-01T00:00:00.000000+00:00', '2000-01-01T00:00:00.000000+00:00')"
         )
     events: list[PrintEvent] = []
@@ -376,7 +377,7 @@ def test_the_totals_slip_in_english(config: Config, engine: Engine) -> None:
 
 
 def test_a_test_page_job_prints_the_test_page(config: Config, engine: Engine) -> None:
-    job_id = queue_document(engine, "test_page", "balie")
+    job_id = queue_document(engine, "test_page", "balie", station_id="MS01")
     assert PrintService(config, engine, NL).drain() is True
     page = printed(config)[-1]
     assert "Printer test" in page.text
