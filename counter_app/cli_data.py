@@ -10,19 +10,28 @@ speaks the configured language through the message catalogue (``cli_totals``,
 CSV, XLSX and JSON of ``export`` and the JSON of ``totals --format json`` are the
 same bytes in every language (DESIGN.md section 4).
 
-Exit codes: 0 done; 1 the database could not be used, the export file could not be
-written, or ``verify`` found a break; 2 wrong arguments (a date that is not
-``YYYY-MM-DD``, a period that ends before it starts, ``xlsx`` without ``--output``).
+Exit codes: 0 done; 1 the database could not be used or read (damaged), the export
+file could not or must not be written, or ``verify`` found a break; 2 wrong arguments
+(a date that is not ``YYYY-MM-DD`` or lies outside ``FIRST_DAY`` .. ``LAST_DAY``, a
+period that ends before it starts, ``xlsx`` without ``--output``).
+
+``export --output`` never overwrites a database: not the configured one, its ``-wal``,
+``-shm`` or ``-journal``, nor any SQLite file, through a symlink either, not even with
+``--force``. An existing regular file is replaced only with ``--force``. A regular file
+is written through a temporary file in the same folder and a rename (a new one with
+mode 0600); a device or pipe, and ``-`` (standard output), are written directly.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import errno
+import io
 import os
+import sqlite3
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -38,6 +47,15 @@ if TYPE_CHECKING:
     from db.records import DayTotals
 
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
+
+# The days a supervisor can ask for: the years the counter can have recorded in. Far
+# outside them the local-time arithmetic itself would overflow.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+_SQLITE_HEADER = b"SQLite format 3\x00"  # https://www.sqlite.org/fileformat.html 1.3
+_WAL_MAGIC = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")  # fileformat.html 4.1
+_DATABASE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
 class _UsageError(Exception):
@@ -64,7 +82,13 @@ def register(subparsers: Any) -> None:
     export.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD")
     export.add_argument("--format", dest="fmt", required=True, choices=("csv", "xlsx", "json"))
     export.add_argument(
-        "--output", metavar="F", help="file to write (default: standard output; xlsx needs F)"
+        "--output",
+        metavar="F",
+        help="file to write (default or '-': standard output; xlsx needs a file); "
+        "an existing file only with --force, a database never",
+    )
+    export.add_argument(
+        "--force", action="store_true", help="replace F if it exists (never a database)"
     )
     export.set_defaults(handler=_export)
 
@@ -115,16 +139,29 @@ def _counted(messages: Messages, key: str, count: int, **params: object) -> str:
 
 def _parse_day(text: str, option: str, messages: Messages) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise _UsageError(
             messages.t("cli_export.not_a_date", option=option, text=repr(text))
         ) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise _UsageError(
+            messages.t(
+                "cli_export.day_out_of_range",
+                option=option,
+                day=day.isoformat(),
+                first=FIRST_DAY.isoformat(),
+                last=LAST_DAY.isoformat(),
+            )
+        )
+    return day
 
 
 @contextmanager
 def _database(ctx: CliContext, messages: Messages) -> Iterator[Engine]:
-    from db.engine import DatabaseError, DatabaseMissing, open_database
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from db.engine import DatabaseBusy, DatabaseError, DatabaseMissing, open_database
 
     path = ctx.config.database_path()
     try:
@@ -138,6 +175,18 @@ def _database(ctx: CliContext, messages: Messages) -> Iterator[Engine]:
         ) from exc
     try:
         yield engine
+    except DatabaseBusy as exc:
+        raise _DatabaseUnavailable(
+            messages.t("cli_export.database_unavailable", error=exc)
+        ) from exc
+    except DatabaseError as exc:
+        # Found while reading: a damaged file ("database disk image is malformed").
+        raise _DatabaseUnavailable(messages.t("cli_export.database_damaged", error=exc)) from exc
+    except (sqlite3.Error, SQLAlchemyError) as exc:
+        detail = getattr(exc, "orig", None) or exc
+        raise _DatabaseUnavailable(
+            messages.t("cli_export.database_damaged", error=f"{detail}.")
+        ) from exc
     finally:
         engine.dispose()
 
@@ -157,11 +206,11 @@ def _run(ctx: CliContext, body: Any) -> int:
     return result
 
 
-def _kg(grams: int) -> str:
-    """Kilograms for a program (JSON): ``"12.340"``, the same in every language."""
-    from db.export import grams_to_kg_text
+def _kg(grams: int) -> Decimal:
+    """Kilograms for a program (a JSON number ``12.340``), the same in every language."""
+    from db.export import grams_to_kg
 
-    return grams_to_kg_text(grams)
+    return grams_to_kg(grams)
 
 
 def _percent(share: Decimal | None, language: str) -> str:
@@ -182,74 +231,159 @@ def _circular_share(totals: DayTotals) -> Decimal | None:
 # -- export ----------------------------------------------------------------------------
 
 
-def _new_file_mode(target: Path) -> int:
-    """The permissions the file would get if opened the usual way (kept if it exists)."""
+def _is_sqlite_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file that starts like an SQLite database or WAL."""
     try:
-        return stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        if not path.is_file():
+            return False
+        with path.open("rb") as stream:
+            header = stream.read(len(_SQLITE_HEADER))
+    except OSError:
+        return False
+    return header == _SQLITE_HEADER or header[:4] in _WAL_MAGIC
 
 
-def _write_whole(output: str, write: Callable[[Path], None], messages: Messages) -> None:
-    """Have ``write`` fill ``output`` completely, or leave no file behind.
-
-    ``write`` fills a temporary file in the same folder, which then replaces the
-    output in one step: an export that fails half-way (a full disk, a bad weight)
-    leaves no half file that looks like a whole one, and an earlier export under the
-    same name stays as it was. A device or pipe (``/dev/stdout``) is written directly.
-    """
-    target = Path(output).resolve()
+def _is_database(target: Path, database: Path) -> bool:
+    """Whether writing ``target`` (resolved) could damage a database: the counter's own
+    or its companion files, any SQLite file, or a companion of one."""
+    database = database.expanduser().resolve()
+    if target in {database, *(Path(f"{database}{end}") for end in _DATABASE_COMPANIONS)}:
+        return True
     try:
-        if target.exists() and not target.is_file() and not target.is_dir():
-            write(target)
-            return
-        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-        os.close(fd)
-        partial = Path(name)
+        if target.exists() and database.exists() and os.path.samefile(target, database):
+            return True
+    except OSError:
+        pass
+    if _is_sqlite_file(target):
+        return True
+    return any(
+        target.name.endswith(end) and _is_sqlite_file(target.with_name(target.name[: -len(end)]))
+        for end in _DATABASE_COMPANIONS
+    )
+
+
+class _Output:
+    """Where ``export --output`` writes, and the checks that keep it from harm."""
+
+    def __init__(self, output: str, database: Path, *, force: bool, messages: Messages) -> None:
+        self.output = output
+        self.target = Path(output).resolve()  # through symlinks: what would be written
+        self.database = database
+        self.force = force
+        self.messages = messages
+
+    def _refusal(self, key: str) -> _CannotWrite:
+        return _CannotWrite(self.messages.t(key, path=self.output))
+
+    def _cannot_write(self, exc: OSError) -> _CannotWrite:
+        reason = exc.strerror or exc
+        return _CannotWrite(
+            self.messages.t("cli_export.cannot_write", path=self.output, reason=reason)
+        )
+
+    def check(self) -> None:
+        """Refuse a database (always) and an existing regular file (without --force)."""
+        if _is_database(self.target, self.database):
+            raise self._refusal("cli_export.output_is_database")
+        if self.target.is_dir():
+            raise self._cannot_write(IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)))
+        if self.target.is_file() and not self.force:
+            raise self._refusal("cli_export.output_exists")
+
+    def write(self, data: bytes) -> None:
+        """Write ``data`` completely, or leave no file behind.
+
+        A regular file is filled as a temporary file in the same folder, which then
+        takes the output's name in one step: an export that fails half-way (a full
+        disk) leaves no half file that looks like a whole one, and an earlier export
+        under the same name stays as it was. A new file gets mode 0600; a file
+        replaced with --force keeps its mode. A device or pipe is written directly.
+        """
+        self.check()
+        target = self.target
         try:
-            write(partial)
-            os.chmod(partial, _new_file_mode(target))
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
-    except OSError as exc:
-        raise _CannotWrite(
-            messages.t("cli_export.cannot_write", path=output, reason=exc.strerror or exc)
-        ) from exc
+            if target.exists() and not target.is_file():
+                with target.open("wb") as stream:
+                    stream.write(data)
+                return
+            fd, name = tempfile.mkstemp(
+                dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+            )
+            partial = Path(name)
+            try:
+                with os.fdopen(fd, "wb") as stream:
+                    stream.write(data)
+                    stream.flush()
+                    os.fsync(stream.fileno())
+                os.chmod(partial, 0o600)
+                self._publish(partial)
+            finally:
+                partial.unlink(missing_ok=True)
+        except OSError as exc:
+            raise self._cannot_write(exc) from exc
+
+    def _publish(self, partial: Path) -> None:
+        self.check()  # again: the file may have appeared while the export was read
+        if self.force:
+            if self.target.is_file():
+                os.chmod(partial, stat.S_IMODE(self.target.stat().st_mode))
+            os.replace(partial, self.target)
+            return
+        try:
+            # A hard link never replaces a file that appeared after the check.
+            os.link(partial, self.target)
+        except FileExistsError:
+            raise self._refusal("cli_export.output_exists") from None
+        except OSError:
+            # A file system without hard links (FAT): checked just above.
+            os.replace(partial, self.target)
 
 
 def _export(args: argparse.Namespace, ctx: CliContext) -> int:
     def body() -> int:
-        from db.export import export_rows, write_csv, write_json, write_xlsx
+        from db.export import ExportIncomplete, export_rows, write_csv, write_json, write_xlsx
 
         messages = _messages(ctx)
         start = _parse_day(args.start, "--from", messages)
         end = _parse_day(args.end, "--to", messages)
         if end < start:
             raise _UsageError(messages.t("cli_export.period_reversed", start=start, end=end))
-        if args.fmt == "xlsx" and not args.output:
+        to_stdout = args.output in (None, "", "-")
+        if args.fmt == "xlsx" and to_stdout:
             raise _UsageError(messages.t("cli_export.xlsx_needs_output"))
-        with _database(ctx, messages) as engine:
-            rows = export_rows(engine, start, end, LOCAL_TZ)
-        write_text = write_csv if args.fmt == "csv" else write_json
-
-        def write(path: Path) -> None:
-            if args.fmt == "xlsx":
-                write_xlsx(rows, path)
-            else:
-                with path.open("w", encoding="utf-8", newline="") as stream:
-                    write_text(rows, stream)
-
-        if args.output:
-            _write_whole(args.output, write, messages)
-        else:
-            write_text(rows, ctx.out)
-        if args.output:
-            print(
-                _counted(messages, "cli_export.written", len(rows), path=args.output), file=ctx.err
+        output = None
+        if not to_stdout:
+            output = _Output(
+                args.output, ctx.config.database_path(), force=args.force, messages=messages
             )
+            output.check()  # before reading: a refused output costs nothing
+        with _database(ctx, messages) as engine:
+            try:
+                rows = export_rows(engine, start, end, LOCAL_TZ)
+            except ExportIncomplete as exc:
+                raise _CannotWrite(
+                    messages.t("cli_export.rows_missing", found=exc.found, expected=exc.expected)
+                ) from exc
+
+        # The whole export is made in memory first, so a file or device gets either
+        # all of it or a clear message (never a half workbook and a traceback).
+        if args.fmt == "xlsx":
+            buffer = io.BytesIO()
+            write_xlsx(rows, buffer, start_day=start, end_day=end, tz=LOCAL_TZ)
+            data = buffer.getvalue()
+        else:
+            stream = io.StringIO(newline="")
+            if args.fmt == "csv":
+                write_csv(rows, stream)
+            else:
+                write_json(rows, stream, start_day=start, end_day=end)
+            if output is None:
+                ctx.out.write(stream.getvalue())
+                return 0
+            data = stream.getvalue().encode("utf-8")
+        assert output is not None
+        output.write(data)
+        print(_counted(messages, "cli_export.written", len(rows), path=args.output), file=ctx.err)
         return 0
 
     return _run(ctx, body)
@@ -264,15 +398,13 @@ def _totals_json(totals: DayTotals) -> dict[str, Any]:
         "total_kg": _kg(totals.total_grams),
         "count": totals.count,
         "voided_count": totals.voided_count,
-        "reuse_share": None if totals.reuse_share is None else str(totals.reuse_share),
-        "reuse_repair_share": (
-            None if _circular_share(totals) is None else str(_circular_share(totals))
-        ),
+        "reuse_share": totals.reuse_share,
+        "reuse_repair_share": _circular_share(totals),
         "classifications": {
             name: {
                 "kg": _kg(grams),
                 "count": totals.count_by_classification[name],
-                "share": (None if totals.share(name) is None else str(totals.share(name))),
+                "share": totals.share(name),
             }
             for name, grams in totals.grams_by_classification.items()
         },
@@ -375,8 +507,10 @@ def _totals(args: argparse.Namespace, ctx: CliContext) -> int:
             totals = totals_for_day(engine, day, LOCAL_TZ)
         if args.fmt == "json":
             # For programs: the same bytes in every language.
-            json.dump(_totals_json(totals), ctx.out, ensure_ascii=False, indent=2)
-            ctx.out.write("\n")
+            from db.export import json_text
+
+            # Kilograms and shares are JSON numbers with their exact decimals.
+            ctx.out.write(json_text(_totals_json(totals)) + "\n")
         else:
             _print_totals_table(totals, ctx, messages)
         return 0

@@ -6,6 +6,8 @@ reads (CSV, XLSX, JSON) is the same in both.
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import json
 import os
 import sqlite3
@@ -131,9 +133,22 @@ def test_export_json_to_a_file(
     assert code == 0
     assert captured.out == ""
     assert captured.err == f"4 afgiften geschreven naar {output}\n"
-    data = json.loads(output.read_text(encoding="utf-8"))
-    assert [row["weight_kg"] for row in data] == ["30.000", "15.000", "55.000", "9.000"]
-    assert [row["voided"] for row in data] == [False, False, False, True]
+    text = output.read_text(encoding="utf-8")
+    data = json.loads(text, parse_float=Decimal)
+    assert list(data) == ["period", "columns", "drop_offs"]
+    assert data["period"] == {"from": "2024-05-01", "to": "2024-05-31"}
+    assert data["columns"] == list(EXPORT_COLUMNS)
+    rows = data["drop_offs"]
+    assert [list(row) for row in rows] == [list(EXPORT_COLUMNS)] * 4
+    # Kilograms are JSON numbers written with exactly three decimals, never strings.
+    assert [row["weight_kg"] for row in rows] == [
+        Decimal("30.000"),
+        Decimal("15.000"),
+        Decimal("55.000"),
+        Decimal("9.000"),
+    ]
+    assert '"weight_kg": 30.000,' in text
+    assert [row["voided"] for row in rows] == [False, False, False, True]
 
 
 def test_export_xlsx(tmp_path: Path, config: str) -> None:
@@ -283,21 +298,29 @@ def test_totals_table_shows_every_gram(
 
 def test_totals_json(config: str, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["--config", config, "totals", "--day", "2024-05-14", "--format", "json"])
-    data = json.loads(capsys.readouterr().out)
+    text = capsys.readouterr().out
+    data = json.loads(text, parse_float=Decimal)
     assert code == 0
     assert data["day"] == "2024-05-14"
-    assert data["total_kg"] == "100.000"
+    # Numbers are JSON numbers with their exact decimals, never strings or floats.
+    assert '"total_kg": 100.000,' in text
+    assert '"reuse_share": 0.3000,' in text
+    assert data["total_kg"] == Decimal("100.000")
     assert data["count"] == 3
     assert data["voided_count"] == 1
-    assert data["reuse_share"] == "0.3000"
-    assert data["reuse_repair_share"] == "0.4500"
-    assert data["classifications"]["recycling"] == {"kg": "55.000", "count": 1, "share": "0.5500"}
+    assert data["reuse_share"] == Decimal("0.3000")
+    assert data["reuse_repair_share"] == Decimal("0.4500")
+    assert data["classifications"]["recycling"] == {
+        "kg": Decimal("55.000"),
+        "count": 1,
+        "share": Decimal("0.5500"),
+    }
     assert data["categories"][0] == {
         "classification": "reuse",
         "category_code": "furniture",
         "category_name": "Meubels",
         "eural_code": None,
-        "kg": "30.000",
+        "kg": Decimal("30.000"),
         "count": 1,
     }
 
@@ -519,11 +542,7 @@ def large_export_config(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A database whose May export (csv about 70 kB, json about 190 kB) is larger than
     the file size limit below, while reading it writes far less (the WAL index)."""
     folder = tmp_path_factory.mktemp("large")
-    engine = open_database(folder / "counter.sqlite3")
-    at = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)
-    for _ in range(500):
-        record_drop_off(engine, drop_off("reuse", "furniture", "Meubels", 30000), now=at)
-    engine.dispose()
+    make_large_database(folder / "counter.sqlite3", 500)
     config = folder / "config.toml"
     config.write_text(f'[database]\npath = "{folder / "counter.sqlite3"}"\n', encoding="utf-8")
     return str(config)
@@ -544,7 +563,8 @@ def test_a_write_that_fails_half_way_leaves_no_partial_file(
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (48_000, 48_000))\n"
         "codes = [main(['--config', sys.argv[1], 'export', '--from', '2024-05-01',\n"
-        "               '--to', '2024-05-31', '--format', sys.argv[2], '--output', path])\n"
+        "               '--to', '2024-05-31', '--format', sys.argv[2], '--output', path,\n"
+        "               '--force'])\n"
         "         for path in sys.argv[3:]]\n"
         "sys.exit(max(codes))\n"
     )
@@ -566,16 +586,11 @@ def test_a_write_that_fails_half_way_leaves_no_partial_file(
 
 
 @needs_posix
-def test_an_exported_file_gets_the_usual_permissions(tmp_path: Path, config: str) -> None:
-    umask = os.umask(0o027)
-    try:
-        assert export_may(config, "csv", tmp_path / "may.csv") == 0
-    finally:
-        os.umask(umask)
+def test_a_replaced_export_keeps_its_permissions(tmp_path: Path, config: str) -> None:
+    assert export_may(config, "csv", tmp_path / "may.csv") == 0
+    (tmp_path / "may.csv").chmod(0o640)
+    assert main([*export_args(config, "csv", tmp_path / "may.csv"), "--force"]) == 0
     assert stat.S_IMODE((tmp_path / "may.csv").stat().st_mode) == 0o640
-    (tmp_path / "may.csv").chmod(0o600)
-    assert export_may(config, "csv", tmp_path / "may.csv") == 0  # written again: kept
-    assert stat.S_IMODE((tmp_path / "may.csv").stat().st_mode) == 0o600
     assert (tmp_path / "may.csv").read_text(encoding="utf-8").startswith(HEADER)
 
 
@@ -591,3 +606,406 @@ def test_export_into_a_pipe_writes_through_it(tmp_path: Path, config: str) -> No
     reader.join(timeout=10)
     assert stat.S_ISFIFO(fifo.stat().st_mode)
     assert received and received[0].decode("utf-8").startswith(HEADER)
+
+
+# -- the output never overwrites a database or an earlier file ---------------------------
+
+
+def run_counter(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real ``counter`` command in a subprocess: what a supervisor sees, tracebacks too."""
+    return subprocess.run(
+        [sys.executable, "-m", "counter_app.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+def export_args(config: str, fmt: str, output: Path | str, *extra: str) -> list[str]:
+    return [
+        "--config",
+        config,
+        "export",
+        "--from",
+        "2024-05-01",
+        "--to",
+        "2024-05-31",
+        "--format",
+        fmt,
+        "--output",
+        str(output),
+        *extra,
+    ]
+
+
+def count_drop_offs(database: Path) -> int:
+    with sqlite3.connect(database) as connection:
+        return int(connection.execute("SELECT count(*) FROM drop_off").fetchone()[0])
+
+
+@needs_posix
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+@pytest.mark.parametrize("which", ["database", "-wal", "-shm", "symlink", "other-sqlite"])
+def test_export_never_overwrites_a_database(
+    tmp_path: Path,
+    config: str,
+    database: Path,
+    capsys: pytest.CaptureFixture[str],
+    fmt: str,
+    which: str,
+) -> None:
+    """Not the counter's database, its -wal or -shm, nor any other SQLite file, even
+    with --force and while the counter has the database open."""
+    running = open_database(database)  # the counter runs: -wal and -shm exist
+    try:
+        record_drop_off(running, drop_off("reuse", "furniture", "Meubels", 1000))
+        other = tmp_path / "other.db"
+        sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+        link = tmp_path / "innocent.csv"
+        link.symlink_to(database)
+        output = {
+            "database": database,
+            "-wal": Path(f"{database}-wal"),
+            "-shm": Path(f"{database}-shm"),
+            "symlink": link,
+            "other-sqlite": other,
+        }[which]
+        before = output.resolve().read_bytes()
+        for force in ([], ["--force"]):
+            assert main(export_args(config, fmt, output, *force)) == 1
+            captured = capsys.readouterr()
+            assert captured.err == (
+                f"counter export: {output} is een SQLite-database of hoort bij een; een "
+                "export overschrijft die nooit. Kies een andere bestandsnaam.\n"
+            )
+            assert output.resolve().read_bytes() == before
+        assert link.is_symlink()
+    finally:
+        running.dispose()
+    assert count_drop_offs(database) == 6
+    assert main(["--config", config, "verify"]) == 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+def test_export_refuses_an_existing_file_unless_forced(
+    tmp_path: Path, config: str, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    output = tmp_path / f"april.{fmt}"
+    output.write_text("the April export\n", encoding="utf-8")
+    assert main(export_args(config, fmt, output)) == 1
+    assert capsys.readouterr().err == (
+        f"counter export: {output} bestaat al; kies een andere bestandsnaam, "
+        "of vervang het bestand met --force\n"
+    )
+    assert output.read_text(encoding="utf-8") == "the April export\n"
+    assert main(export_args(config, fmt, output, "--force")) == 0
+    assert capsys.readouterr().err == f"4 afgiften geschreven naar {output}\n"
+    assert output.read_bytes() != b"the April export\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["config.toml", "data", output.name]
+    )
+
+
+def test_export_to_a_dash_writes_standard_output(
+    tmp_path: Path, config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(export_args(config, "csv", "-")) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0] == HEADER
+    assert len(captured.out.splitlines()) == 5
+    assert not Path("-").exists()
+    assert main(export_args(config, "xlsx", "-")) == 2
+    assert "--format xlsx heeft --output BESTAND nodig" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+def test_export_to_a_full_device_says_so_without_a_traceback(
+    config: str, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    message = "counter export: kan /dev/full niet schrijven: No space left on device\n"
+    assert main(export_args(config, fmt, "/dev/full")) == 1
+    assert capsys.readouterr() == ("", message)
+    if fmt == "xlsx":
+        # The whole process: a half-written workbook once left a traceback at exit.
+        result = run_counter(*export_args(config, fmt, "/dev/full"))
+        assert (result.returncode, result.stdout, result.stderr) == (1, "", message)
+
+
+@needs_posix
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+def test_a_new_export_is_readable_by_its_owner_only(tmp_path: Path, config: str, fmt: str) -> None:
+    umask = os.umask(0o022)
+    try:
+        assert export_may(config, fmt, tmp_path / f"may.{fmt}") == 0
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / f"may.{fmt}").stat().st_mode) == 0o600
+
+
+# -- dates the counter cannot have recorded -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["export", "--from", "0001-01-01", "--to", "2024-05-31", "--format", "csv"],
+        ["export", "--from", "2024-05-01", "--to", "9999-12-31", "--format", "json"],
+        ["totals", "--day", "9999-12-31"],
+        ["totals", "--day", "1999-12-31", "--format", "json"],
+    ],
+)
+def test_a_day_outside_the_counter_years_is_a_usage_error(
+    config: str, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    assert main(["--config", config, *command]) == 2
+    option, day = (
+        ("--day", command[2])
+        if command[0] == "totals"
+        else (("--from", command[2]) if command[2] < "2000" else ("--to", command[4]))
+    )
+    assert capsys.readouterr() == (
+        "",
+        f"counter: {option}: {day} ligt buiten de jaren die de weegbalie kan hebben "
+        "geregistreerd; kies een dag van 2000-01-01 tot en met 2999-12-31\n",
+    )
+
+
+# -- a damaged database ---------------------------------------------------------------------
+
+
+def make_large_database(path: Path, count: int) -> None:
+    """``count`` drop-offs on 14 May 2024: one recorded the usual way, the rest copies
+    of it made in one SQL statement (a real file, quick to build)."""
+    engine = open_database(path)
+    at = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)
+    record_drop_off(engine, drop_off("reuse", "furniture", "Meubels", 30000), now=at)
+    engine.dispose()
+    with sqlite3.connect(path) as connection:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(drop_off)")]
+        changed = {
+            "id": "printf('copy-%031d', n)",  # as long as a UUID
+            "chain_seq": "n + 1",
+            "label_no": "n + 1",
+            "label_code": "printf('MS01-%06d', n + 1)",
+            "content_hash": "'hash-' || n",
+        }
+        connection.execute(
+            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq "
+            f"WHERE n < {count - 1}) INSERT INTO drop_off ({', '.join(columns)}) "
+            f"SELECT {', '.join(changed.get(c, c) for c in columns)} FROM drop_off, seq"
+        )
+    connection.close()
+
+
+def damage_pages(path: Path, kind: str) -> None:
+    """Damage the file the way a failing disk does, byte by byte.
+
+    ``kind="index"``: the indexes on ``drop_off.recorded_at`` and ``drop_off.voids_id``
+    (those a period's query can go through) each lose the last entry of a leaf page
+    (its cell count is lowered by one): rows missing from an index, which
+    ``PRAGMA integrity_check`` reports and a query through that index skips silently.
+    ``kind="index-page"``: a leaf page of each of those indexes gets an invalid page
+    type, and ``kind="table"`` one of ``drop_off`` itself: "database disk image is
+    malformed" on reading it (the table already when the database is opened).
+    """
+    with sqlite3.connect(path) as connection:
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+        if kind.startswith("index"):
+            names = [
+                name
+                for (_, name, *_) in connection.execute("PRAGMA index_list(drop_off)")
+                if [column for (_, _, column) in connection.execute(f"PRAGMA index_info({name})")]
+                in (["recorded_at"], ["voids_id"])
+            ]
+            assert len(names) == 2
+        else:
+            names = ["drop_off"]
+        roots = [
+            connection.execute(
+                "SELECT rootpage FROM sqlite_master WHERE name = ?", (name,)
+            ).fetchone()[0]
+            for name in names
+        ]
+    connection.close()
+    data = bytearray(path.read_bytes())
+    interior, leaf = (0x02, 0x0A) if kind.startswith("index") else (0x05, 0x0D)
+    for page in roots:
+        while True:
+            base = (page - 1) * page_size
+            header = base + (100 if page == 1 else 0)
+            if data[header] == leaf:
+                if kind == "index":
+                    cells = int.from_bytes(data[header + 3 : header + 5], "big")
+                    data[header + 3 : header + 5] = (cells - 1).to_bytes(2, "big")
+                else:
+                    data[header] = 0x42
+                break
+            assert data[header] == interior
+            # Down the last child: its leaf holds the newest rows.
+            page = int.from_bytes(data[header + 8 : header + 12], "big")
+    path.write_bytes(bytes(data))
+    with sqlite3.connect(path) as connection:
+        try:
+            problems = connection.execute("PRAGMA integrity_check").fetchall()
+        except sqlite3.DatabaseError as exc:
+            problems = [(str(exc),)]
+    connection.close()
+    assert problems != [("ok",)]
+
+
+@pytest.fixture
+def damaged_index_config(tmp_path: Path, config_file: ConfigFile) -> str:
+    path = tmp_path / "damaged" / "counter.sqlite3"
+    path.parent.mkdir()
+    make_large_database(path, 1500)
+    damage_pages(path, "index")
+    return str(config_file(f'[database]\npath = "{path}"\n', name="damaged.toml"))
+
+
+ROWS_MISSING = (
+    "counter export: de database gaf 1499 van de 1500 afgiften van deze periode; "
+    "een index in de database is beschadigd. Er is niets geschreven. Laat een technicus "
+    "de database nakijken en herstellen (REINDEX) of zet een back-up terug.\n"
+)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+def test_export_from_a_damaged_index_fails_and_writes_nothing(
+    tmp_path: Path, damaged_index_config: str, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    """A query through a damaged index silently skips rows; the export must not."""
+    output = tmp_path / f"may.{fmt}"
+    assert main(export_args(damaged_index_config, fmt, output)) == 1
+    assert capsys.readouterr() == ("", ROWS_MISSING)
+    assert not output.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["damaged", "damaged.toml"]
+
+
+def test_export_to_standard_output_from_a_damaged_index_prints_no_rows(
+    damaged_index_config: str,
+) -> None:
+    result = run_counter(
+        "--config",
+        damaged_index_config,
+        "export",
+        "--from",
+        "2024-05-14",
+        "--to",
+        "2024-05-14",
+        "--format",
+        "csv",
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", ROWS_MISSING)
+
+
+@pytest.fixture(params=["table", "index-page"])
+def malformed_config(
+    tmp_path: Path, config_file: ConfigFile, request: pytest.FixtureRequest
+) -> str:
+    path = tmp_path / "malformed" / "counter.sqlite3"
+    path.parent.mkdir()
+    make_large_database(path, 1500)
+    damage_pages(path, request.param)
+    return str(config_file(f'[database]\npath = "{path}"\n', name="malformed.toml"))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["export", "--from", "2024-05-14", "--to", "2024-05-14", "--format", "csv"],
+        [
+            "export",
+            "--from",
+            "2024-05-14",
+            "--to",
+            "2024-05-14",
+            "--format",
+            "xlsx",
+            "--output",
+            "{tmp}/may.xlsx",
+        ],
+        ["totals", "--day", "2024-05-14"],
+        ["totals", "--day", "2024-05-14", "--format", "json"],
+    ],
+)
+def test_a_malformed_database_is_reported_without_a_traceback(
+    tmp_path: Path, malformed_config: str, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    command = [part.replace("{tmp}", str(tmp_path)) for part in command]
+    assert main(["--config", malformed_config, *command]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("counter: De database is niet te gebruiken: ")
+    assert "database disk image is malformed" in captured.err
+    assert len(captured.err.splitlines()) == 1
+    assert not (tmp_path / "may.xlsx").exists()
+
+
+def test_a_damaged_page_found_while_reading_says_what_to_do(
+    tmp_path: Path, config_file: ConfigFile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "malformed" / "counter.sqlite3"
+    path.parent.mkdir()
+    make_large_database(path, 1500)
+    damage_pages(path, "index-page")
+    config = str(config_file(f'[database]\npath = "{path}"\n', name="malformed.toml"))
+    for command in (
+        ["export", "--from", "2024-05-14", "--to", "2024-05-14", "--format", "json"],
+        ["totals", "--day", "2024-05-14"],
+    ):
+        assert main(["--config", config, *command]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err == (
+            f"counter: De database is niet te gebruiken: The database {path} refused the "
+            "query: database disk image is malformed. Laat een technicus het bestand "
+            "nakijken (counter verify) of zet een back-up terug.\n"
+        )
+
+
+# -- formula injection ------------------------------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1+1", "-1+1", "@SUM(A1)", "\tx", "\rx"]
+
+
+@pytest.fixture
+def formula_config(tmp_path: Path, config_file: ConfigFile) -> str:
+    path = tmp_path / "formula" / "counter.sqlite3"
+    engine = open_database(path)
+    at = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)
+    for operator in FORMULAS:
+        new = drop_off("reuse", "furniture", "Meubels", 30000)
+        new = dataclasses.replace(new, operator=operator, visit_id=operator)
+        record_drop_off(engine, new, now=at)
+    engine.dispose()
+    return str(config_file(f'[database]\npath = "{path}"\n', name="formula.toml"))
+
+
+def test_formulas_in_text_go_out_as_text(
+    tmp_path: Path, formula_config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(export_args(formula_config, "csv", tmp_path / "may.csv")) == 0
+    with (tmp_path / "may.csv").open(encoding="utf-8", newline="") as stream:
+        parsed = list(csv.DictReader(stream))
+    assert [row["operator"] for row in parsed] == [f"'{text}" for text in FORMULAS]
+    assert [row["visit_id"] for row in parsed] == [f"'{text}" for text in FORMULAS]
+    assert [row["weight_kg"] for row in parsed] == ["30.000"] * len(FORMULAS)
+
+    assert main(export_args(formula_config, "xlsx", tmp_path / "may.xlsx")) == 0
+    sheet = load_workbook(tmp_path / "may.xlsx")["drop-offs"]
+    operator = EXPORT_COLUMNS.index("operator") + 1
+    cells_ = [sheet.cell(row=r, column=operator) for r in range(2, 2 + len(FORMULAS))]
+    # (XML keeps no carriage return: it comes back as a line feed, still after the ').
+    assert [c.value for c in cells_] == [f"'{text}".replace("\r", "\n") for text in FORMULAS]
+    assert {c.data_type for c in cells_} == {"s"}
+    weight = sheet.cell(row=2, column=EXPORT_COLUMNS.index("weight_kg") + 1)
+    assert weight.data_type == "n"
+
+    # JSON is data, not a spreadsheet: unaltered.
+    assert main(export_args(formula_config, "json", tmp_path / "may.json")) == 0
+    data = json.loads((tmp_path / "may.json").read_text(encoding="utf-8"))
+    assert [row["operator"] for row in data["drop_offs"]] == FORMULAS
+    capsys.readouterr()

@@ -23,6 +23,8 @@ from db.export import (
     EXPORT_COLUMNS,
     export_rows,
     grams_to_kg_text,
+    json_text,
+    spreadsheet_text,
     write_csv,
     write_json,
     write_xlsx,
@@ -182,21 +184,150 @@ def test_csv_of_nothing_is_just_the_header() -> None:
 
 def test_json(engine: Engine, recorded: list[str]) -> None:
     stream = io.StringIO()
-    write_json(export_rows(engine, date(2024, 3, 29), date(2024, 3, 31)), stream)
+    rows = export_rows(engine, date(2024, 3, 29), date(2024, 3, 31))
+    write_json(rows, stream, start_day=date(2024, 3, 29), end_day=date(2024, 3, 31))
     text = stream.getvalue()
-    data = json.loads(text)
-    assert isinstance(data, list)
-    assert [list(item) for item in data] == [list(EXPORT_COLUMNS)] * 4
-    assert data[0]["weight_kg"] == "12.340"  # a string: never a binary float
-    assert data[0]["visit_id"] == "visit-7"
-    assert data[0]["eural_code"] is None
-    assert data[2]["voided"] is True
-    assert text.endswith("]\n")
+    data = json.loads(text, parse_float=Decimal)
+    assert list(data) == ["period", "columns", "drop_offs"]
+    assert data["period"] == {"from": "2024-03-29", "to": "2024-03-31"}
+    assert data["columns"] == list(EXPORT_COLUMNS)
+    items = data["drop_offs"]
+    assert [list(item) for item in items] == [list(EXPORT_COLUMNS)] * 4
+    # A JSON number with exactly three decimals: never a string, never a binary float.
+    assert [item["weight_kg"] for item in items] == [
+        Decimal("12.340"),
+        Decimal("0.005"),
+        Decimal("1234.567"),
+        Decimal("20.000"),
+    ]
+    assert '"weight_kg": 12.340,' in text
+    assert '"weight_kg": 0.005,' in text
+    assert items[0]["visit_id"] == "visit-7"
+    assert items[0]["eural_code"] is None
+    assert items[2]["voided"] is True
+    assert text.endswith("}\n")
+
+
+def test_json_of_nothing() -> None:
+    stream = io.StringIO()
+    write_json([], stream, start_day=date(2024, 5, 1), end_day=date(2024, 5, 31))
+    assert json.loads(stream.getvalue()) == {
+        "period": {"from": "2024-05-01", "to": "2024-05-31"},
+        "columns": list(EXPORT_COLUMNS),
+        "drop_offs": [],
+    }
+
+
+def test_json_text_is_laid_out_like_json_dumps_and_keeps_decimals() -> None:
+    value = {"a": [1, True, None, 'é"x'], "b": {}, "c": [], "d": {"e": "f"}}
+    assert json_text(value) == json.dumps(value, ensure_ascii=False, indent=2)
+    assert json_text({"kg": Decimal("12.340"), "share": Decimal("0.3000")}) == (
+        '{\n  "kg": 12.340,\n  "share": 0.3000\n}'
+    )
+    with pytest.raises(TypeError):
+        json_text({"kg": 12.34})
+    with pytest.raises(ValueError):
+        json_text(Decimal("NaN"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+31 6", "'+31 6"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("balie", "balie"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ],
+)
+def test_spreadsheet_text(text: str, expected: str) -> None:
+    assert spreadsheet_text(text) == expected
+
+
+def formula_rows() -> list[dict[str, object]]:
+    base = {
+        **dict.fromkeys(EXPORT_COLUMNS, "x"),
+        "weight_kg": "1.000",
+        "voided": False,
+        "eural_code": None,
+        "classification": "recycling",
+    }
+    return [
+        {**base, "operator": "=1+1", "visit_id": "-5", "category": "@x"},
+        {**base, "operator": "+1", "visit_id": "\tx", "category": "metaal"},
+    ]
+
+
+def test_csv_text_cells_never_start_a_formula() -> None:
+    stream = io.StringIO(newline="")
+    write_csv(formula_rows(), stream)
+    parsed = list(csv.DictReader(io.StringIO(stream.getvalue(), newline="")))
+    assert [(r["operator"], r["visit_id"], r["category"]) for r in parsed] == [
+        ("'=1+1", "'-5", "'@x"),
+        ("'+1", "'\tx", "metaal"),
+    ]
+    assert [r["weight_kg"] for r in parsed] == ["1.000", "1.000"]
+    assert [r["eural_code"] for r in parsed] == ["", ""]
+
+
+def test_xlsx_text_cells_are_text_and_never_formulas(tmp_path: Path) -> None:
+    path = tmp_path / "formula.xlsx"
+    write_xlsx(formula_rows(), path, start_day=date(2024, 5, 1), end_day=date(2024, 5, 31))
+    sheet = load_workbook(path)["drop-offs"]
+    operator = EXPORT_COLUMNS.index("operator") + 1
+    assert [sheet.cell(row=r, column=operator).value for r in (2, 3)] == ["'=1+1", "'+1"]
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            assert cell.data_type != "f"
+    assert sheet.cell(row=2, column=EXPORT_COLUMNS.index("weight_kg") + 1).data_type == "n"
+    with zipfile.ZipFile(path) as archive:
+        assert "<f>" not in archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
+
+
+def test_xlsx_totals_sheet(tmp_path: Path, engine: Engine, recorded: list[str]) -> None:
+    path = tmp_path / "export.xlsx"
+    rows = export_rows(engine, date(2024, 3, 29), date(2024, 3, 31))
+    write_xlsx(rows, path, start_day=date(2024, 3, 29), end_day=date(2024, 3, 31))
+    workbook = load_workbook(path)
+    assert workbook.sheetnames == ["drop-offs", "totals"]
+    sheet = workbook["totals"]
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][:2] == ("from", datetime(2024, 3, 29))
+    assert values[1][:2] == ("to", datetime(2024, 3, 31))
+    assert sheet["B1"].is_date and sheet["B1"].number_format == "yyyy-mm-dd"
+    assert values[2][:2] == ("time_zone", "Europe/Amsterdam")
+    assert values[4] == ("classification", "category", "eural_code", "kg", "count")
+    # The voided 1234.567 kg is not counted; it has a row of its own.
+    as_decimal = [
+        tuple(Decimal(str(v)) if isinstance(v, float) else v for v in row) for row in values[5:]
+    ]
+    assert as_decimal == [
+        ("reuse", None, None, Decimal("12.34"), 1),
+        ("repair", None, None, Decimal("20"), 1),
+        ("recycling", None, None, Decimal("0.005"), 1),
+        ("reuse", "furniture", None, Decimal("12.34"), 1),
+        ("repair", "bicycles", None, Decimal("20"), 1),
+        ("recycling", "metaal", "20 01 40", Decimal("0.005"), 1),
+        ("total", None, None, Decimal("32.345"), 3),
+        ("voided", None, None, Decimal("1234.567"), 1),
+    ]
+    kg_cells = [row[3] for row in sheet.iter_rows(min_row=6)]
+    assert {cell.data_type for cell in kg_cells} == {"n"}
+    assert {cell.number_format for cell in kg_cells} == {"0.000"}
 
 
 def test_xlsx(tmp_path: Path, engine: Engine, recorded: list[str]) -> None:
     path = tmp_path / "export.xlsx"
-    write_xlsx(export_rows(engine, date(2024, 3, 29), date(2024, 3, 31)), path)
+    write_xlsx(
+        export_rows(engine, date(2024, 3, 29), date(2024, 3, 31)),
+        path,
+        start_day=date(2024, 3, 29),
+        end_day=date(2024, 3, 31),
+    )
     workbook = load_workbook(path)
     sheet = workbook["drop-offs"]
     rows = list(sheet.iter_rows(values_only=True))
@@ -240,12 +371,21 @@ def test_xlsx_numbers_are_exact_up_to_a_billion_tonnes(tmp_path: Path) -> None:
         {**dict.fromkeys(EXPORT_COLUMNS, "x"), "weight_kg": grams_to_kg_text(g), "voided": False}
         for g in weights
     ]
-    path = tmp_path / "big.xlsx"
-    write_xlsx(rows, path)
-    with zipfile.ZipFile(path) as archive:
-        xml = archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
-    written = re.findall(r'<c r="I\d+"[^>]*t="n"[^>]*><v>([^<]+)</v>', xml)
+    written = []
+    for number, row in enumerate(rows):
+        # One workbook each: their sum would not fit a cell exactly (below).
+        path = tmp_path / f"big{number}.xlsx"
+        write_xlsx([row], path, start_day=date(2024, 5, 1), end_day=date(2024, 5, 31))
+        with zipfile.ZipFile(path) as archive:
+            xml = archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
+        written += re.findall(r'<c r="I\d+"[^>]*t="n"[^>]*><v>([^<]+)</v>', xml)
     assert [Decimal(v) * 1000 for v in written] == weights
+    with pytest.raises(ValueError, match="too many digits"):  # a total too large
+        write_xlsx(
+            rows, tmp_path / "sum.xlsx", start_day=date(2024, 5, 1), end_day=date(2024, 5, 1)
+        )
     too_big = [{**rows[0], "weight_kg": grams_to_kg_text(10**16 + 1)}]
     with pytest.raises(ValueError, match="too many digits"):
-        write_xlsx(too_big, tmp_path / "too_big.xlsx")
+        write_xlsx(
+            too_big, tmp_path / "too_big.xlsx", start_day=date(2024, 5, 1), end_day=date(2024, 5, 1)
+        )
