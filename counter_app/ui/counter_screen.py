@@ -88,6 +88,10 @@ class CounterScreen(Screen[None]):
         # Why the last capture was refused, while that refusal is on the prompt.
         self._refused_with: CaptureRefusal | None = None
         self._preview_forced = False
+        # The services report from the first moment of the app's life: what they say
+        # is kept here (and in the app) and shown while the screen has its widgets.
+        self._composed = False
+        self._preview_lines: Sequence[PreviewLine] | None = None
 
     @property
     def counter_app(self) -> CounterApp:
@@ -114,10 +118,20 @@ class CounterScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(TotalsStrip).show(
-            {}, self.counter_app.messages, self.counter_app.config.language
-        )
+        app = self.counter_app
+        self.query_one(TotalsStrip).show(app.grams_by_class, app.messages, app.config.language)
+        self._composed = True
+        # What arrived before the widgets existed (the database opened or failed, a
+        # snapshot, a label) is shown now.
+        if self._snapshot is not None:
+            self.query_one(WeightDisplay).show(self._snapshot)
+        if self._preview_lines is not None:
+            self.query_one(LabelPreview).show_lines(self._preview_lines)
+        self._refresh_status()
         self._layout_preview()
+
+    def on_unmount(self) -> None:
+        self._composed = False
 
     def on_resize(self) -> None:
         self._layout_preview()
@@ -276,18 +290,22 @@ class CounterScreen(Screen[None]):
         # Enter will do. (Compared by reason, not by weight: a load in motion changes
         # its weight every frame and stays refused.)
         if (
-            self._refused_with is not None
+            self._composed
+            and self._refused_with is not None
             and self._entry is not None
             and not self._recording
             and self.counter_app.scale_service.capture().refusal is not self._refused_with
         ):
             self._step_prompt()
         self._snapshot = snapshot
-        self.query_one(WeightDisplay).show(snapshot)
-        self._refresh_status()
+        if self._composed:
+            self.query_one(WeightDisplay).show(snapshot)
+            self._refresh_status()
 
     def show_preview(self, lines: Sequence[PreviewLine]) -> None:
-        self.query_one(LabelPreview).show_lines(lines)
+        self._preview_lines = lines
+        if self._composed:
+            self.query_one(LabelPreview).show_lines(lines)
 
     def _refresh_status(self) -> None:
         app = self.counter_app
@@ -313,7 +331,11 @@ class CounterScreen(Screen[None]):
         self.query_one("#status", Static).update(" · ".join(p for p in parts if p))
 
     def refresh_status(self) -> None:
-        self._refresh_status()
+        """Show the status line again. Safe at any moment of the screen's life: before
+        the screen is composed or after it left, the state waits (in the app and here)
+        and :meth:`on_mount` shows it."""
+        if self._composed:
+            self._refresh_status()
 
     # -- other keys ----------------------------------------------------------------------
 
