@@ -95,6 +95,10 @@ class ScaleConfig:
     #: Offer zero (z) and tare (t) keys on the counter screen. Off by default: on most
     #: sites only the technician zeroes the indicator (F9 diagnostics).
     allow_zero_tare: bool = False
+    #: After a restart, a weight equal to the last record's (within one division)
+    #: weighed within this many minutes of it is recorded only when the attendant
+    #: confirms: it may be the load recorded just before a crash. 0 = never ask.
+    same_load_minutes: int = 5
 
 
 @dataclass(frozen=True)
@@ -596,6 +600,7 @@ _SCHEMA: Final[dict[str, dict[str, _Check]]] = {
         "stable_count": _in_range(2, 100, ""),
         "stable_window_ms": _in_range(0, 60_000, " ms"),
         "allow_zero_tare": _flag,
+        "same_load_minutes": _in_range(0, 1440, " minutes"),
     },
     "printer": {
         "connection": _one_of(PRINTER_CONNECTIONS),
