@@ -14,6 +14,7 @@ from textual.widgets import Footer, Static
 
 from counter_app.catalogue import CatalogueEntry
 from counter_app.i18n import Messages, format_kg
+from counter_app.services.counter import LOCAL_TZ
 from counter_app.services.scale import CaptureRefusal, ScaleSnapshot, ScaleState
 from counter_app.ui.help import HelpScreen
 from counter_app.ui.messages import (
@@ -29,6 +30,7 @@ from counter_app.ui.widgets import DropOffTable, LabelPreview, TotalsStrip, Weig
 if TYPE_CHECKING:
     from counter_app.ui.app import CounterApp
     from drivers.printer.preview import PreviewLine
+    from drivers.scale.reading import Reading
 
 REFUSAL_KEYS = {
     CaptureRefusal.MOTION: "capture.motion",
@@ -201,7 +203,7 @@ class CounterScreen(Screen[None]):
         self._entry = None
         self._set_prompt(self._idle_prompt())
 
-    def action_capture(self) -> None:
+    def action_capture(self, repeat_confirmed: bool = False) -> None:
         app = self.counter_app
         t = app.messages.t
         if self._recording:
@@ -218,10 +220,44 @@ class CounterScreen(Screen[None]):
             self._set_prompt(t(REFUSAL_KEYS[capture.refusal]), "warning")
             self._refused_with = capture.refusal
             return
+        assert capture.reading is not None
+        if not repeat_confirmed and self._ask_before_repeat(capture.reading):
+            return
         self._recording = True
         self._set_prompt(t("prompt.saving"), "info")
-        assert capture.reading is not None
         self._record(self._entry, capture.reading)
+
+    def _ask_before_repeat(self, reading: Reading) -> bool:
+        """After a restart, the last record's weight again: ask before recording it.
+
+        True when the question is on screen; its answer captures again (yes) or says
+        that nothing was recorded (no).
+        """
+        from counter_app.ui.confirm import ConfirmRepeatScreen
+
+        app = self.counter_app
+        assert app.counter_service is not None
+        earlier = app.counter_service.recorded_before(
+            reading, app.scale_service.division_grams(reading)
+        )
+        if earlier is None:
+            return False
+        t = app.messages.t
+        question = t(
+            "repeat.question",
+            weight=format_kg(earlier.weight_grams, app.config.language),
+            time=earlier.recorded_at.astimezone(LOCAL_TZ).strftime("%H:%M"),
+            label_code=earlier.label_code,
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.action_capture(repeat_confirmed=True)
+            else:
+                self._set_prompt(t("repeat.declined"), "warning")
+
+        self.app.push_screen(ConfirmRepeatScreen(question), answered)
+        return True
 
     @work(thread=True, exclusive=True, group="record")
     def _record(self, entry: CatalogueEntry, reading: object) -> None:
