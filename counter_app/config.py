@@ -103,6 +103,10 @@ class ScaleConfig:
     #: The most the scale can weigh: a frame with a larger weight (either sign) is a
     #: bad frame, like a garbled one, never a weight that can be recorded.
     capacity_kg: Decimal = DEFAULT_CAPACITY_KG
+    #: After a restart, a weight equal to the last record's (within one division)
+    #: weighed within this many minutes of it is recorded only when the attendant
+    #: confirms: it may be the load recorded just before a crash. 0 = never ask.
+    same_load_minutes: int = 5
 
 
 @dataclass(frozen=True)
@@ -671,6 +675,7 @@ _SCHEMA: Final[dict[str, dict[str, _Check]]] = {
         "stable_window_ms": _in_range(0, 60_000, " ms"),
         "allow_zero_tare": _flag,
         "capacity_kg": _capacity,
+        "same_load_minutes": _in_range(0, 1440, " minutes"),
     },
     "printer": {
         "connection": _one_of(PRINTER_CONNECTIONS),

@@ -8,7 +8,7 @@ Printing happens after, from the queue, so a jammed printer never delays a recor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from counter_app.config import Config
+    from db.recent import LastDropOff
     from db.records import DayTotals, RecordedDropOff
 
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
@@ -32,9 +33,15 @@ class TodayView:
 
 class CounterService:
     def __init__(self, config: Config, engine: Engine, *, port: str = "") -> None:
+        from db.recent import last_drop_off
+
         self._config = config
         self._engine = engine
         self._port = port
+        # One load, one record across a restart: the scale service's lock lives in
+        # memory only, so the last record from before this start is kept to ask about
+        # (see recorded_before), until this session records one itself.
+        self._before_start: LastDropOff | None = last_drop_off(engine, config.station.id)
 
     @classmethod
     def open(cls, config: Config) -> CounterService:
@@ -76,7 +83,33 @@ class CounterService:
                 port=self._port or self._config.scale.port,
             ),
         )
-        return record_drop_off(self._engine, new)
+        recorded = record_drop_off(self._engine, new)
+        # From now on the scale service's own lock holds the load just recorded.
+        self._before_start = None
+        return recorded
+
+    def recorded_before(
+        self, reading: Reading, division_grams: int, *, now: datetime | None = None
+    ) -> LastDropOff | None:
+        """The record from before this start that ``reading`` may be the same load as.
+
+        Before a crash a record can be committed yet not shown, and the scale service's
+        one-load lock does not survive the restart. So, until this session records, a
+        weight within one division of the station's last record, weighed within
+        ``[scale] same_load_minutes`` of it, is that record: the attendant confirms
+        before it is recorded again. ``None``: record as usual.
+        """
+        last = self._before_start
+        minutes = self._config.scale.same_load_minutes
+        grams = reading.grams
+        if last is None or grams is None or minutes <= 0:
+            return None
+        age = (now or datetime.now(UTC)) - last.recorded_at
+        if age > timedelta(minutes=minutes):
+            return None
+        if abs(grams - last.weight_grams) > max(1, division_grams):
+            return None
+        return last
 
     def today(self, day: date | None = None) -> TodayView:
         from db.records import day_bounds, drop_offs_between, totals_for_day

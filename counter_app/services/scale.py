@@ -358,6 +358,10 @@ class ScaleService:
             return True
         return reading.stable is True and abs(grams - recorded) > 2 * division
 
+    def division_grams(self, reading: Reading) -> int:
+        """One division of the scale in grams, for ``reading`` (see below)."""
+        return self._division_grams(reading)
+
     def _division_grams(self, reading: Reading) -> int:
         """One division in grams: the indicator's last digit, or stable_division if
         that is coarser (a display showing 132.3 kg moves in steps of 0.1 kg)."""

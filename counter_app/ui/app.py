@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 import threading
 from datetime import date, datetime
 from pathlib import Path
@@ -12,6 +14,7 @@ from zoneinfo import ZoneInfo
 from textual import work
 from textual.app import App
 from textual.css.query import NoMatches
+from textual.driver import Driver
 
 from counter_app.catalogue import Catalogue, load_default_catalogue
 from counter_app.i18n import Messages
@@ -30,6 +33,7 @@ from counter_app.ui.messages import (
 if TYPE_CHECKING:
     from counter_app.config import Config
     from counter_app.services.counter import CounterService, TodayView
+    from counter_app.ui.terminal import TerminalLost
 
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 #: How often the counter looks whether the local day has changed (midnight).
@@ -69,9 +73,23 @@ class CounterApp(App[None]):
         self.print_service: PrintService | None = None
         self.grams_by_class: dict[str, int] = {}
         self.printer_line = self.messages.t("printer.starting")
+        #: The terminal went away under the counter (not only a signal came).
+        self.terminal_gone = False
         self.counter_screen = CounterScreen(
             self.messages, zero_tare_keys=config.scale.allow_zero_tare
         )
+
+    def get_driver_class(self) -> type[Driver]:
+        driver_class = super().get_driver_class()
+        if sys.platform != "win32":
+            from textual.drivers.linux_driver import LinuxDriver
+
+            if driver_class is LinuxDriver:
+                # Ends the counter when its terminal goes away (see ui/terminal.py).
+                from counter_app.ui.terminal import CounterDriver
+
+                return CounterDriver
+        return driver_class
 
     # -- start and stop ------------------------------------------------------------------
 
@@ -136,6 +154,12 @@ class CounterApp(App[None]):
             return ServiceFailed(str(exc) or repr(exc))
         return TodayLoaded(view, generation)
 
+    def on_terminal_lost(self, message: TerminalLost) -> None:
+        # As Ctrl+Q: every acknowledged record is committed, the print queue stays in
+        # the database; the scale's port is let go (on_unmount).
+        self.terminal_gone = message.terminal_gone
+        self.exit()
+
     def on_unmount(self) -> None:
         self.scale_service.stop()
         if self.print_service is not None:
@@ -183,4 +207,13 @@ def run_counter(config: Config) -> int:
     """Run the counter; an exception that ended it is raised again (a crash report)."""
     from counter_app.crash import run_app
 
-    return run_app(CounterApp(config))
+    app = CounterApp(config)
+    code = run_app(app)
+    if app.terminal_gone:
+        # Nothing to say it to: the last words (and Python's own flush at exit) would
+        # only fail on the vanished terminal.
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            with contextlib.suppress(OSError):
+                os.dup2(devnull, fd)
+    return code

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Static
 
 from counter_app.catalogue import CatalogueEntry
 from counter_app.i18n import Messages, format_kg
+from counter_app.services.counter import LOCAL_TZ
 from counter_app.services.scale import CaptureRefusal, ScaleSnapshot, ScaleState
 from counter_app.ui.help import HelpScreen
 from counter_app.ui.messages import (
@@ -29,6 +30,7 @@ from counter_app.ui.widgets import DropOffTable, LabelPreview, TotalsStrip, Weig
 if TYPE_CHECKING:
     from counter_app.ui.app import CounterApp
     from drivers.printer.preview import PreviewLine
+    from drivers.scale.reading import Reading
 
 REFUSAL_KEYS = {
     CaptureRefusal.MOTION: "capture.motion",
@@ -88,6 +90,10 @@ class CounterScreen(Screen[None]):
         # Why the last capture was refused, while that refusal is on the prompt.
         self._refused_with: CaptureRefusal | None = None
         self._preview_forced = False
+        # The services report from the first moment of the app's life: what they say
+        # is kept here (and in the app) and shown while the screen has its widgets.
+        self._composed = False
+        self._preview_lines: Sequence[PreviewLine] | None = None
 
     @property
     def counter_app(self) -> CounterApp:
@@ -114,10 +120,20 @@ class CounterScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(TotalsStrip).show(
-            {}, self.counter_app.messages, self.counter_app.config.language
-        )
+        app = self.counter_app
+        self.query_one(TotalsStrip).show(app.grams_by_class, app.messages, app.config.language)
+        self._composed = True
+        # What arrived before the widgets existed (the database opened or failed, a
+        # snapshot, a label) is shown now.
+        if self._snapshot is not None:
+            self.query_one(WeightDisplay).show(self._snapshot)
+        if self._preview_lines is not None:
+            self.query_one(LabelPreview).show_lines(self._preview_lines)
+        self._refresh_status()
         self._layout_preview()
+
+    def on_unmount(self) -> None:
+        self._composed = False
 
     def on_resize(self) -> None:
         self._layout_preview()
@@ -187,7 +203,7 @@ class CounterScreen(Screen[None]):
         self._entry = None
         self._set_prompt(self._idle_prompt())
 
-    def action_capture(self) -> None:
+    def action_capture(self, repeat_confirmed: bool = False) -> None:
         app = self.counter_app
         t = app.messages.t
         if self._recording:
@@ -204,10 +220,44 @@ class CounterScreen(Screen[None]):
             self._set_prompt(t(REFUSAL_KEYS[capture.refusal]), "warning")
             self._refused_with = capture.refusal
             return
+        assert capture.reading is not None
+        if not repeat_confirmed and self._ask_before_repeat(capture.reading):
+            return
         self._recording = True
         self._set_prompt(t("prompt.saving"), "info")
-        assert capture.reading is not None
         self._record(self._entry, capture.reading)
+
+    def _ask_before_repeat(self, reading: Reading) -> bool:
+        """After a restart, the last record's weight again: ask before recording it.
+
+        True when the question is on screen; its answer captures again (yes) or says
+        that nothing was recorded (no).
+        """
+        from counter_app.ui.confirm import ConfirmRepeatScreen
+
+        app = self.counter_app
+        assert app.counter_service is not None
+        earlier = app.counter_service.recorded_before(
+            reading, app.scale_service.division_grams(reading)
+        )
+        if earlier is None:
+            return False
+        t = app.messages.t
+        question = t(
+            "repeat.question",
+            weight=format_kg(earlier.weight_grams, app.config.language),
+            time=earlier.recorded_at.astimezone(LOCAL_TZ).strftime("%H:%M"),
+            label_code=earlier.label_code,
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.action_capture(repeat_confirmed=True)
+            else:
+                self._set_prompt(t("repeat.declined"), "warning")
+
+        self.app.push_screen(ConfirmRepeatScreen(question), answered)
+        return True
 
     @work(thread=True, exclusive=True, group="record")
     def _record(self, entry: CatalogueEntry, reading: object) -> None:
@@ -276,18 +326,22 @@ class CounterScreen(Screen[None]):
         # Enter will do. (Compared by reason, not by weight: a load in motion changes
         # its weight every frame and stays refused.)
         if (
-            self._refused_with is not None
+            self._composed
+            and self._refused_with is not None
             and self._entry is not None
             and not self._recording
             and self.counter_app.scale_service.capture().refusal is not self._refused_with
         ):
             self._step_prompt()
         self._snapshot = snapshot
-        self.query_one(WeightDisplay).show(snapshot)
-        self._refresh_status()
+        if self._composed:
+            self.query_one(WeightDisplay).show(snapshot)
+            self._refresh_status()
 
     def show_preview(self, lines: Sequence[PreviewLine]) -> None:
-        self.query_one(LabelPreview).show_lines(lines)
+        self._preview_lines = lines
+        if self._composed:
+            self.query_one(LabelPreview).show_lines(lines)
 
     def _refresh_status(self) -> None:
         app = self.counter_app
@@ -313,7 +367,11 @@ class CounterScreen(Screen[None]):
         self.query_one("#status", Static).update(" · ".join(p for p in parts if p))
 
     def refresh_status(self) -> None:
-        self._refresh_status()
+        """Show the status line again. Safe at any moment of the screen's life: before
+        the screen is composed or after it left, the state waits (in the app and here)
+        and :meth:`on_mount` shows it."""
+        if self._composed:
+            self._refresh_status()
 
     # -- other keys ----------------------------------------------------------------------
 
