@@ -342,6 +342,7 @@ class _Output:
 def _export(args: argparse.Namespace, ctx: CliContext) -> int:
     def body() -> int:
         from db.export import ExportIncomplete, export_rows, write_csv, write_json, write_xlsx
+        from db.records import chain_heads
 
         messages = _messages(ctx)
         start = _parse_day(args.start, "--from", messages)
@@ -364,19 +365,22 @@ def _export(args: argparse.Namespace, ctx: CliContext) -> int:
                 raise _CannotWrite(
                     messages.t("cli_export.rows_missing", found=exc.found, expected=exc.expected)
                 ) from exc
+            # The whole hash of each station's newest link: the export can later prove
+            # with 'counter verify --anchor' that the database still holds this state.
+            anchors = [anchor.text(64) for anchor in chain_heads(engine)]
 
         # The whole export is made in memory first, so a file or device gets either
         # all of it or a clear message (never a half workbook and a traceback).
         if args.fmt == "xlsx":
             buffer = io.BytesIO()
-            write_xlsx(rows, buffer, start_day=start, end_day=end, tz=LOCAL_TZ)
+            write_xlsx(rows, buffer, start_day=start, end_day=end, tz=LOCAL_TZ, anchors=anchors)
             data = buffer.getvalue()
         else:
             stream = io.StringIO(newline="")
             if args.fmt == "csv":
                 write_csv(rows, stream)
             else:
-                write_json(rows, stream, start_day=start, end_day=end)
+                write_json(rows, stream, start_day=start, end_day=end, anchors=anchors)
             if output is None:
                 ctx.out.write(stream.getvalue())
                 return 0
@@ -499,20 +503,27 @@ def _print_totals_table(totals: DayTotals, ctx: CliContext, messages: Messages) 
 
 def _totals(args: argparse.Namespace, ctx: CliContext) -> int:
     def body() -> int:
-        from db.records import totals_for_day
+        from db.records import chain_heads, totals_for_day
 
         messages = _messages(ctx)
         day = _parse_day(args.day, "--day", messages) if args.day else datetime.now(LOCAL_TZ).date()
         with _database(ctx, messages) as engine:
             totals = totals_for_day(engine, day, LOCAL_TZ)
+            anchors = chain_heads(engine)
         if args.fmt == "json":
             # For programs: the same bytes in every language.
             from db.export import json_text
 
             # Kilograms and shares are JSON numbers with their exact decimals.
-            ctx.out.write(json_text(_totals_json(totals)) + "\n")
+            document = {**_totals_json(totals), "chain_anchors": [a.text(64) for a in anchors]}
+            ctx.out.write(json_text(document) + "\n")
         else:
             _print_totals_table(totals, ctx, messages)
+            for anchor in anchors:
+                print(
+                    messages.t("cli_verify.head", station=anchor.station_id, anchor=anchor.text()),
+                    file=ctx.out,
+                )
         return 0
 
     return _run(ctx, body)

@@ -236,12 +236,20 @@ def write_csv(rows: Sequence[dict[str, Any]], stream: TextIO) -> None:
 
 
 def write_json(
-    rows: Sequence[dict[str, Any]], stream: TextIO, *, start_day: date, end_day: date
+    rows: Sequence[dict[str, Any]],
+    stream: TextIO,
+    *,
+    start_day: date,
+    end_day: date,
+    anchors: Sequence[str] = (),
 ) -> None:
-    """One JSON object: the period, the columns and the drop-offs (objects with the
-    columns as keys, in column order); ``weight_kg`` is a JSON number (``12.340``)."""
+    """One JSON object: the period, the chain's anchors when the export was made (one
+    per station, ``STATION:NUMBER:HASH``, for ``counter verify --anchor``), the columns
+    and the drop-offs (objects with the columns as keys, in column order);
+    ``weight_kg`` is a JSON number (``12.340``)."""
     document = {
         "period": {"from": start_day.isoformat(), "to": end_day.isoformat()},
+        "chain_anchors": list(anchors),
         "columns": list(EXPORT_COLUMNS),
         "drop_offs": [
             {
@@ -308,6 +316,7 @@ def write_xlsx(
     start_day: date,
     end_day: date,
     tz: ZoneInfo = LOCAL_TZ,
+    anchors: Sequence[str] = (),
 ) -> None:
     """An Excel workbook (to a file name or a binary stream) with two sheets.
 
@@ -316,9 +325,10 @@ def write_xlsx(
     significant digits, which the cell could not hold exactly, raises ``ValueError``.
     ``voided`` is a boolean cell; the rest text cells (see :func:`spreadsheet_text`).
 
-    ``totals``: the period (date cells) and its time zone, then kilograms (number
-    cells, ``0.000``) and counts per classification, per category or fraction, in
-    total and voided.
+    ``totals``: the period (date cells), its time zone and the chain's anchors when
+    the export was made (a row ``chain`` per station, for ``counter verify --anchor``),
+    then kilograms (number cells, ``0.000``) and counts per classification, per
+    category or fraction, in total and voided.
     """
     from openpyxl import Workbook
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -362,10 +372,12 @@ def write_xlsx(
 
     totals = period_totals(rows)
     summary = workbook.create_sheet("totals")
-    # The period, one labelled row each; the chain's anchor gets a row "chain" here.
+    # The period and the chain's anchors, one labelled row each.
     append(summary, ["from", start_day])
     append(summary, ["to", end_day])
     append(summary, ["time_zone", tz.key])
+    for anchor in anchors:
+        append(summary, ["chain", anchor])
     summary.append([])
     append(summary, ["classification", "category", "eural_code", "kg", "count"], bold=True)
     for name, kg, count in totals["classifications"]:

@@ -106,7 +106,10 @@ def _assert_owner_only(report: Path) -> None:
     ],
 )
 def test_an_unforeseen_error_in_a_command_leaves_a_crash_report(
-    config_text: str, sentence: str, config_file, isolated_dirs: Path  # type: ignore[no-untyped-def]
+    config_text: str,
+    sentence: str,
+    config_file,
+    isolated_dirs: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     path = config_file(config_text)
     result = _run_python(

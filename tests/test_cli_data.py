@@ -135,7 +135,12 @@ def test_export_json_to_a_file(
     assert captured.err == f"4 afgiften geschreven naar {output}\n"
     text = output.read_text(encoding="utf-8")
     data = json.loads(text, parse_float=Decimal)
-    assert list(data) == ["period", "columns", "drop_offs"]
+    assert list(data) == ["period", "chain_anchors", "columns", "drop_offs"]
+    # The anchor an export carries proves later that the database still holds it.
+    (anchor,) = data["chain_anchors"]
+    assert anchor.startswith("MS01:11:") and len(anchor.rsplit(":", 1)[1]) == 64
+    assert main(["--config", config, "verify", "--anchor", anchor]) == 0
+    capsys.readouterr()
     assert data["period"] == {"from": "2024-05-01", "to": "2024-05-31"}
     assert data["columns"] == list(EXPORT_COLUMNS)
     rows = data["drop_offs"]
@@ -252,12 +257,14 @@ def test_totals_table(config: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cells(out, "Totaal") == ["Totaal", "100,00", "3", ""]
     assert "Per categorie en fractie" in out
     assert ["Recycling", "metaal", "Metalen", "20 01 40", "55,00", "1"] in table_rows(out)
-    assert out.splitlines()[-3:] == [
+    assert out.splitlines()[-4:-1] == [
         "Aandeel hergebruik: 30,0 %",
         "Aandeel hergebruik en reparatie: 45,0 %",
         "Vervallen afgiften (niet meegeteld): 1",
     ]
-    assert "." not in out.replace("20 01 40", "")  # no decimal point anywhere
+    assert out.splitlines()[-1].startswith("Anker van MS01: MS01:11:")
+    # No decimal point anywhere (the anchor line has none either).
+    assert "." not in out.replace("20 01 40", "")
 
 
 def test_totals_table_in_english(english_config: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -269,11 +276,12 @@ def test_totals_table_in_english(english_config: str, capsys: pytest.CaptureFixt
     assert cells(out, "Reuse") == ["Reuse", "30.00", "1", "30.0 %"]
     assert cells(out, "Total") == ["Total", "100.00", "3", ""]
     assert "Per category and fraction" in out
-    assert out.splitlines()[-3:] == [
+    assert out.splitlines()[-4:-1] == [
         "Reuse share: 30.0 %",
         "Reuse and repair share: 45.0 %",
         "Voided drop-offs (not counted): 1",
     ]
+    assert out.splitlines()[-1].startswith("Anchor of MS01: MS01:11:")
 
 
 def test_totals_table_shows_every_gram(
@@ -302,6 +310,8 @@ def test_totals_json(config: str, capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(text, parse_float=Decimal)
     assert code == 0
     assert data["day"] == "2024-05-14"
+    (anchor,) = data["chain_anchors"]
+    assert anchor.startswith("MS01:11:")
     # Numbers are JSON numbers with their exact decimals, never strings or floats.
     assert '"total_kg": 100.000,' in text
     assert '"reuse_share": 0.3000,' in text
@@ -323,6 +333,16 @@ def test_totals_json(config: str, capsys: pytest.CaptureFixture[str]) -> None:
         "kg": Decimal("30.000"),
         "count": 1,
     }
+
+
+def test_the_totals_table_shows_the_anchor(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", config, "totals", "--day", "2024-05-14"]) == 0
+    totals_out = capsys.readouterr().out
+    assert main(["--config", config, "verify"]) == 0
+    verify_out = capsys.readouterr().out
+    anchor_line = next(line for line in verify_out.splitlines() if line.startswith("Anker van"))
+    assert anchor_line.startswith("Anker van MS01: MS01:11:")
+    assert anchor_line in totals_out.splitlines()
 
 
 def test_totals_with_a_bad_day(config: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from counter_app.config import Config
+    from db.chain import Anchor
     from db.printjobs import PENDING_STATUSES as PENDING_STATUSES
     from db.printjobs import PrintJobInfo as PrintJobInfo
     from db.printjobs import PrintJobStateError as PrintJobStateError
@@ -231,13 +232,16 @@ def totals_slip_for(
     *,
     copy_marker: str | None = None,
     printed_at: datetime | None = None,
+    anchors: Sequence[Anchor] = (),
 ) -> TotalsSlip:
     """The day's totals slip: kg per classification, each followed by its categories
     (``· Meubels``; the slip's columns drop leading spaces, so a dot marks them).
 
     Captions come from the catalogue; category names are stored with each record in
     the language it was recorded in. ``copy_marker`` (``"reprint"``, ``"duplicate"``)
-    goes in front of the title.
+    goes in front of the title. ``anchors`` (each station's newest chain link when the
+    slip is printed) go under the total in short form: kept on paper, they let
+    ``counter verify --anchor`` prove later that the day's records were not changed.
     """
     from counter_app.services.labels import COPY_MARKER_KEYS, printed_formats
     from db.models import CLASSIFICATIONS
@@ -270,6 +274,7 @@ def totals_slip_for(
         decimal_comma=formats.decimal_comma,
         date_format=formats.date_format,
         datetime_format=formats.datetime_format,
+        footer_lines=[t("slip.anchor", anchor=anchor.text()) for anchor in anchors],
     )
 
 
@@ -674,7 +679,11 @@ class PrintService:
         if job.document == "totals_slip":
             totals = records.totals_for_day(self._engine, _slip_day(self._engine, job), LOCAL_TZ)
             slip = totals_slip_for(
-                totals, self._config, self._messages, copy_marker=job.copy_marker
+                totals,
+                self._config,
+                self._messages,
+                copy_marker=job.copy_marker,
+                anchors=records.chain_heads(self._engine),
             )
             return render_totals_slip(slip, profile=profile), None
         if job.document == "test_page":

@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 
 class ConfirmRepeatScreen(ModalScreen[bool]):
-    """"This weight was already recorded as MS01-000123. Record it again? (j/n)"."""
+    """ "This weight was already recorded as MS01-000123. Record it again? (j/n)"."""
 
     BINDINGS = [
         # Both languages' "yes", so a Dutch hand on an English counter is right too.

@@ -113,8 +113,11 @@ class TotalsSlip:
     decimal_comma: bool = True
     date_format: str = _DATE_FORMAT
     datetime_format: str = _DATETIME_FORMAT
+    # Lines printed under the total as they are, e.g. the hash chain's anchor.
+    footer_lines: Sequence[str] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "footer_lines", tuple(str(line) for line in self.footer_lines))
         rows = tuple((str(label), kg) for label, kg in self.rows)
         for _, kg in rows:
             _check_weight(kg)
@@ -352,6 +355,9 @@ def render_totals_slip(slip: TotalsSlip, profile: str = DEFAULT_PROFILE) -> byte
     total = format_weight(slip.total_kg, slip.decimal_comma)
     job.style(bold=True, height=2)
     job.raw_line(two_columns(layout.printable(slip.grand_total_caption), total, layout.columns))
+    job.style(align="left")
+    for line in slip.footer_lines:
+        job.paragraph(line, max_lines=2, align="left")
     if slip.printed_at_local is not None:
         job.paragraph(
             slip.printed_at_local.strftime(slip.datetime_format), max_lines=1, align="right"

@@ -185,10 +185,13 @@ def test_csv_of_nothing_is_just_the_header() -> None:
 def test_json(engine: Engine, recorded: list[str]) -> None:
     stream = io.StringIO()
     rows = export_rows(engine, date(2024, 3, 29), date(2024, 3, 31))
-    write_json(rows, stream, start_day=date(2024, 3, 29), end_day=date(2024, 3, 31))
+    write_json(
+        rows, stream, start_day=date(2024, 3, 29), end_day=date(2024, 3, 31), anchors=["MS01:9:ab"]
+    )
     text = stream.getvalue()
     data = json.loads(text, parse_float=Decimal)
-    assert list(data) == ["period", "columns", "drop_offs"]
+    assert list(data) == ["period", "chain_anchors", "columns", "drop_offs"]
+    assert data["chain_anchors"] == ["MS01:9:ab"]
     assert data["period"] == {"from": "2024-03-29", "to": "2024-03-31"}
     assert data["columns"] == list(EXPORT_COLUMNS)
     items = data["drop_offs"]
@@ -213,6 +216,7 @@ def test_json_of_nothing() -> None:
     write_json([], stream, start_day=date(2024, 5, 1), end_day=date(2024, 5, 31))
     assert json.loads(stream.getvalue()) == {
         "period": {"from": "2024-05-01", "to": "2024-05-31"},
+        "chain_anchors": [],
         "columns": list(EXPORT_COLUMNS),
         "drop_offs": [],
     }
@@ -389,3 +393,24 @@ def test_xlsx_numbers_are_exact_up_to_a_billion_tonnes(tmp_path: Path) -> None:
         write_xlsx(
             too_big, tmp_path / "too_big.xlsx", start_day=date(2024, 5, 1), end_day=date(2024, 5, 1)
         )
+
+
+def test_xlsx_totals_sheet_carries_the_chain_anchors(
+    tmp_path: Path, engine: Engine, recorded: list[str]
+) -> None:
+    from db.records import chain_heads
+
+    anchors = [anchor.text(64) for anchor in chain_heads(engine)]
+    assert anchors
+    path = tmp_path / "export.xlsx"
+    rows = export_rows(engine, date(2024, 3, 29), date(2024, 3, 31))
+    write_xlsx(rows, path, start_day=date(2024, 3, 29), end_day=date(2024, 3, 31), anchors=anchors)
+    sheet = load_workbook(path)["totals"]
+    chain_rows = [row for row in sheet.iter_rows(values_only=True) if row[0] == "chain"]
+    assert [row[1] for row in chain_rows] == anchors
+    assert all(
+        cell.data_type == "s"
+        for row in sheet.iter_rows()
+        if row[0].value == "chain"
+        for cell in row[:2]
+    )

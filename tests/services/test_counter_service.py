@@ -26,9 +26,7 @@ def config(tmp_path: Path) -> Config:
 
 
 def weighed(kg: str) -> Reading:
-    return Reading(
-        weight=Decimal(kg), unit="kg", stable=True, raw=f"ST,GS,+{kg}kg".encode()
-    )
+    return Reading(weight=Decimal(kg), unit="kg", stable=True, raw=f"ST,GS,+{kg}kg".encode())
 
 
 def record_then_restart(config: Config, kg: str = "12.34") -> tuple[CounterService, datetime]:

@@ -27,6 +27,7 @@ from counter_app.services.printing import (
     short_detail,
     status_line,
 )
+from db.chain import Anchor
 from db.engine import open_database
 from db.printjobs import (
     PrintJobStateError,
@@ -37,7 +38,13 @@ from db.printjobs import (
     queue_document,
     totals_slip_day,
 )
-from db.records import NewDropOff, RecordedDropOff, record_drop_off, void_drop_off
+from db.records import (
+    NewDropOff,
+    RecordedDropOff,
+    record_drop_off,
+    verify_chain,
+    void_drop_off,
+)
 from drivers.printer.connection import PaperState, PrinterStatus
 from drivers.printer.decode import DecodedDocument, decode_escpos
 from drivers.printer.preview import PreviewConnection
@@ -320,6 +327,12 @@ def test_the_totals_slip_shows_the_day_in_dutch(config: Config, engine: Engine) 
     total = next(line for line in slip.lines if line.text.startswith("Totaal"))
     assert total.text.split() == ["Totaal", "62,09", "kg"]
     assert total.bold and total.height_mult == 2
+    # The chain's anchor as it was when the slip was printed: kept on paper, it lets
+    # 'counter verify --anchor' prove later that nothing of the day was changed.
+    anchor_line = next(line.text.strip() for line in slip.lines if line.text.startswith("Anker"))
+    anchor = Anchor.parse(anchor_line.removeprefix("Anker: "))
+    assert anchor.station_id == "MS01"
+    assert verify_chain(engine, [anchor]).ok
     assert slip.cuts == 1
     assert print_job(engine, job_id).status == "sent"
 
