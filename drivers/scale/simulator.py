@@ -240,6 +240,11 @@ class ScaleSimulator:
                     with contextlib.suppress(OSError):
                         os.close(fd)
             self._master = self._slave = self._slave_path = None
+        if self.link is not None and self.link.is_symlink():
+            # The link dangles, as a cable's device node goes away; but not at the closed
+            # pty's number: the system gives that number to the next pty opened, and a
+            # reconnecting transport would take somebody else's line for the scale.
+            self._point_link(str(self.link.with_name(f"{self.link.name}.unplugged")))
 
     def _write(self, data: bytes) -> bool:
         with self._io_lock:

@@ -124,6 +124,21 @@ class TestCable:
             serial.Serial(str(scale_link))
         assert simulator.inject(b"nobody hears this") is False
 
+    def test_an_unplugged_link_never_leads_to_the_next_pty_opened(
+        self, simulator: ScaleSimulator, scale_link: Path
+    ) -> None:
+        simulator.unplug()
+        # The system hands the closed pty's number to the next pty opened; a transport
+        # reconnecting through the link must not end up on that stranger's line.
+        master, slave = os.openpty()
+        try:
+            assert os.path.realpath(scale_link) != os.ttyname(slave)
+            with pytest.raises(serial.SerialException):
+                serial.Serial(str(scale_link))
+        finally:
+            os.close(master)
+            os.close(slave)
+
     def test_replug_repoints_the_link(self, simulator: ScaleSimulator, scale_link: Path) -> None:
         simulator.set_weight("7.00")
         simulator.unplug()
