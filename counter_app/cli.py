@@ -59,12 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_app(args: argparse.Namespace, ctx: CliContext) -> int:
-    from counter_app.crash import ensure_private_dir
     from counter_app.services.station_lock import hold_for_counter
+    from db.engine import make_private_dir
 
     config = ctx.config
     # The data directory holds the records, labels and crash reports: owner-only.
-    ensure_private_dir(config.data_dir())
+    make_private_dir(config.data_dir())
     # One counter per station per database: a second one stops here, with a message
     # naming the one that runs, before the screen or the database is touched.
     lock = hold_for_counter(config, ctx.err)

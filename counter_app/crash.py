@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 
 #: EX_SOFTWARE of BSD's sysexits.h: "an internal software error has been detected".
 CRASH_EXIT_STATUS = 70
-PRIVATE_DIR_MODE = 0o700
-PRIVATE_FILE_MODE = 0o600
 
 
 def data_dir() -> Path:
@@ -38,18 +36,6 @@ def data_dir() -> Path:
     from counter_app.config import APP_NAME
 
     return Path(platformdirs.user_data_dir(APP_NAME))
-
-
-def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and its parents) if needed; a folder created here is owner-only.
-
-    A folder that already exists keeps the permissions the site gave it.
-    """
-    if not path.is_dir():
-        path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
-        if os.name == "posix":
-            path.chmod(PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
-    return path
 
 
 def _version() -> str:
@@ -79,7 +65,10 @@ def write_crash_report(
     error: BaseException, argv: Sequence[str], directory: Path | None = None
 ) -> Path:
     """Write the report for ``error`` into ``directory`` (the data directory); its path."""
-    folder = ensure_private_dir(directory or data_dir())
+    # db.engine loads SQLAlchemy: only when there is a report to write.
+    from db.engine import PRIVATE_FILE_MODE, make_private_dir
+
+    folder = make_private_dir(directory or data_dir())
     now = datetime.now(UTC)
     stem = f"crash-{now:%Y%m%d-%H%M%S}-{os.getpid()}"
     text = crash_report_text(error, argv, now).encode("utf-8")
@@ -160,7 +149,6 @@ __all__ = [
     "CRASH_EXIT_STATUS",
     "crash_report_text",
     "data_dir",
-    "ensure_private_dir",
     "report_crash",
     "run_app",
     "write_crash_report",

@@ -192,14 +192,19 @@ def alembic_config(
     return config
 
 
-def make_private_dir(folder: Path) -> None:
-    """Make ``folder`` (and missing parents) readable by this user only, where it is new."""
-    missing = [folder, *[p for p in folder.parents]]
-    missing = [p for p in missing if not p.exists()]
+def make_private_dir(folder: Path) -> Path:
+    """Make ``folder`` and its missing parents, readable by this user only (POSIX).
+
+    A folder that already exists keeps the permissions the site gave it.
+    """
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]
     folder.mkdir(parents=True, exist_ok=True)
-    for made in missing:
-        with contextlib.suppress(OSError):
-            os.chmod(made, PRIVATE_DIR_MODE)
+    if os.name == "posix":
+        for made in missing:
+            with contextlib.suppress(OSError):
+                # mkdir's own mode argument is filtered by the umask; chmod is not.
+                os.chmod(made, PRIVATE_DIR_MODE)
+    return folder
 
 
 def _create_private_file(path: Path) -> None:
