@@ -25,6 +25,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 # Windows: the locked byte, far beyond the holder's text at the start of the file.
 _WINDOWS_LOCK_OFFSET = 1 << 30
+STATION_TZ = ZoneInfo("Europe/Amsterdam")
 
 _held: dict[tuple[str, str], StationLock] = {}
 _held_guard = threading.Lock()
@@ -183,7 +185,8 @@ def _unlock(fd: int) -> None:
 
 
 def _write_holder(fd: int) -> None:
-    since = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    # The station's time (Europe/Amsterdam), as everything else the counter shows.
+    since = datetime.now(STATION_TZ).strftime("%Y-%m-%d %H:%M:%S")
     text = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": since})
     os.ftruncate(fd, 0)
     os.lseek(fd, 0, os.SEEK_SET)
