@@ -25,10 +25,10 @@ import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
+from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from counter_app.config import Config
