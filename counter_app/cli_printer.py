@@ -185,11 +185,11 @@ def status_words(answer: PrinterStatus, messages: Messages) -> list[str]:
     """What the printer said, a line per thing, ending with whether it can print."""
     from drivers.printer.connection import PaperState
 
-    def t(key: str) -> str:
+    def word(key: str) -> str:
         return messages.t(f"cli_printer.{key}")
 
     def said(value: bool | None, yes: str, no: str) -> str:
-        return t("not_reported") if value is None else t(yes) if value else t(no)
+        return word("not_reported") if value is None else word(yes) if value else word(no)
 
     paper = {
         PaperState.OK: "paper_ok",
@@ -200,9 +200,9 @@ def status_words(answer: PrinterStatus, messages: Messages) -> list[str]:
     return [
         messages.t("cli_printer.line_online", value=said(answer.online, "online", "offline")),
         messages.t("cli_printer.line_cover", value=said(answer.cover_open, "open", "closed")),
-        messages.t("cli_printer.line_paper", value=t(paper)),
+        messages.t("cli_printer.line_paper", value=word(paper)),
         messages.t("cli_printer.line_error", value=said(answer.error, "error_yes", "error_no")),
-        messages.t("cli_printer.line_ready", value=t("yes" if answer.ready else "no")),
+        messages.t("cli_printer.line_ready", value=word("yes" if answer.ready else "no")),
     ]
 
 

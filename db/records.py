@@ -182,13 +182,28 @@ class DayTotals:
         return self.share("reuse")
 
 
+# What verify_chain can find wrong; ChainProblem.code is one of these.
+CHAIN_PROBLEM_CODES: tuple[str, ...] = (
+    "position",
+    "link",
+    "reading_missing",
+    "changed",
+    "label_gap",
+    "head_missing",
+    "head_behind",
+    "head_ahead",
+    "label_head",
+    "anchor_station",
+    "anchor_beyond",
+    "anchor_differs",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ChainProblem:
     """The first thing ``counter verify`` found wrong, as a reason code and its facts.
 
-    ``code`` is one of ``position``, ``link``, ``reading_missing``, ``changed``,
-    ``label_gap``, ``head_missing``, ``head_behind``, ``head_ahead``, ``label_head``,
-    ``anchor_station``, ``anchor_beyond``, ``anchor_differs``. ``facts`` holds plain
+    ``code`` is one of :data:`CHAIN_PROBLEM_CODES`. ``facts`` holds plain
     values (station, positions, the row's label code or audit action); the application
     puts them into words. :meth:`describe` gives English words for logs and tests.
     """

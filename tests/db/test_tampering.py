@@ -341,3 +341,10 @@ def test_an_anchor_reads_back_from_its_short_and_long_text(engine: Engine) -> No
 def test_text_that_is_not_an_anchor_is_refused(text: str) -> None:
     with pytest.raises(AnchorError, match="STATION:NUMBER:HASH"):
         Anchor.parse(text)
+
+
+def test_every_problem_code_has_english_words() -> None:
+    from db.records import CHAIN_PROBLEM_CODES, ChainProblem
+
+    for code in CHAIN_PROBLEM_CODES:
+        assert ChainProblem(code, {}).describe() != code
