@@ -334,7 +334,11 @@ def open_database(path: Path | str, *, create: bool = True, read_only: bool = Fa
     _refuse_read_only(path)
     engine = create_sqlite_engine(path)
     try:
-        upgrade_database(engine)
+        # A database at the newest schema is opened with one read: no write lock and no
+        # scan, so a start never waits for, or blocks, another program's writes. Only a
+        # migration takes the write lock and checks every reference (upgrade_database).
+        if _schema_state(engine, path) != head_revision():
+            upgrade_database(engine)
     except DatabaseError:
         engine.dispose()
         raise
@@ -427,7 +431,9 @@ def _open_read_only(path: Path) -> Engine:
             )
         engine = create_sqlite_engine(path, mode=mode)
         try:
-            revision = _schema_revision(engine, path)
+            revision = _schema_state(engine, path)
+            if revision is None:
+                raise NotADatabase(f"{path} is an empty SQLite database, not a counter database.")
         except sa_exc.OperationalError as exc:
             engine.dispose()
             last = exc
@@ -452,7 +458,12 @@ def _open_read_only(path: Path) -> Engine:
     raise DatabaseError(f"Cannot read the database {path}: {getattr(last, 'orig', last)}.")
 
 
-def _schema_revision(engine: Engine, path: Path) -> str | None:
+def _schema_state(engine: Engine, path: Path) -> str | None:
+    """The schema revision of the database, read without a lock; None for an empty one.
+
+    Raises :class:`NotADatabase` for another program's database and
+    :class:`SchemaTooNew` for a revision this code does not know.
+    """
     with engine.connect() as connection:
         heads = MigrationContext.configure(connection).get_current_heads()
         if not heads:
@@ -462,7 +473,9 @@ def _schema_revision(engine: Engine, path: Path) -> str | None:
                     f"{path} is an SQLite database of another program (it has the tables "
                     f"{', '.join(sorted(tables))}), not a counter database."
                 )
-            raise NotADatabase(f"{path} is an empty SQLite database, not a counter database.")
+            return None
+    if heads == (head_revision(),) or list(heads) == [head_revision()]:
+        return head_revision()
     script = ScriptDirectory.from_config(alembic_config())
     for revision in heads:
         try:

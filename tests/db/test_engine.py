@@ -229,3 +229,28 @@ def test_a_killed_process_leaves_its_committed_record(tmp_path: Path) -> None:
         assert database_health(engine).integrity == "ok"
     finally:
         engine.dispose()
+
+
+def test_opening_a_current_database_neither_takes_nor_waits_for_the_write_lock(
+    tmp_path: Path,
+) -> None:
+    """A start (or a supervisor's command) while another program writes: before, every
+    open ran the migration check inside BEGIN IMMEDIATE and a foreign-key scan of the
+    whole database, so it waited for the writer (or failed after the busy timeout)."""
+    path = tmp_path / "c.sqlite3"
+    open_database(path).dispose()
+    writer_connection = sqlite3.connect(path, isolation_level=None, timeout=0)
+    writer_connection.execute("BEGIN IMMEDIATE")
+    try:
+        for read_only in (False, True):
+            engine = open_database(path, read_only=read_only)
+            try:
+                with read_session(engine) as session:
+                    assert session.execute(text("SELECT count(*) FROM drop_off")).scalar() == 0
+            finally:
+                engine.dispose()
+        # The other program still holds its lock: nothing here took it over.
+        assert _try_begin_immediate(path) is False
+    finally:
+        writer_connection.execute("ROLLBACK")
+        writer_connection.close()
