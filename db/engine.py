@@ -559,3 +559,19 @@ def check_file(engine: Engine, *, full: bool = False) -> FileCheck:
     except sa_exc.DBAPIError as exc:
         problems.append(str(exc.orig))
     return FileCheck(full=full, problems=tuple(problems))
+
+
+def query_plan(engine: Engine, statement: Any) -> list[str]:
+    """SQLite's plan for ``statement`` (``EXPLAIN QUERY PLAN``), one line per step.
+
+    The plan depends on the statement's shape, not on the values bound to it, so
+    they are passed as plain text.
+    """
+    compiled = statement.compile(dialect=engine.dialect)
+    params = compiled.construct_params()
+    values = tuple(
+        None if params[name] is None else str(params[name]) for name in compiled.positiontup or ()
+    )
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled.string}", values)
+        return [str(row[3]) for row in rows]

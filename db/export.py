@@ -49,7 +49,7 @@ from sqlmodel import col
 
 from db.engine import DatabaseError, read_session
 from db.models import CLASSIFICATIONS, DropOff, UtcDateTime
-from db.records import LOCAL_TZ, day_bounds, voided_condition
+from db.records import LOCAL_TZ, day_bounds, not_a_void, voided_condition
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "id",
@@ -184,7 +184,7 @@ def export_rows(
     statement = (
         select(DropOff, voided_condition().label("voided"))
         .where(
-            col(DropOff.voids_id).is_(None),
+            not_a_void(),
             col(DropOff.recorded_at) >= start,
             col(DropOff.recorded_at) < end,
         )

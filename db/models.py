@@ -200,6 +200,9 @@ class PrintJob(CounterTable, table=True):
         CheckConstraint("attempts >= 0", name="attempts"),
         Index(None, "status", "created_at"),
         Index(None, "station_id", "status", "created_at"),
+        # A day's jobs (the print queue screen) by range, with and without a station.
+        Index(None, "created_at"),
+        Index(None, "station_id", "created_at"),
     )
 
     id: str = Field(primary_key=True)

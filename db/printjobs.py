@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import literal_column, select
+from sqlalchemy import Integer, literal_column, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -502,18 +502,31 @@ def print_jobs_between(
     also the jobs queued earlier that still wait (they belong on today's list too).
     With ``station_id`` only that station's jobs."""
     start, end = utc_now(start_utc), utc_now(end_utc)
-    in_period = (col(PrintJob.created_at) >= start) & (col(PrintJob.created_at) < end)
-    still_waiting = (col(PrintJob.created_at) < start) & col(PrintJob.status).in_(PENDING_STATUSES)
-    statement = (
-        select(PrintJob, col(DropOff.label_code))
-        .outerjoin(DropOff, col(PrintJob.drop_off_id) == col(DropOff.id))
-        .where(in_period | still_waiting if include_pending else in_period)
-        .order_by(col(PrintJob.created_at), literal_column("print_job.rowid"))
-    )
-    if station_id is not None:
-        statement = statement.where(col(PrintJob.station_id) == station_id)
+    mine = [] if station_id is None else [col(PrintJob.station_id) == station_id]
+    # Two queries, each one index range (the day; the jobs still waiting from before),
+    # merged here: as one query with OR and ORDER BY, SQLite walks the whole date index.
+    wanted = [
+        (*mine, col(PrintJob.created_at) >= start, col(PrintJob.created_at) < end),
+    ]
+    if include_pending:
+        wanted.append(
+            (*mine, col(PrintJob.status).in_(PENDING_STATUSES), col(PrintJob.created_at) < start)
+        )
+    found: list[tuple[datetime, int, PrintJobInfo]] = []
     with read_session(engine) as session:
-        return [_info(job, label_code) for job, label_code in session.execute(statement)]
+        for conditions in wanted:
+            rowid = literal_column("print_job.rowid", type_=Integer)
+            statement = (
+                select(PrintJob, col(DropOff.label_code), rowid)
+                .outerjoin(DropOff, col(PrintJob.drop_off_id) == col(DropOff.id))
+                .where(*conditions)
+            )
+            found.extend(
+                (job.created_at, int(row_number), _info(job, label_code))
+                for job, label_code, row_number in session.execute(statement)
+            )
+    found.sort(key=lambda item: (item[0], item[1]))
+    return [info for _, _, info in found]
 
 
 def adopt_unassigned_jobs(

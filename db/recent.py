@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from db.engine import read_session
 from db.models import DropOff
+from db.records import not_a_void
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ def last_drop_off(engine: Engine, station_id: str) -> LastDropOff | None:
         select(DropOff)
         .where(
             col(DropOff.station_id) == station_id,
-            col(DropOff.voids_id).is_(None),
+            not_a_void(),
             ~voided,
         )
         .order_by(col(DropOff.chain_seq).desc())

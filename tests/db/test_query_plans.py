@@ -1,0 +1,189 @@
+"""Every query on a range of days goes through the date index, never over the whole table.
+
+The real functions run against a real file while their SQL is captured; each captured
+statement is then explained (``EXPLAIN QUERY PLAN``) on the same file. With a year of
+records, a plan that reads the whole table turns a 5 ms query into seconds, so a later
+change that falls back to a scan fails here rather than at a site.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from db.engine import open_database
+from db.export import export_rows
+from db.printjobs import print_jobs_between
+from db.recent import last_drop_off
+from db.records import (
+    NewDropOff,
+    NewReading,
+    day_bounds,
+    drop_offs_between,
+    record_drop_off,
+    totals_for_day,
+    void_drop_off,
+)
+
+DAY = date(2024, 5, 14)
+AT = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
+
+
+def _drop_off(grams: int) -> NewDropOff:
+    return NewDropOff(
+        station_id="MS01",
+        classification="recycling",
+        category_code="metaal",
+        category_name="Metalen",
+        eural_code="20 01 40",
+        weight_grams=grams,
+        weight_source="scale",
+        operator="balie",
+        reading=NewReading(
+            weight=Decimal(grams).scaleb(-3),
+            unit="kg",
+            grams=grams,
+            stable=True,
+            net=False,
+            tare=None,
+            raw_frame=b"frame",
+            received_at=AT,
+            protocol="comma",
+            port="sim",
+        ),
+    )
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    path = tmp_path / "counter.sqlite3"
+    engine = open_database(path)
+    try:
+        ids = [
+            record_drop_off(engine, _drop_off(1000 + i), now=AT + timedelta(hours=i)).id
+            for i in range(30)
+        ]
+        void_drop_off(engine, ids[3], "teamleider", "dubbel", now=AT + timedelta(hours=40))
+    finally:
+        engine.dispose()
+    # A year of a busy site in proportion: 20,000 earlier drop-offs and their label
+    # jobs over 200 days, so the planner weighs a day against a table, as it would there.
+    with sqlite3.connect(path) as connection:
+        connection.executescript(
+            """
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+            INSERT INTO drop_off (id, station_id, chain_seq, label_no, label_code,
+                recorded_at, classification, category_code, category_name, weight_grams,
+                weight_source, operator, reason, prev_hash, content_hash)
+            SELECT 'old' || i, 'MS09', i, i, 'MS09-' || i,
+                strftime('%Y-%m-%dT%H:%M:%f', '2023-10-01', '+' || (i * 864) || ' seconds')
+                    || '000+00:00',
+                'reuse', 'meubels', 'Meubels', 1000, 'manual', 'balie', 'bulk',
+                'p' || i, 'h' || i
+            FROM n;
+            INSERT INTO print_job (id, station_id, drop_off_id, document, status, attempts,
+                created_at, updated_at)
+            SELECT 'job' || id, 'MS01', id, 'item_label', 'sent', 1, recorded_at, recorded_at
+            FROM drop_off WHERE station_id = 'MS09';
+            ANALYZE;
+            """
+        )
+    return path
+
+
+@contextmanager
+def captured_selects(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    statements: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cursor: Any, sql: str, parameters: Any, *_rest: Any) -> None:
+        if sql.lstrip().upper().startswith("SELECT"):
+            statements.append((sql, parameters))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+
+
+def plan(path: Path, sql: str, parameters: Any) -> list[str]:
+    with sqlite3.connect(path) as connection:
+        return [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", parameters)]
+
+
+START, END = day_bounds(DAY)
+QUERIES: dict[str, tuple[str, Callable[[Engine], object]]] = {
+    "today's list": ("drop_off", lambda e: drop_offs_between(e, START, END)),
+    "one station's list": (
+        "drop_off",
+        lambda e: drop_offs_between(e, START, END, station_id="MS01"),
+    ),
+    "totals of a day": ("drop_off", lambda e: totals_for_day(e, DAY)),
+    "export of a period": ("drop_off", lambda e: export_rows(e, DAY, DAY + timedelta(days=1))),
+    "print jobs of a day": ("print_job", lambda e: print_jobs_between(e, START, END)),
+}
+
+
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_day_range_queries_use_the_date_index(db_path: Path, name: str) -> None:
+    table, run = QUERIES[name]
+    engine = open_database(db_path, read_only=True)
+    try:
+        with captured_selects(engine) as statements:
+            run(engine)
+    finally:
+        engine.dispose()
+    ranged = [
+        (sql, parameters)
+        for sql, parameters in statements
+        if f"{table}.recorded_at >=" in sql or f"{table}.created_at >=" in sql
+    ]
+    assert ranged, f"no query on a range of days was seen for {name}"
+    for sql, parameters in ranged:
+        if "NOT INDEXED" in sql:
+            continue  # the export's deliberate recount of the table itself
+        steps = plan(db_path, sql, parameters)
+        outer = [
+            step
+            for step in steps
+            if step.startswith(("SCAN", "SEARCH")) and f" {table} " in f"{step} "
+        ]
+        assert outer, steps
+        assert not any(step.startswith(f"SCAN {table}") for step in steps), (sql, steps)
+        column = "recorded_at" if table == "drop_off" else "created_at"
+        assert any(column in step for step in outer), (sql, steps)
+
+
+def test_the_last_record_of_a_station_is_found_without_a_scan(db_path: Path) -> None:
+    engine = open_database(db_path, read_only=True)
+    try:
+        with captured_selects(engine) as statements:
+            found = last_drop_off(engine, "MS01")
+    finally:
+        engine.dispose()
+    assert found is not None and found.label_code == "MS01-000030"
+    (sql, parameters) = next((s, p) for s, p in statements if "FROM drop_off" in s)
+    steps = plan(db_path, sql, parameters)
+    assert not any(step.startswith("SCAN drop_off") for step in steps), steps
+
+
+def test_one_stations_print_jobs_of_a_day_use_the_date_index(db_path: Path) -> None:
+    engine = open_database(db_path, read_only=True)
+    try:
+        with captured_selects(engine) as statements:
+            print_jobs_between(engine, START, END, station_id="MS01")
+    finally:
+        engine.dispose()
+    (sql, parameters) = next((s, p) for s, p in statements if "print_job.created_at >=" in s)
+    steps = plan(db_path, sql, parameters)
+    assert not any(step.startswith("SCAN print_job") for step in steps), steps
+    assert any("created_at>?" in step.replace(" ", "") for step in steps), steps
