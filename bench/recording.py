@@ -29,7 +29,7 @@ async def _measure(tmp: Path) -> list[float]:
     app = CounterApp(config, demo_scenario=False)
     committed: list[float] = []
     async with app.run_test(size=(100, 30)) as pilot:
-        while app.counter_service is None or app.scale_service.simulator is None:
+        while not app.counter_service.is_open or app.scale_service.simulator is None:
             await pilot.pause(0.05)
         service = app.counter_service
         record = service.record

@@ -1,28 +1,88 @@
-"""The counter service: record a classified, weighed drop-off, and today's view.
+"""The counter service: the counter's workflow, from Enter to a committed record.
+
+:meth:`CounterService.capture` is the whole rule of the counter in one call: a weight
+is recorded only when a category is chosen, the database is open, the scale gives a
+stable, positive reading in a known unit and the load was not recorded already (one
+load, one record; across a restart the attendant confirms first). Then it records the
+drop-off, holds the scale until the load changes and wakes the print queue. Its answer
+is typed: :class:`Recorded`, :class:`Refused` (a reason and the scale as it was) or
+:class:`NeedsConfirmation` (the record it may repeat; :meth:`CounterService.confirm_repeat`
+records after a yes). A screen asks and shows; it holds no rule.
 
 A record is acknowledged only after its transaction committed (``db.records``): the
 drop-off, its captured reading, audit entry, print job and outbox row in one go.
 Printing happens after, from the queue, so a jammed printer never delays a record.
+
+The outcomes are open for what comes next: a capture that waits for the reading to
+settle, a weight typed in by hand, a void or correction each get an outcome of their
+own beside these, without changing what a screen does with the ones here.
 """
 
 from __future__ import annotations
 
+import enum
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from counter_app.catalogue import CatalogueEntry
+from counter_app.services.scale import CaptureRefusal, ScaleService, ScaleSnapshot
 from drivers.scale.reading import Reading
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from counter_app.config import Config
-    from db.recent import LastDropOff
-    from db.records import DayTotals, RecordedDropOff
+    from counter_app.services.printing import PrintService
+    from db.recent import LastDropOff as LastDropOff
+    from db.records import DayTotals as DayTotals
+    from db.records import RecordedDropOff as RecordedDropOff
 
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
+
+
+class CounterRefusal(enum.Enum):
+    """Why the counter records nothing, where the scale is not the reason
+    (the scale's reasons are :class:`CaptureRefusal`)."""
+
+    #: No classification and category chosen yet.
+    NOTHING_CHOSEN = "nothing_chosen"
+    #: The database is not open (yet, or it failed to open).
+    NOT_OPEN = "not_open"
+
+
+#: Every reason a capture is refused for.
+RefusalReason = CaptureRefusal | CounterRefusal
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """The drop-off is committed; its label waits in the print queue."""
+
+    drop_off: RecordedDropOff
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Nothing was recorded, for ``reason``; ``snapshot`` is the scale as it was then
+    (``None`` when the scale was not asked)."""
+
+    reason: RefusalReason
+    snapshot: ScaleSnapshot | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsConfirmation:
+    """The weight may be ``previous``, recorded before this start: nothing was
+    recorded; after the attendant's yes, :meth:`CounterService.confirm_repeat`."""
+
+    previous: LastDropOff
+    reading: Reading
+
+
+CaptureOutcome = Recorded | Refused | NeedsConfirmation
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,30 +92,113 @@ class TodayView:
 
 
 class CounterService:
-    def __init__(self, config: Config, engine: Engine, *, port: str = "") -> None:
-        from db.recent import last_drop_off
+    """The counter's workflow over the scale, the database and the print queue.
 
+    It exists from the counter's first moment; :meth:`open` opens the database (it
+    blocks: call it from a worker) and until then every capture is refused with
+    :attr:`CounterRefusal.NOT_OPEN`. :meth:`attach_printer` gives it the print queue
+    to wake after a record (a job queued before that is sent when the queue starts).
+    """
+
+    def __init__(self, config: Config, scale: ScaleService) -> None:
         self._config = config
-        self._engine = engine
-        self._port = port
+        self._scale = scale
+        self._engine: Engine | None = None
+        self._printer: PrintService | None = None
+        # One capture at a time from the check to the scale's hold: two at once
+        # could both find the load unrecorded and record it twice.
+        self._capture_lock = threading.Lock()
         # One load, one record across a restart: the scale service's lock lives in
         # memory only, so the last record from before this start is kept to ask about
         # (see recorded_before), until this session records one itself.
-        self._before_start: LastDropOff | None = last_drop_off(engine, config.station.id)
+        self._before_start: LastDropOff | None = None
 
-    @classmethod
-    def open(cls, config: Config) -> CounterService:
-        """Open (and migrate) the configured database; raises ``DatabaseError``."""
+    def open(self, engine: Engine | None = None) -> None:
+        """Open (and migrate) the configured database, or use ``engine``; raises
+        ``DatabaseError``. Blocks: not on the UI thread."""
         from db.engine import open_database
+        from db.recent import last_drop_off
 
-        return cls(config, open_database(config.database_path()))
+        engine = engine or open_database(self._config.database_path())
+        self._before_start = last_drop_off(engine, self._config.station.id)
+        self._engine = engine
+
+    @property
+    def is_open(self) -> bool:
+        return self._engine is not None
 
     @property
     def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("the counter's database is not open")
         return self._engine
 
+    def attach_printer(self, printer: PrintService) -> None:
+        """The print queue to wake after each record and reprint."""
+        self._printer = printer
+
+    @property
+    def printer(self) -> PrintService | None:
+        return self._printer
+
+    # -- the capture ---------------------------------------------------------------------
+
+    def check(
+        self, entry: CatalogueEntry | None, *, repeat_confirmed: bool = False
+    ) -> Refused | NeedsConfirmation | None:
+        """What :meth:`capture` would answer now, without writing anything; ``None``
+        when it would record. Quick (no database): the screen asks it on every key
+        and scale change, and runs :meth:`capture` itself in a worker."""
+        found = self._assess(entry, repeat_confirmed)
+        return None if isinstance(found, Reading) else found
+
+    def capture(
+        self, entry: CatalogueEntry | None, *, repeat_confirmed: bool = False
+    ) -> CaptureOutcome:
+        """Capture the scale's weight for ``entry`` and record it; see the module.
+
+        Blocks on the database: not on the UI thread. Raises when the database refused
+        the record: then nothing is acknowledged and the load may be captured again.
+        """
+        with self._capture_lock:
+            found = self._assess(entry, repeat_confirmed)
+            if not isinstance(found, Reading):
+                return found
+            assert entry is not None  # _assess refuses without one
+            drop_off = self.record(entry, found)
+            self._scale.mark_recorded(found)
+        if self._printer is not None:
+            self._printer.wake()
+        return Recorded(drop_off)
+
+    def confirm_repeat(self, entry: CatalogueEntry | None) -> CaptureOutcome:
+        """The attendant said yes to :class:`NeedsConfirmation`: capture again (the
+        scale may have changed meanwhile) and record without asking."""
+        return self.capture(entry, repeat_confirmed=True)
+
+    def _assess(
+        self, entry: CatalogueEntry | None, repeat_confirmed: bool
+    ) -> Refused | NeedsConfirmation | Reading:
+        if entry is None:
+            return Refused(CounterRefusal.NOTHING_CHOSEN)
+        if self._engine is None:
+            return Refused(CounterRefusal.NOT_OPEN)
+        capture = self._scale.capture()
+        if capture.reading is None:
+            assert capture.refusal is not None
+            return Refused(capture.refusal, self._scale.snapshot())
+        reading = capture.reading
+        if not repeat_confirmed:
+            previous = self.recorded_before(reading, self._scale.division_grams(reading))
+            if previous is not None:
+                return NeedsConfirmation(previous, reading)
+        return reading
+
     def record(self, entry: CatalogueEntry, reading: Reading) -> RecordedDropOff:
-        """Record a drop-off weighed on the scale; raises if it was not stored."""
+        """Record a drop-off weighed on the scale; raises if it was not stored.
+
+        The step of :meth:`capture` that writes: it checks no rule of the counter.
+        """
         from db.records import NewDropOff, NewReading, record_drop_off
 
         grams = reading.grams
@@ -80,10 +223,10 @@ class CounterService:
                 raw_frame=reading.raw,
                 received_at=reading.received_at or datetime.now(UTC),
                 protocol=self._config.scale.protocol,
-                port=self._port or self._config.scale.port,
+                port=self._config.scale.port,
             ),
         )
-        recorded = record_drop_off(self._engine, new)
+        recorded = record_drop_off(self.engine, new)
         # From now on the scale service's own lock holds the load just recorded.
         self._before_start = None
         return recorded
@@ -111,17 +254,24 @@ class CounterService:
             return None
         return last
 
+    # -- the day, and reprints -----------------------------------------------------------
+
     def today(self, day: date | None = None) -> TodayView:
         from db.records import day_bounds, drop_offs_between, totals_for_day
 
         day = day or datetime.now(LOCAL_TZ).date()
         start, end = day_bounds(day, LOCAL_TZ)
         return TodayView(
-            drop_offs=drop_offs_between(self._engine, start, end),
-            totals=totals_for_day(self._engine, day, LOCAL_TZ),
+            drop_offs=drop_offs_between(self.engine, start, end),
+            totals=totals_for_day(self.engine, day, LOCAL_TZ),
         )
 
-    def queue_reprint(self, drop_off_id: str) -> str:
+    def reprint(self, drop_off_id: str) -> str:
+        """Queue a reprint of the drop-off's label (marked HERDRUK) and wake the print
+        queue; the job's id. Raises ``ValueError`` for a voided drop-off."""
         from db.printjobs import queue_reprint
 
-        return queue_reprint(self._engine, drop_off_id, self._config.station.operator)
+        job_id = queue_reprint(self.engine, drop_off_id, self._config.station.operator)
+        if self._printer is not None:
+            self._printer.wake()
+        return job_id

@@ -18,6 +18,7 @@ from textual.driver import Driver
 
 from counter_app.catalogue import Catalogue, load_default_catalogue
 from counter_app.i18n import Messages
+from counter_app.services.counter import CounterService, TodayView
 from counter_app.services.printing import PrintEvent, PrintService
 from counter_app.services.scale import ScaleService, ScaleSnapshot
 from counter_app.ui.counter_screen import CounterScreen
@@ -29,10 +30,10 @@ from counter_app.ui.messages import (
     TodayLoaded,
     WeightChanged,
 )
+from counter_app.ui.status_words import status_line
 
 if TYPE_CHECKING:
     from counter_app.config import Config
-    from counter_app.services.counter import CounterService, TodayView
     from counter_app.ui.terminal import TerminalLost
 
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
@@ -69,14 +70,20 @@ class CounterApp(App[None]):
         #: Counts day loads, so the view of an older one never replaces a newer one.
         self.day_generation = 0
         self._generation_lock = threading.Lock()
-        self.counter_service: CounterService | None = None
+        #: The counter's workflow; it records once its database is open.
+        self.counter_service = CounterService(config, self.scale_service)
         self.print_service: PrintService | None = None
         self.grams_by_class: dict[str, int] = {}
         self.printer_line = self.messages.t("printer.starting")
         #: The terminal went away under the counter (not only a signal came).
         self.terminal_gone = False
         self.counter_screen = CounterScreen(
-            self.messages, zero_tare_keys=config.scale.allow_zero_tare
+            self.messages,
+            config,
+            self.catalogue,
+            self.counter_service,
+            self.scale_service,
+            load_day=self.load_today,
         )
 
     def get_driver_class(self) -> type[Driver]:
@@ -109,50 +116,61 @@ class CounterApp(App[None]):
 
     @work(thread=True, group="start")
     def _open_database(self) -> None:
-        from counter_app.services.counter import CounterService
-
+        counter = self.counter_service
         try:
-            counter_service = CounterService.open(self.config)
-            self.print_service = PrintService(
-                self.config, counter_service.engine, self.messages, on_event=self._print_event
+            counter.open()
+            print_service = PrintService(
+                self.config, counter.engine, self.messages, on_event=self._print_event
             )
+            counter.attach_printer(print_service)
+            self.print_service = print_service
             self.post_message(DatabaseOpened())
-            view = counter_service.today()
+            generation = self._next_generation()
+            view = counter.today(self.local_day())
         except Exception as exc:
             self.post_message(DatabaseFailed(str(exc) or repr(exc)))
             return
-        # Straight to the screen, and before recording is possible.
-        self.counter_screen.post_message(TodayLoaded(view))
-        self.counter_service = counter_service
-        self.print_service.start()
+        self.post_message(TodayLoaded(view, generation))
+        print_service.start()
 
     def local_day(self) -> date:
         return datetime.now(LOCAL_TZ).date()
 
     def _check_day(self) -> None:
-        if self.counter_service is not None and self.today not in (None, self.local_day()):
+        if self.counter_service.is_open and self.today not in (None, self.local_day()):
             self.reload_today()
 
     @work(thread=True, exclusive=True, group="today")
     def reload_today(self) -> None:
         """Load the day's list and totals again (after midnight, or when in doubt)."""
-        self.counter_screen.post_message(self.load_today())
+        self.load_today()
 
-    def load_today(self) -> TodayLoaded | ServiceFailed:
-        """The day's list and totals from the database, as a message for the screen.
+    def load_today(self) -> None:
+        """Load the day's list and totals from the database; the view follows as
+        :class:`TodayLoaded` (a failure as :class:`ServiceFailed` on the prompt).
 
         Runs in a worker thread. The database is the only source of the list and the
         totals: nothing is added up on the screen, so nothing can be counted twice.
         """
-        with self._generation_lock:
-            self.day_generation += 1
-            generation = self.day_generation
+        generation = self._next_generation()
         try:
-            assert self.counter_service is not None
             view = self.counter_service.today(self.local_day())
         except Exception as exc:
-            return ServiceFailed(str(exc) or repr(exc))
-        return TodayLoaded(view, generation)
+            self.counter_screen.post_message(ServiceFailed(str(exc) or repr(exc)))
+            return
+        self.post_message(TodayLoaded(view, generation))
+
+    def _next_generation(self) -> int:
+        with self._generation_lock:
+            self.day_generation += 1
+            return self.day_generation
+
+    def on_today_loaded(self, message: TodayLoaded) -> None:
+        if message.generation < self.day_generation:
+            return  # a newer load was started after this one; its view follows
+        self.day_loaded(message.view)
+        with contextlib.suppress(NoMatches):
+            self.counter_screen.show_day(message.view)
 
     def on_terminal_lost(self, message: TerminalLost) -> None:
         # As Ctrl+Q: every acknowledged record is committed, the print queue stays in
@@ -185,22 +203,23 @@ class CounterApp(App[None]):
             self.counter_screen.show_snapshot(message.snapshot)
 
     def on_printer_changed(self, message: PrinterChanged) -> None:
-        from counter_app.services.printing import status_line
-
         event = message.event
-        self.printer_line = status_line(event, self.messages, self.config.printer.connection)
         with contextlib.suppress(NoMatches):
-            self.counter_screen.refresh_status()
+            self._show_printer_line(
+                status_line(event, self.messages, self.config.printer.connection)
+            )
             if event.preview:
                 self.counter_screen.show_preview(event.preview)
 
     def on_database_opened(self, message: DatabaseOpened) -> None:
-        self.printer_line = self.messages.t("printer.unknown")
-        self.counter_screen.refresh_status()
+        self._show_printer_line(self.messages.t("printer.unknown"))
 
     def on_database_failed(self, message: DatabaseFailed) -> None:
-        self.printer_line = self.messages.t("status.database_failed", error=message.error)
-        self.counter_screen.refresh_status()
+        self._show_printer_line(self.messages.t("status.database_failed", error=message.error))
+
+    def _show_printer_line(self, line: str) -> None:
+        self.printer_line = line
+        self.counter_screen.show_printer_line(line)
 
 
 def run_counter(config: Config) -> int:

@@ -90,8 +90,8 @@ class BigWeight(Widget):
     }
     """
 
-    def __init__(self, value: str = "", **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, value: str = "", *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self._value = value
 
     def update(self, value: str) -> None:

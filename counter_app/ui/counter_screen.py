@@ -12,27 +12,35 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from counter_app.catalogue import CatalogueEntry
+from counter_app.catalogue import Catalogue, CatalogueEntry
 from counter_app.i18n import Messages, format_kg
-from counter_app.services.counter import LOCAL_TZ
-from counter_app.services.scale import CaptureRefusal, ScaleSnapshot, ScaleState
-from counter_app.ui.help import HelpScreen
-from counter_app.ui.messages import (
-    ActionDone,
-    DropOffRecorded,
-    RecordFailed,
-    ServiceFailed,
-    TodayLoaded,
+from counter_app.services.counter import (
+    LOCAL_TZ,
+    CaptureOutcome,
+    CounterRefusal,
+    CounterService,
+    NeedsConfirmation,
+    Recorded,
+    RefusalReason,
+    Refused,
+    TodayView,
 )
+from counter_app.services.scale import CaptureRefusal, ScaleService, ScaleSnapshot, ScaleState
+from counter_app.ui.help import HelpScreen
+from counter_app.ui.messages import ActionDone, CaptureFinished, RecordFailed, ServiceFailed
 from counter_app.ui.picker import CategoryPicker
 from counter_app.ui.widgets import DropOffTable, LabelPreview, TotalsStrip, WeightDisplay
 
 if TYPE_CHECKING:
-    from counter_app.ui.app import CounterApp
+    from counter_app.config import Config
+    from counter_app.services.counter import RecordedDropOff
+    from counter_app.services.printing import PrintService
     from drivers.printer.preview import PreviewLine
-    from drivers.scale.reading import Reading
 
-REFUSAL_KEYS = {
+#: Catalogue key of the prompt for each reason a capture is refused.
+REFUSAL_KEYS: dict[RefusalReason, str] = {
+    CounterRefusal.NOTHING_CHOSEN: "capture.choose_classification",
+    CounterRefusal.NOT_OPEN: "status.database_not_ready",
     CaptureRefusal.MOTION: "capture.motion",
     CaptureRefusal.OVERLOAD: "capture.overload",
     CaptureRefusal.UNDERLOAD: "capture.underload",
@@ -44,6 +52,8 @@ REFUSAL_KEYS = {
     CaptureRefusal.SAME_LOAD: "capture.same_load",
     CaptureRefusal.UNIT: "capture.unit",
 }
+# The database not being open is the counter's fault, not the load's.
+REFUSAL_SEVERITY: dict[RefusalReason, str] = {CounterRefusal.NOT_OPEN: "error"}
 
 # Below this width the label preview takes the list's place only when asked for (v).
 WIDE_ENOUGH_FOR_PREVIEW = 110
@@ -71,9 +81,26 @@ class CounterScreen(Screen[None]):
         ("down", "cursor(1)", "", ""),
     )
 
-    def __init__(self, messages: Messages, *, zero_tare_keys: bool = False) -> None:
+    def __init__(
+        self,
+        messages: Messages,
+        config: Config,
+        catalogue: Catalogue,
+        counter: CounterService,
+        scale: ScaleService,
+        *,
+        load_day: Callable[[], None],
+    ) -> None:
+        """``load_day`` loads the day's list and totals again (blocking; called from a
+        worker after each record); the view comes back through :meth:`show_day`."""
         super().__init__()
-        if zero_tare_keys:
+        self._messages = messages
+        self._config = config
+        self._catalogue = catalogue
+        self._counter = counter
+        self._scale = scale
+        self._load_day = load_day
+        if config.scale.allow_zero_tare:
             self._bindings.bind("z", "zero", messages.t("zero_tare.zero_key"), key_display="z")
             self._bindings.bind("t", "tare", messages.t("zero_tare.tare_key"), key_display="t")
         # Bound per instance so the footer speaks the configured language.
@@ -85,34 +112,33 @@ class CounterScreen(Screen[None]):
         self._classification: str | None = None
         self._entry: CatalogueEntry | None = None
         self._last_code: dict[str, str] = {}
+        # A capture is being recorded (in a worker); keys wait for it.
         self._recording = False
         self._snapshot: ScaleSnapshot | None = None
         # Why the last capture was refused, while that refusal is on the prompt.
         self._refused_with: CaptureRefusal | None = None
         self._preview_forced = False
         # The services report from the first moment of the app's life: what they say
-        # is kept here (and in the app) and shown while the screen has its widgets.
+        # is kept here and shown while the screen has its widgets.
         self._composed = False
         self._preview_lines: Sequence[PreviewLine] | None = None
-
-    @property
-    def counter_app(self) -> CounterApp:
-        return self.app  # type: ignore[return-value]
+        self._grams_by_class: dict[str, int] = {}
+        self._printer_line = ""
 
     def compose(self) -> ComposeResult:
-        app = self.counter_app
-        t = app.messages.t
-        title = f"{app.config.station.name} · {app.config.station.id}"
+        t = self._messages.t
+        config = self._config
+        title = f"{config.station.name} · {config.station.id}"
         with Horizontal(id="title-bar"):
             yield Static(title, id="station")
-            if app.config.is_demo:
+            if config.is_demo:
                 yield Static(t("app.demo_banner"), id="demo-banner")
         with Horizontal(id="top"):
-            yield WeightDisplay(app.messages, app.config.language, id="weight")
+            yield WeightDisplay(self._messages, config.language, id="weight")
             yield TotalsStrip(id="totals")
         yield Static(self._idle_prompt(), id="prompt")
         with Horizontal(id="middle"):
-            yield DropOffTable(app.messages, app.config.language, id="drop-offs")
+            yield DropOffTable(self._messages, config.language, id="drop-offs")
             with VerticalScroll(id="preview-pane"):
                 yield Static(t("preview.title"), id="preview-title")
                 yield LabelPreview(t("preview.empty"), id="preview")
@@ -120,8 +146,7 @@ class CounterScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        app = self.counter_app
-        self.query_one(TotalsStrip).show(app.grams_by_class, app.messages, app.config.language)
+        self._show_totals()
         self._composed = True
         # What arrived before the widgets existed (the database opened or failed, a
         # snapshot, a label) is shown now.
@@ -148,7 +173,7 @@ class CounterScreen(Screen[None]):
     # -- prompt line --------------------------------------------------------------------
 
     def _idle_prompt(self) -> Text:
-        return Text(self.counter_app.messages.t("prompt.idle"))
+        return Text(self._messages.t("prompt.idle"))
 
     def _set_prompt(self, text: str | Text, severity: str = "") -> None:
         self._refused_with = None
@@ -158,13 +183,13 @@ class CounterScreen(Screen[None]):
             prompt.set_class(s == severity, f"-{s}")
 
     def _step_prompt(self) -> None:
-        t = self.counter_app.messages.t
+        t = self._messages.t
         assert self._classification is not None and self._entry is not None
         self._set_prompt(
             t(
                 "prompt.capture",
                 classification=t(f"classification.{self._classification}"),
-                category=self._entry.name(self.counter_app.config.language),
+                category=self._entry.name(self._config.language),
             ),
             "info",
         )
@@ -174,7 +199,6 @@ class CounterScreen(Screen[None]):
     def action_classify(self, classification: str) -> None:
         if self._recording:
             return
-        app = self.counter_app
 
         def picked(entry: CatalogueEntry | None) -> None:
             if entry is None:
@@ -187,10 +211,10 @@ class CounterScreen(Screen[None]):
 
         self.app.push_screen(
             CategoryPicker(
-                app.catalogue,
+                self._catalogue,
                 classification,
-                app.messages,
-                app.config.language,
+                self._messages,
+                self._config.language,
                 preselect=self._last_code.get(classification),
             ),
             picked,
@@ -204,48 +228,59 @@ class CounterScreen(Screen[None]):
         self._set_prompt(self._idle_prompt())
 
     def action_capture(self, repeat_confirmed: bool = False) -> None:
-        app = self.counter_app
-        t = app.messages.t
         if self._recording:
             return
-        if self._entry is None:
-            self._set_prompt(t("capture.choose_classification"), "warning")
+        # The service's answer without writing, at once; the write goes to a worker.
+        outcome = self._counter.check(self._entry, repeat_confirmed=repeat_confirmed)
+        if outcome is not None:
+            self._show_outcome(outcome)
             return
-        if app.counter_service is None:
-            self._set_prompt(t("status.database_not_ready"), "error")
-            return
-        capture = app.scale_service.capture()
-        if not capture.ok:
-            assert capture.refusal is not None
-            self._set_prompt(t(REFUSAL_KEYS[capture.refusal]), "warning")
-            self._refused_with = capture.refusal
-            return
-        assert capture.reading is not None
-        if not repeat_confirmed and self._ask_before_repeat(capture.reading):
-            return
+        assert self._entry is not None  # check refuses without one
         self._recording = True
-        self._set_prompt(t("prompt.saving"), "info")
-        self._record(self._entry, capture.reading)
+        self._set_prompt(self._messages.t("prompt.saving"), "info")
+        self._record(self._entry, repeat_confirmed)
 
-    def _ask_before_repeat(self, reading: Reading) -> bool:
+    @work(thread=True, exclusive=True, group="record")
+    def _record(self, entry: CatalogueEntry, repeat_confirmed: bool) -> None:
+        try:
+            outcome = self._counter.capture(entry, repeat_confirmed=repeat_confirmed)
+        except Exception as exc:  # the attendant must see it; nothing was acknowledged
+            self.post_message(RecordFailed(str(exc)))
+            return
+        self.post_message(CaptureFinished(outcome))
+        if isinstance(outcome, Recorded):
+            # The list and totals as the database has them now, this record included.
+            self._load_day()
+
+    @on(CaptureFinished)
+    def _capture_finished(self, message: CaptureFinished) -> None:
+        self._recording = False
+        self._show_outcome(message.outcome)
+
+    def _show_outcome(self, outcome: CaptureOutcome) -> None:
+        t = self._messages.t
+        if isinstance(outcome, Refused):
+            reason = outcome.reason
+            self._set_prompt(t(REFUSAL_KEYS[reason]), REFUSAL_SEVERITY.get(reason, "warning"))
+            if isinstance(reason, CaptureRefusal):
+                self._refused_with = reason
+        elif isinstance(outcome, NeedsConfirmation):
+            self._ask_before_repeat(outcome)
+        else:
+            self._recorded(outcome.drop_off)
+
+    def _ask_before_repeat(self, question: NeedsConfirmation) -> None:
         """After a restart, the last record's weight again: ask before recording it.
 
-        True when the question is on screen; its answer captures again (yes) or says
-        that nothing was recorded (no).
+        Yes captures again without asking; no says that nothing was recorded.
         """
         from counter_app.ui.confirm import ConfirmRepeatScreen
 
-        app = self.counter_app
-        assert app.counter_service is not None
-        earlier = app.counter_service.recorded_before(
-            reading, app.scale_service.division_grams(reading)
-        )
-        if earlier is None:
-            return False
-        t = app.messages.t
-        question = t(
+        t = self._messages.t
+        earlier = question.previous
+        text = t(
             "repeat.question",
-            weight=format_kg(earlier.weight_grams, app.config.language),
+            weight=format_kg(earlier.weight_grams, self._config.language),
             time=earlier.recorded_at.astimezone(LOCAL_TZ).strftime("%H:%M"),
             label_code=earlier.label_code,
         )
@@ -256,38 +291,18 @@ class CounterScreen(Screen[None]):
             else:
                 self._set_prompt(t("repeat.declined"), "warning")
 
-        self.app.push_screen(ConfirmRepeatScreen(question), answered)
-        return True
+        self.app.push_screen(ConfirmRepeatScreen(text), answered)
 
-    @work(thread=True, exclusive=True, group="record")
-    def _record(self, entry: CatalogueEntry, reading: object) -> None:
-        app = self.counter_app
-        try:
-            record = app.counter_service.record(entry, reading)  # type: ignore[union-attr, arg-type]
-        except Exception as exc:  # the attendant must see it; nothing was acknowledged
-            self.post_message(RecordFailed(str(exc)))
-            return
-        app.scale_service.mark_recorded(reading)  # type: ignore[arg-type]
-        if app.print_service is not None:
-            app.print_service.wake()
-        self.post_message(DropOffRecorded(record))
-        # The list and totals as the database has them now, this record included.
-        self.post_message(app.load_today())
-
-    @on(DropOffRecorded)
-    def _recorded(self, message: DropOffRecorded) -> None:
-        app = self.counter_app
-        t = app.messages.t
-        record = message.record
-        self._recording = False
+    def _recorded(self, record: RecordedDropOff) -> None:
+        t = self._messages.t
         self._classification = None
         self._entry = None
         self._set_prompt(
             t(
                 "record.saved",
-                label_code=record.label_code,  # type: ignore[attr-defined]
-                weight=format_kg(record.weight_grams, app.config.language),  # type: ignore[attr-defined]
-                classification=t(f"classification.{record.classification}").lower(),  # type: ignore[attr-defined]
+                label_code=record.label_code,
+                weight=format_kg(record.weight_grams, self._config.language),
+                classification=t(f"classification.{record.classification}").lower(),
             ),
             "success",
         )
@@ -295,25 +310,24 @@ class CounterScreen(Screen[None]):
     @on(RecordFailed)
     def _record_failed(self, message: RecordFailed) -> None:
         self._recording = False
-        self._set_prompt(
-            self.counter_app.messages.t("record.failed", reason=message.error), "error"
-        )
+        self._set_prompt(self._messages.t("record.failed", reason=message.error), "error")
 
-    @on(TodayLoaded)
-    def _today_loaded(self, message: TodayLoaded) -> None:
-        view = message.view
-        app = self.counter_app
-        if message.generation < app.day_generation:
-            return  # a newer reload was started after this one; its view follows
-        app.day_loaded(view)  # type: ignore[arg-type]
+    def show_day(self, view: TodayView) -> None:
+        """Show the day's list and totals (the app passes the newest load only)."""
+        self._grams_by_class = dict(view.totals.grams_by_classification)
         table = self.query_one(DropOffTable)
-        table.show(view.drop_offs)  # type: ignore[attr-defined]
+        table.show(view.drop_offs)
         table.move_cursor(row=0)  # the newest on top, ready for a reprint
-        self.query_one(TotalsStrip).show(app.grams_by_class, app.messages, app.config.language)
+        self._show_totals()
+
+    def _show_totals(self) -> None:
+        self.query_one(TotalsStrip).show(
+            self._grams_by_class, self._messages, self._config.language
+        )
 
     @on(ServiceFailed)
     def _service_failed(self, message: ServiceFailed) -> None:
-        self._set_prompt(self.counter_app.messages.t("status.failed", error=message.error), "error")
+        self._set_prompt(self._messages.t("status.failed", error=message.error), "error")
 
     @on(ActionDone)
     def _action_done(self, message: ActionDone) -> None:
@@ -330,7 +344,7 @@ class CounterScreen(Screen[None]):
             and self._refused_with is not None
             and self._entry is not None
             and not self._recording
-            and self.counter_app.scale_service.capture().refusal is not self._refused_with
+            and _reason(self._counter.check(self._entry)) is not self._refused_with
         ):
             self._step_prompt()
         self._snapshot = snapshot
@@ -343,42 +357,44 @@ class CounterScreen(Screen[None]):
         if self._composed:
             self.query_one(LabelPreview).show_lines(lines)
 
+    def show_printer_line(self, line: str) -> None:
+        """The printer's part of the status line, in words (see ``status_words``)."""
+        self._printer_line = line
+        self.refresh_status()
+
     def _refresh_status(self) -> None:
-        app = self.counter_app
-        t = app.messages.t
+        t = self._messages.t
+        demo = self._config.is_demo
         parts = []
         snapshot = self._snapshot
         if snapshot is not None:
-            where = t("status.demo_scale") if app.config.is_demo else snapshot.port
+            where = t("status.demo_scale") if demo else snapshot.port
             if snapshot.state is ScaleState.OFFLINE:
                 line = t("status.scale_offline", port=where)
                 if snapshot.detail == "silent":
                     line += " (" + t("status.scale_silent") + ")"
-                elif snapshot.detail and (
-                    not app.config.is_demo or app.scale_service.simulator is None
-                ):
+                elif snapshot.detail and (not demo or self._scale.simulator is None):
                     # The driver's reason names the port and what to check (in demo
                     # mode only when the simulator itself could not start).
                     line += f" ({snapshot.detail})"
                 parts.append(line)
             else:
                 parts.append(t("status.scale", port=where))
-        parts.append(app.printer_line)
+        parts.append(self._printer_line)
         self.query_one("#status", Static).update(" · ".join(p for p in parts if p))
 
     def refresh_status(self) -> None:
         """Show the status line again. Safe at any moment of the screen's life: before
-        the screen is composed or after it left, the state waits (in the app and here)
-        and :meth:`on_mount` shows it."""
+        the screen is composed or after it left, the state waits here and
+        :meth:`on_mount` shows it."""
         if self._composed:
             self._refresh_status()
 
     # -- other keys ----------------------------------------------------------------------
 
     def action_reprint(self) -> None:
-        app = self.counter_app
         table = self.query_one(DropOffTable)
-        if app.counter_service is None or table.row_count == 0:
+        if not self._counter.is_open or table.row_count == 0:
             return
         row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
         code = str(table.get_cell(row_key, "code"))
@@ -388,27 +404,24 @@ class CounterScreen(Screen[None]):
     def _reprint(self, drop_off_id: str, label_code: str) -> None:
         # A database write: never on the UI thread, and a refusal (a voided record,
         # a locked database) is said on the prompt, not raised.
-        app = self.counter_app
-        t = app.messages.t
         try:
-            app.counter_service.queue_reprint(drop_off_id)  # type: ignore[union-attr]
+            self._counter.reprint(drop_off_id)
         except Exception as exc:
             self.post_message(ServiceFailed(str(exc) or repr(exc)))
             return
-        if app.print_service is not None:
-            app.print_service.wake()
-        self.post_message(ActionDone(t("record.reprint_queued", label_code=label_code)))
+        text = self._messages.t("record.reprint_queued", label_code=label_code)
+        self.post_message(ActionDone(text))
 
     def action_zero(self) -> None:
-        scale = self.counter_app.scale_service
+        scale = self._scale
         self._zero_tare(scale.supports_zero(), scale.zero, "zero_tare.zero_sent")
 
     def action_tare(self) -> None:
-        scale = self.counter_app.scale_service
+        scale = self._scale
         self._zero_tare(scale.supports_tare(), scale.tare, "zero_tare.tare_sent")
 
     def _zero_tare(self, supported: bool, send: Callable[[], bool], key: str) -> None:
-        t = self.counter_app.messages.t
+        t = self._messages.t
         if not supported:
             self._set_prompt(t("zero_tare.unsupported"), "warning")
         elif send():
@@ -436,35 +449,36 @@ class CounterScreen(Screen[None]):
     def action_print_queue(self) -> None:
         from counter_app.ui.print_queue import PrintQueueScreen
 
-        app = self.counter_app
-        if app.print_service is None:
-            self._set_prompt(app.messages.t("status.database_not_ready"), "warning")
+        printer = self._counter.printer
+        if printer is None:
+            self._set_prompt(self._messages.t("status.database_not_ready"), "warning")
             return
-        self.app.push_screen(PrintQueueScreen(app.messages, app.print_service))
+        self.app.push_screen(PrintQueueScreen(self._messages, printer))
 
     def action_totals_slip(self) -> None:
-        app = self.counter_app
-        if app.print_service is None:
-            self._set_prompt(app.messages.t("status.database_not_ready"), "warning")
+        printer = self._counter.printer
+        if printer is None:
+            self._set_prompt(self._messages.t("status.database_not_ready"), "warning")
             return
-        self._queue_totals_slip()
+        self._queue_totals_slip(printer)
 
     @work(thread=True, group="print")
-    def _queue_totals_slip(self) -> None:
-        app = self.counter_app
-        assert app.print_service is not None
+    def _queue_totals_slip(self, printer: PrintService) -> None:
         try:
-            app.print_service.queue_totals_slip()
+            printer.queue_totals_slip()
         except Exception as exc:
             self.post_message(ServiceFailed(str(exc) or repr(exc)))
             return
-        self.post_message(ActionDone(app.messages.t("slip.queued")))
+        self.post_message(ActionDone(self._messages.t("slip.queued")))
 
     def action_diagnostics(self) -> None:
         from counter_app.ui.diagnostics import DiagnosticsScreen
 
-        app = self.counter_app
-        self.app.push_screen(DiagnosticsScreen(app.scale_service, app.messages))
+        self.app.push_screen(DiagnosticsScreen(self._scale, self._messages))
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(self.counter_app.messages))
+        self.app.push_screen(HelpScreen(self._messages))
+
+
+def _reason(outcome: Refused | NeedsConfirmation | None) -> RefusalReason | None:
+    return outcome.reason if isinstance(outcome, Refused) else None

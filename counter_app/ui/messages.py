@@ -1,11 +1,19 @@
-"""Messages the services' threads send to the UI (past tense, after Harlequin)."""
+"""Messages the services' threads send to the UI (past tense, after Harlequin).
+
+Each carries its payload typed, as the service gave it.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from counter_app.services.printing import PrintEvent
 from counter_app.services.scale import ScaleSnapshot
+
+if TYPE_CHECKING:
+    from counter_app.services.counter import CaptureOutcome, TodayView
 
 
 class WeightChanged(Message):
@@ -35,13 +43,17 @@ class DatabaseFailed(Message):
         self.error = error
 
 
-class DropOffRecorded(Message):
-    def __init__(self, record: object) -> None:
+class CaptureFinished(Message):
+    """The counter service answered a capture: recorded, refused, or asking first."""
+
+    def __init__(self, outcome: CaptureOutcome) -> None:
         super().__init__()
-        self.record = record
+        self.outcome = outcome
 
 
 class RecordFailed(Message):
+    """The database refused the record: nothing was acknowledged."""
+
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
@@ -50,7 +62,7 @@ class RecordFailed(Message):
 class TodayLoaded(Message):
     """The day's list and totals; ``generation`` orders overlapping reloads."""
 
-    def __init__(self, view: object, generation: int = 0) -> None:
+    def __init__(self, view: TodayView, generation: int = 0) -> None:
         super().__init__()
         self.view = view
         self.generation = generation

@@ -27,8 +27,8 @@ from counter_app.services.printing import (
     PrintJobInfo,
     PrintJobStateError,
     PrintService,
-    short_detail,
 )
+from counter_app.ui.status_words import short_detail
 
 #: Seconds between reloads of the list while the screen is open.
 REFRESH_SECONDS = 2.0

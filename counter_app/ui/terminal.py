@@ -95,8 +95,9 @@ class CounterDriver(LinuxDriver):
         super().start_application_mode()  # type: ignore[no-untyped-call]
         self._watch_signals()
         fds = {self.fileno}
-        with contextlib.suppress(AttributeError, ValueError, OSError):
-            fds.add(self._file.fileno())  # type: ignore[union-attr]
+        with contextlib.suppress(ValueError, OSError):
+            if self._file is not None:
+                fds.add(self._file.fileno())
         ttys = [fd for fd in fds if _is_tty(fd)]
         if ttys:
             self._watch = threading.Thread(

@@ -36,6 +36,7 @@ SHOWS_WEIGHT = frozenset({ScaleState.STABLE, ScaleState.MOTION, ScaleState.UNDER
 CLASS_STYLES = {"reuse": "bold green", "repair": "bold yellow", "recycling": "bold cyan"}
 
 if TYPE_CHECKING:
+    from counter_app.services.counter import RecordedDropOff
     from drivers.printer.preview import PreviewLine
 
 
@@ -65,8 +66,8 @@ def weight_text(snapshot: ScaleSnapshot, language: str) -> str:
 class WeightDisplay(Vertical):
     """The big live weight, its unit and the scale state."""
 
-    def __init__(self, messages: Messages, language: str, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, messages: Messages, language: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self._messages = messages
         self._language = language
 
@@ -129,8 +130,8 @@ class DropOffTable(DataTable[str | Text]):
 
     can_focus = False
 
-    def __init__(self, messages: Messages, language: str, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, messages: Messages, language: str, *, id: str | None = None) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, id=id)
         self._messages = messages
         self._language = language
 
@@ -143,22 +144,21 @@ class DropOffTable(DataTable[str | Text]):
         self.add_column(t("list.category"), key="category", width=24)
         self.add_column(t("list.weight"), key="weight", width=11)
 
-    def show(self, records: Iterable[object]) -> None:
+    def show(self, records: Iterable[RecordedDropOff]) -> None:
         self.clear()
         for record in records:
-            self.add_row(*self._cells(record), key=record.id)  # type: ignore[attr-defined]
+            self.add_row(*self._cells(record), key=record.id)
 
-    def _cells(self, record: object) -> list[str | Text]:
-        r = record
-        time_text = r.recorded_at.astimezone(LOCAL_TZ).strftime("%H:%M")  # type: ignore[attr-defined]
-        kind = self._messages.t(f"classification.{r.classification}")  # type: ignore[attr-defined]
-        weight = format_kg(r.weight_grams, self._language)  # type: ignore[attr-defined]
-        category = r.category_name  # type: ignore[attr-defined]
-        style = "strike dim" if getattr(r, "voided", False) else ""
+    def _cells(self, r: RecordedDropOff) -> list[str | Text]:
+        time_text = r.recorded_at.astimezone(LOCAL_TZ).strftime("%H:%M")
+        kind = self._messages.t(f"classification.{r.classification}")
+        weight = format_kg(r.weight_grams, self._language)
+        category = r.category_name
+        style = "strike dim" if r.voided else ""
         return [
             Text(time_text, style=style),
-            Text(r.label_code, style=style),  # type: ignore[attr-defined]
-            Text(kind, style=f"{style} {CLASS_STYLES.get(r.classification, '')}".strip()),  # type: ignore[attr-defined]
+            Text(r.label_code, style=style),
+            Text(kind, style=f"{style} {CLASS_STYLES.get(r.classification, '')}".strip()),
             Text(category, style=style),
             Text(weight, style=style, justify="right"),
         ]

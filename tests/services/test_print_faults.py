@@ -28,8 +28,8 @@ from counter_app.services.printing import (
     PrintEvent,
     PrintService,
     connection_for,
-    status_line,
 )
+from counter_app.ui.status_words import status_line
 from db.engine import open_database
 from db.printjobs import pending_print_jobs, print_job, queue_reprint
 from db.records import NewDropOff, NewReading, RecordedDropOff, record_drop_off

@@ -27,7 +27,7 @@ async def ready(pilot, app: CounterApp) -> None:  # type: ignore[no-untyped-def]
 
     def started() -> bool:
         return (
-            app.counter_service is not None
+            app.counter_service.is_open
             and app.scale_service.simulator is not None
             # The print worker has reported once: the status line will not change
             # under a snapshot any more.

@@ -1,0 +1,73 @@
+"""The printer's part of the status line: the print service's events in words."""
+
+from __future__ import annotations
+
+import pytest
+
+from counter_app.i18n import Messages
+from counter_app.services.printing import PrinterHealth, PrintEvent
+from counter_app.ui.status_words import short_detail, status_line
+
+NL = Messages("nl")
+EN = Messages("en")
+
+
+@pytest.mark.parametrize(
+    ("health", "dutch", "english"),
+    [
+        (PrinterHealth.READY, "Printer: gereed", "Printer: ready"),
+        (PrinterHealth.PAPER_OUT, "Printer: papier op", "Printer: out of paper"),
+        (PrinterHealth.PAPER_LOW, "Printer: papier bijna op", "Printer: paper nearly out"),
+        (PrinterHealth.COVER_OPEN, "Printer: klep open", "Printer: cover open"),
+        (PrinterHealth.OFFLINE, "Printer: offline", "Printer: offline"),
+        (PrinterHealth.UNREACHABLE, "Printer: niet bereikbaar", "Printer: not reachable"),
+        (PrinterHealth.UNKNOWN, "Printer: status onbekend", "Printer: status unknown"),
+        (PrinterHealth.ERROR, "Printer: storing", "Printer: fault"),
+    ],
+)
+def test_status_line_speaks_plain_words(health: PrinterHealth, dutch: str, english: str) -> None:
+    assert status_line(PrintEvent(health, 0), NL) == dutch
+    assert status_line(PrintEvent(health, 0), EN) == english
+    assert status_line(PrintEvent(health, 4), NL) == f"{dutch} · wachtrij: 4"
+    assert status_line(PrintEvent(health, 4), EN) == f"{english} · queued: 4"
+
+
+def test_status_line_adds_a_short_english_detail_only_where_the_words_need_it() -> None:
+    refused = (
+        "printer at 10.0.0.9:9100 refuses the connection: is this the printer's address "
+        "and raw port (usually 9100), and is no other computer printing to it?"
+    )
+    # The count before the detail: where the line is cut short, the detail goes first.
+    assert status_line(PrintEvent(PrinterHealth.UNREACHABLE, 2, refused), NL) == (
+        "Printer: niet bereikbaar · wachtrij: 2 (printer at 10.0.0.9:9100 refuses the connection)"
+    )
+    assert status_line(PrintEvent(PrinterHealth.UNREACHABLE, 2, refused), EN) == (
+        "Printer: not reachable · queued: 2 (printer at 10.0.0.9:9100 refuses the connection)"
+    )
+    assert status_line(PrintEvent(PrinterHealth.UNREACHABLE, 0, refused), NL) == (
+        "Printer: niet bereikbaar (printer at 10.0.0.9:9100 refuses the connection)"
+    )
+    # Paper out says it all in Dutch; the English reason stays in the job's last error.
+    assert (
+        status_line(PrintEvent(PrinterHealth.PAPER_OUT, 1, "the printer is out of paper"), NL)
+        == "Printer: papier op · wachtrij: 1"
+    )
+
+
+def test_short_detail_keeps_what_happened_and_drops_the_advice() -> None:
+    assert short_detail("cannot write to /dev/usb/lp0: permission denied — is the user") == (
+        "cannot write to /dev/usb/lp0"
+    )
+    long = "connection to the printer at printer-balie-2.milieustraat.local broke while sending"
+    shortened = short_detail(long)
+    assert len(shortened) <= 60
+    assert shortened.endswith("…")
+    assert long.startswith(shortened[:-1])
+
+
+def test_the_preview_connection_is_named_not_called_unknown() -> None:
+    event = PrintEvent(PrinterHealth.UNKNOWN, 2)
+    assert status_line(event, NL, "preview") == (
+        "Printer: voorbeeld op het scherm (geen printer) · wachtrij: 2"
+    )
+    assert status_line(event, NL, "network").startswith("Printer: status onbekend")
