@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import select
 import signal
 import threading
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from textual.drivers.linux_driver import LinuxDriver
 from textual.message import Message
@@ -89,10 +90,11 @@ class CounterDriver(LinuxDriver):
         self._watch: threading.Thread | None = None
         self._signals: list[signal.Signals] = []
         if self._file is not None:
-            self._file = _TerminalOutput(self._file, self._terminal_lost)  # type: ignore[assignment]
+            # Duck-typed: Textual's writer thread only writes, flushes and asks fileno().
+            self._file = cast("io.TextIOWrapper", _TerminalOutput(self._file, self._terminal_lost))
 
     def start_application_mode(self) -> None:
-        super().start_application_mode()  # type: ignore[no-untyped-call]
+        super().start_application_mode()
         self._watch_signals()
         fds = {self.fileno}
         with contextlib.suppress(ValueError, OSError):
