@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
+from drivers.scale.framing import LineFramer, OverlongFrame
 from drivers.scale.protocol import IndicatorEmulator, ScaleProtocol, SerialDefaults, decode_frames
 from drivers.scale.reading import GRAMS_PER_UNIT, IndicatorState, Reading
 
@@ -126,7 +127,10 @@ class NciProtocol(ScaleProtocol):
 
     def __init__(self, options: Mapping[str, str] | None = None) -> None:
         super().__init__(options)
-        self._buffer = bytearray()
+        # ETX ends every reply; the frame keeps it, so a reply is checked to its end.
+        self._framer = LineFramer(
+            (bytes((ETX,)),), max_length=_MAX_FRAME - 1, keep_terminator=True, skip_empty=False
+        )
 
     def weight_request(self) -> bytes:
         return b"W\r"
@@ -138,23 +142,16 @@ class NciProtocol(ScaleProtocol):
         return b"T\r"
 
     def feed(self, data: bytes) -> list[Reading]:
-        return decode_frames(self._frames(bytes(data)), self._decode)
+        return decode_frames(self._framer.feed(data), self._decode)
 
     def unfinished(self) -> bytes:
-        return bytes(self._buffer)
+        return self._framer.buffered
 
-    def _frames(self, data: bytes) -> list[bytes]:
-        """Cut replies at ETX, which ends every reply."""
-        frames: list[bytes] = []
-        for byte in data:
-            self._buffer.append(byte)
-            if byte == ETX or len(self._buffer) >= _MAX_FRAME:
-                frames.append(bytes(self._buffer))
-                self._buffer.clear()
-        return frames
+    def reset(self) -> None:
+        self._framer.reset()
 
     def _decode(self, frame: bytes) -> Reading:
-        if frame[-1] != ETX or _LINES.fullmatch(frame[:-1]) is None:
+        if isinstance(frame, OverlongFrame) or _LINES.fullmatch(frame, 0, len(frame) - 1) is None:
             return Reading.unreadable(frame)
         lines = _LINE.findall(frame[:-1])
         if len(lines) == 1:

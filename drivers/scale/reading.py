@@ -47,11 +47,11 @@ def is_plausible_number(value: Decimal) -> bool:
     """True for a finite number of at most 15 digits, between 1e-12 and 1e12 in size."""
     if not isinstance(value, Decimal):
         return True  # an int or a wrong type: to_grams decides
+    if not value and value.is_finite():
+        return True  # zero, whatever its exponent (and the commonest tare)
     _, digits, exponent = value.as_tuple()
     if not isinstance(exponent, int):
         return False  # NaN or infinity
-    if not any(digits):
-        return True  # zero, whatever its exponent
     return (
         len(digits) <= MAX_WEIGHT_DIGITS
         and exponent >= -MAX_WEIGHT_MAGNITUDE

@@ -157,4 +157,3 @@ class TestLineFramer:
         assert chunked == whole
         assert [type(f) for f in chunked] == [type(f) for f in whole]
         assert all(len(f) <= max_length + 1 for f in whole)
-
