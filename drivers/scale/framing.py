@@ -29,7 +29,7 @@ report it as unreadable rather than let the buffer grow.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from enum import Enum, auto
+from enum import IntEnum, auto
 
 STX = b"\x02"
 ETX = b"\x03"
@@ -56,8 +56,11 @@ def _as_terminators(values: Iterable[bytes], what: str) -> tuple[bytes, ...]:
     return result
 
 
-class _LineState(Enum):
-    """Where a :class:`LineFramer` stands between two ``feed`` calls."""
+class _LineState(IntEnum):
+    """Where a :class:`LineFramer` stands between two ``feed`` calls.
+
+    Int-valued only so that looking up a state's step hashes in C.
+    """
 
     #: Collecting the bytes of a frame.
     IN_FRAME = auto()
