@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import string
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
-from counter_app import i18n
 from counter_app.i18n import (
     LANGUAGES,
     Messages,
