@@ -75,7 +75,6 @@ from drivers.scale.reading import IndicatorState, Reading
 
 STX = 0x02
 CR = 0x0D
-LF = 0x0A
 
 # Frame lengths up to and including the CR (the checksum byte comes after).
 SHORT_FRAME_LENGTH = 11  # STX, A, B, C, 6 weight digits, CR
