@@ -6,6 +6,12 @@ indicator's range, some in motion, some net); a fresh parser is fed the stream i
 per parser: at 20 frames a second from the indicator that leaves the parser under
 0.02 % of one core. Random bytes show what line noise (a wrong baud rate) costs.
 
+Figures are medians of REPEATS runs. A shared machine runs slower at some moments
+than at others, so before each run the same process times a baseline: the simplest
+reader of the comma stream there could be (split the stream at CR LF, one
+``Decimal`` a line). Each parser's figure is also given as a multiple of the
+baseline's, which stays about the same however busy the machine is.
+
 Run alone with ``python -m bench parsers``; ``python -m bench.parsers --profile NAME``
 prints a cProfile of one parser's hot spots.
 """
@@ -13,6 +19,7 @@ prints a cProfile of one parser's hot spots.
 from __future__ import annotations
 
 import random
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -25,7 +32,7 @@ from drivers.scale.registry import PROTOCOL_NAMES, make_emulator, make_protocol
 FRAMES = 20_000
 CHUNK = 64
 GARBAGE_BYTES = 1_000_000
-REPEATS = 3
+REPEATS = 5
 TARGET_FRAMES_PER_SECOND = 100_000
 
 
@@ -75,32 +82,56 @@ def feed_all(parser: ScaleProtocol, chunks: list[bytes]) -> tuple[int, int]:
     return readings, errors
 
 
-def _best_time(name: str, chunks: list[bytes]) -> tuple[float, int, int]:
-    """The fastest of REPEATS runs on a fresh parser: (seconds, readings, errors)."""
-    best = float("inf")
+def _baseline_feed(chunks: list[bytes]) -> int:
+    """The simplest comma reader: split at CR LF, a Decimal a line; returns the lines."""
+    tail = b""
+    count = 0
+    for chunk in chunks:
+        *lines, tail = (tail + chunk).split(b"\r\n")
+        for line in lines:
+            Decimal(line[6:14].decode())
+            count += 1
+    return count
+
+
+def _median_times(name: str, chunks: list[bytes]) -> tuple[float, float, int, int]:
+    """Median seconds of REPEATS runs on a fresh parser, each run right after one of
+    the baseline: (parser seconds, baseline seconds, readings, errors)."""
+    baseline_chunks = _chunks(frame_stream("comma", len(chunks) * CHUNK // 18 or 1))
+    times: list[float] = []
+    baseline_times: list[float] = []
     readings = errors = 0
     for _ in range(REPEATS):
+        start = time.perf_counter()
+        lines = _baseline_feed(baseline_chunks)
+        baseline_times.append((time.perf_counter() - start) / lines)
         parser = make_protocol(name)
         start = time.perf_counter()
         readings, errors = feed_all(parser, chunks)
-        best = min(best, time.perf_counter() - start)
-    return best, readings, errors
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), statistics.median(baseline_times), readings, errors
 
 
 def measure(name: str) -> list[tuple[str, str]]:
     stream = frame_stream(name)
-    seconds, readings, errors = _best_time(name, _chunks(stream))
+    seconds, baseline_seconds, readings, errors = _median_times(name, _chunks(stream))
     rate = readings / seconds
+    baseline = 1 / baseline_seconds
     note = "" if rate >= TARGET_FRAMES_PER_SECOND else "  BELOW TARGET"
     if readings != FRAMES or errors:
         note += f"  ({readings} readings, {errors} errors from {FRAMES} frames)"
-    figures = [(f"{name}: valid frames/s ({len(stream) // FRAMES} B/frame)", f"{rate:,.0f}{note}")]
+    figures = [
+        (
+            f"{name}: valid frames/s ({len(stream) // FRAMES} B/frame)",
+            f"{rate:,.0f}, {rate / baseline:.2f} x baseline ({baseline:,.0f}){note}",
+        )
+    ]
     noise = _chunks(garbage_stream())
-    seconds, readings, _ = _best_time(name, noise)
+    seconds, _, readings, _ = _median_times(name, noise[: len(noise) // 10])
     figures.append(
         (
             f"{name}: random bytes",
-            f"{GARBAGE_BYTES / seconds / 1e6:.1f} MB/s ({readings} readings/MB)",
+            f"{GARBAGE_BYTES / 10 / seconds / 1e6:.1f} MB/s ({readings * 10} readings/MB)",
         )
     )
     return figures

@@ -82,29 +82,6 @@ class Messages:
             return template
 
 
-_current: Messages | None = None
-
-
-def set_language(language: str) -> Messages:
-    """Make ``language`` the one :func:`t` speaks; returns its :class:`Messages`."""
-    global _current
-    _current = Messages(language)
-    return _current
-
-
-def get_messages() -> Messages:
-    """The messages :func:`t` uses (Dutch until :func:`set_language` is called)."""
-    global _current
-    if _current is None:
-        _current = Messages(DEFAULT_LANGUAGE)
-    return _current
-
-
-def t(key: str, **params: object) -> str:
-    """The message ``key`` in the language set by :func:`set_language` (Dutch by default)."""
-    return get_messages().t(key, **params)
-
-
 def format_kg(grams: int, language: str = DEFAULT_LANGUAGE, *, decimals: int | None = None) -> str:
     """A weight in kilograms as the counter shows it: ``12340`` -> ``"12,34 kg"`` (nl).
 
@@ -134,49 +111,11 @@ def format_kg(grams: int, language: str = DEFAULT_LANGUAGE, *, decimals: int | N
     return f"{sign}{whole_text} kg"
 
 
-def parse_kg(text: str) -> int:
-    """A weight typed by a person, in kilograms, as whole grams: ``"12,34"`` -> ``12340``.
-
-    Either ``,`` or ``.`` is the decimal separator; at most three decimals; no
-    thousands separators (``"1.234"`` is 1.234 kg). Raises ``ValueError``.
-    """
-    cleaned = text.strip().lower().removesuffix("kg").strip().replace(",", ".")
-    negative = cleaned.startswith("-")
-    digits = cleaned.removeprefix("-").removeprefix("+") if cleaned else ""
-    whole, dot, fraction = digits.partition(".")
-    if (
-        not (whole or fraction)
-        or (whole and not whole.isdigit())
-        or (fraction and not fraction.isdigit())
-        or (dot and not fraction)
-        or len(fraction) > 3
-        or not whole.isascii()
-        or not fraction.isascii()
-    ):
-        raise ValueError(f"not a weight in kilograms with at most 3 decimals: {text!r}")
-    grams = int(whole or "0") * 1000 + int(fraction.ljust(3, "0") or "0")
-    return -grams if negative else grams
-
-
 def to_local_time(dt_utc: datetime, tz: str = LOCAL_TIMEZONE) -> datetime:
     """A stored UTC time in the station's time zone; a naive time is taken as UTC."""
     if dt_utc.tzinfo is None:
         dt_utc = dt_utc.replace(tzinfo=UTC)
     return dt_utc.astimezone(ZoneInfo(tz))
-
-
-def format_local_time(
-    dt_utc: datetime, tz: str = LOCAL_TIMEZONE, *, with_date: bool = False, seconds: bool = False
-) -> str:
-    """``"14:05"`` (or ``"2024-05-01 14:05"``) in the station's time zone.
-
-    Dates are ISO (year first) in every language, so nobody misreads 03-04.
-    """
-    local = to_local_time(dt_utc, tz)
-    fmt = "%H:%M:%S" if seconds else "%H:%M"
-    if with_date:
-        fmt = "%Y-%m-%d " + fmt
-    return local.strftime(fmt)
 
 
 __all__ = [
@@ -185,11 +124,6 @@ __all__ = [
     "LOCAL_TIMEZONE",
     "Messages",
     "format_kg",
-    "format_local_time",
-    "get_messages",
     "message_catalogue",
-    "parse_kg",
-    "set_language",
-    "t",
     "to_local_time",
 ]

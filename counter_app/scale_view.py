@@ -43,13 +43,6 @@ def clock(at: datetime | None) -> str:
     return "" if at is None else to_local_time(at).strftime("%H:%M:%S.%f")[:-3]
 
 
-def split_chunk(data: bytes, width: int) -> list[bytes]:
-    """Cut a long chunk (a burst of noise) into rows of at most ``width`` bytes."""
-    if width < 1:
-        raise ValueError("width must be at least 1")
-    return [data[i : i + width] for i in range(0, len(data), width)] or [b""]
-
-
 class FrameRate:
     """Frames a second over a sliding window, from a growing frame counter.
 
@@ -129,5 +122,4 @@ __all__ = [
     "clock",
     "hex_bytes",
     "printable",
-    "split_chunk",
 ]

@@ -169,7 +169,7 @@ def parse_number(text: str) -> Decimal | None:
     if match is None:
         return None
     digits = match["digits"].replace(",", ".")
-    if sum(c.isdigit() for c in digits) > MAX_DIGITS:
+    if len(digits) - ("." in digits) > MAX_DIGITS:  # the pattern allows one separator
         return None
     try:
         value = Decimal(digits)

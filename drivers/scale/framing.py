@@ -1,9 +1,12 @@
 """Framing: cutting a byte stream into frames, apart from what the frames mean.
 
-After pyserial's ``serial.threaded`` (``LineReader``, ``FramedPacket``): a framer only
-knows where a frame starts and ends; a protocol module decodes each frame. Both
-framers here take bytes in any chunking and return the frames those bytes completed,
-so that feeding a stream whole or split at any position gives the same frames.
+After pyserial's ``serial.threaded`` (``Packetizer`` cuts, ``handle_packet`` reads): a
+framer only knows where a frame ends; a protocol module decodes each frame. The one
+framer here serves every protocol whose frames end in a terminator (comma, MT-SICS,
+regex: CR / LF / CR LF; NCI: ETX; SMA: CR). It takes bytes in any chunking and returns
+the frames those bytes completed, so that feeding a stream whole or split at any
+position gives the same frames. Toledo and XK3190 frames are told apart by what they
+start with and how long they are, so those modules cut their own.
 
 Usage in a protocol module::
 
@@ -25,7 +28,8 @@ report it as unreadable rather than let the buffer grow.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from enum import IntEnum, auto
 
 STX = b"\x02"
 ETX = b"\x03"
@@ -52,13 +56,29 @@ def _as_terminators(values: Iterable[bytes], what: str) -> tuple[bytes, ...]:
     return result
 
 
+class _LineState(IntEnum):
+    """Where a :class:`LineFramer` stands between two ``feed`` calls.
+
+    Int-valued only so that looking up a state's step hashes in C.
+    """
+
+    #: Collecting the bytes of a frame.
+    IN_FRAME = auto()
+    #: A frame just ended on a terminator that begins a longer one (CR of CR LF): the
+    #: rest of the longer one (LF) may follow and then belongs to that end.
+    AFTER_SHORT_END = auto()
+
+
 class LineFramer:
     """Splits a stream on line terminators (CR, LF or CR LF by default).
 
     ``terminators``: byte strings that end a frame; when several match at one
     position the longest wins. ``skip_empty``: drop empty frames (so CR LF, or a
     blank line, never yields an empty frame). ``max_length``: the longest frame
-    kept; longer runs come out as :class:`OverlongFrame`.
+    kept; longer runs come out as :class:`OverlongFrame`. ``keep_terminator``: a
+    frame ends with the terminator that ended it (for protocols whose frames are
+    checked to the last byte, as NCI's ETX); no terminator may then begin another,
+    or a frame would end differently depending on where a chunk was cut.
 
     A terminator that is the start of a longer one (CR of CR LF) ends the frame at
     once, so a CR-only indicator is never kept waiting; if the rest of the longer
@@ -71,6 +91,7 @@ class LineFramer:
         *,
         max_length: int = 256,
         skip_empty: bool = True,
+        keep_terminator: bool = False,
     ) -> None:
         if max_length < 1:
             raise ValueError("max_length must be at least 1")
@@ -80,10 +101,24 @@ class LineFramer:
         )
         self.max_length = max_length
         self.skip_empty = skip_empty
+        self.keep_terminator = keep_terminator
+        # The buffer may end in the first bytes of the longest terminator: only a run
+        # longer than this cannot end within max_length any more.
+        self._longest_run = max_length + len(self.terminators[0]) - 1
+        # For each terminator, the rests of the longer ones it begins (b"\n" for CR).
+        self._rests_after = {
+            t: tuple(u[len(t) :] for u in self.terminators if len(u) > len(t) and u.startswith(t))
+            for t in self.terminators
+        }
+        if keep_terminator and any(self._rests_after.values()):
+            raise ValueError("keep_terminator needs terminators that do not begin one another")
         self._buffer = bytearray()
-        # Rests of longer terminators still allowed right after the last frame's end
-        # (b"\n" after a frame ended on b"\r" when CR LF is a terminator).
+        self._state = _LineState.IN_FRAME
         self._rests: tuple[bytes, ...] = ()
+        self._steps: dict[_LineState, Callable[[list[bytes]], bool]] = {
+            _LineState.IN_FRAME: self._in_frame,
+            _LineState.AFTER_SHORT_END: self._after_short_end,
+        }
 
     @property
     def buffered(self) -> bytes:
@@ -93,54 +128,60 @@ class LineFramer:
     def reset(self) -> None:
         """Forget a partial frame (after a reconnect, say)."""
         self._buffer.clear()
+        self._state = _LineState.IN_FRAME
         self._rests = ()
 
     def feed(self, data: bytes) -> list[bytes]:
         """Take received bytes; return every frame they completed, in order."""
-        self._buffer.extend(data)
+        self._buffer += data
         frames: list[bytes] = []
-        while True:
-            if self._rests and not self._swallow_rest():
-                break  # the buffer is a prefix of a terminator's rest: wait for more
-            found = self._find_terminator()
-            if found is None:
-                # The tail may be the start of a multi-byte terminator: only cut when
-                # no terminator can end the frame within max_length any more.
-                if len(self._buffer) > self.max_length + len(self.terminators[0]) - 1:
-                    self._cut_overlong(frames)
-                    continue
-                break
-            index, terminator = found
-            if index > self.max_length:
-                self._cut_overlong(frames)
-                continue
-            frame = bytes(self._buffer[:index])
-            del self._buffer[: index + len(terminator)]
-            self._rests = tuple(
-                t[len(terminator) :]
-                for t in self.terminators
-                if len(t) > len(terminator) and t.startswith(terminator)
-            )
-            if frame or not self.skip_empty:
-                frames.append(frame)
+        steps = self._steps
+        while steps[self._state](frames):
+            pass
         return frames
 
-    def _swallow_rest(self) -> bool:
-        """Drop the rest of a longer terminator; False when more bytes are needed."""
-        for rest in self._rests:
-            if self._buffer.startswith(rest):
-                del self._buffer[: len(rest)]
-                self._rests = ()
+    # -- one step per state: each returns False when it needs more bytes --------------
+
+    def _in_frame(self, frames: list[bytes]) -> bool:
+        buffer = self._buffer
+        found = self._find_terminator()
+        if found is None:
+            if len(buffer) > self._longest_run:
+                self._cut_overlong(frames)
                 return True
-            if rest.startswith(bytes(self._buffer)):
+            return False
+        index, terminator = found
+        if index > self.max_length:
+            self._cut_overlong(frames)
+            return True
+        end = index + len(terminator)
+        frame = bytes(buffer[: end if self.keep_terminator else index])
+        del buffer[:end]
+        if index or not self.skip_empty:
+            frames.append(frame)
+        rests = self._rests_after[terminator]
+        if rests:
+            self._rests = rests
+            self._state = _LineState.AFTER_SHORT_END
+        return True
+
+    def _after_short_end(self, frames: list[bytes]) -> bool:
+        buffer = self._buffer
+        for rest in self._rests:
+            if buffer.startswith(rest):
+                del buffer[: len(rest)]
+                break
+            if rest.startswith(buffer):
                 return False  # could still become the rest (also when empty)
         self._rests = ()
+        self._state = _LineState.IN_FRAME
         return True
 
     def _find_terminator(self) -> tuple[int, bytes] | None:
+        buffer = self._buffer
         best: tuple[int, bytes] | None = None
         for terminator in self.terminators:
-            index = self._buffer.find(terminator)
+            index = buffer.find(terminator)
             if index >= 0 and (best is None or index < best[0]):
                 best = (index, terminator)
         return best
@@ -149,125 +190,6 @@ class LineFramer:
         cut = self.max_length + 1
         frames.append(OverlongFrame(self._buffer[:cut]))
         del self._buffer[:cut]
-        self._rests = ()
 
 
-class StxEtxFramer:
-    """Frames that start with STX (0x02) and end with ETX (0x03) or CR.
-
-    ``start``: the start byte string. ``ends``: byte strings that end a frame.
-    ``trailer_length``: bytes that follow the end and still belong to the frame (the
-    checksum byte after CR in Toledo continuous output). ``keep_delimiters``: return
-    ``start + body + end + trailer`` (for checksums over the whole frame) instead of
-    just the body. ``max_length``: the longest body kept; a longer one comes out as
-    an :class:`OverlongFrame` holding the first ``max_length + 1`` body bytes, and
-    the framer then waits for the next start.
-
-    Bytes outside a frame are dropped and counted in :attr:`discarded`. A start
-    inside a frame begins a new frame (the partial one is discarded): that is how
-    the framer gets back in step after a lost end byte.
-    """
-
-    def __init__(
-        self,
-        start: bytes = STX,
-        ends: Iterable[bytes] = (ETX, CR),
-        *,
-        trailer_length: int = 0,
-        keep_delimiters: bool = False,
-        max_length: int = 256,
-    ) -> None:
-        if not start:
-            raise ValueError("start must be a non-empty byte string")
-        if max_length < 1:
-            raise ValueError("max_length must be at least 1")
-        if trailer_length < 0:
-            raise ValueError("trailer_length must not be negative")
-        self.start = bytes(start)
-        self.ends = tuple(sorted(_as_terminators(ends, "ends"), key=len, reverse=True))
-        self.trailer_length = trailer_length
-        self.keep_delimiters = keep_delimiters
-        self.max_length = max_length
-        #: Bytes dropped because they were outside any frame.
-        self.discarded = 0
-        self._buffer = bytearray()
-        self._in_frame = False
-
-    @property
-    def buffered(self) -> bytes:
-        return bytes(self._buffer)
-
-    def reset(self) -> None:
-        self._buffer.clear()
-        self._in_frame = False
-
-    def feed(self, data: bytes) -> list[bytes]:
-        """Take received bytes; return every frame they completed, in order."""
-        self._buffer.extend(data)
-        frames: list[bytes] = []
-        while self._step(frames):
-            pass
-        return frames
-
-    def _step(self, frames: list[bytes]) -> bool:
-        """Make one frame or one resync; False when more bytes are needed."""
-        start = self.start
-        if not self._in_frame:
-            index = self._buffer.find(start)
-            if index < 0:
-                # Keep a tail that may be the beginning of a multi-byte start.
-                keep = len(start) - 1
-                while keep and not start.startswith(bytes(self._buffer[-keep:])):
-                    keep -= 1
-                drop = len(self._buffer) - keep
-                self.discarded += drop
-                del self._buffer[:drop]
-                return False
-            self.discarded += index
-            del self._buffer[: index + len(start)]
-            self._in_frame = True
-        # Inside a frame: the buffer holds the body (and maybe its end and trailer).
-        end_at: tuple[int, bytes] | None = None
-        for end in self.ends:
-            index = self._buffer.find(end)
-            if index >= 0 and (end_at is None or index < end_at[0]):
-                end_at = (index, end)
-        restart = self._buffer.find(start)
-        if restart >= 0 and (end_at is None or restart < end_at[0]):
-            if restart > self.max_length:
-                self._cut_overlong(frames)
-                return True
-            # A new start before any end: the partial frame is lost.
-            self.discarded += len(start) + restart
-            del self._buffer[:restart]
-            self._in_frame = False
-            return True
-        if end_at is None:
-            # As in LineFramer: a partial delimiter may sit at the end of the buffer.
-            longest = max(len(start), len(self.ends[0]))
-            if len(self._buffer) > self.max_length + longest - 1:
-                self._cut_overlong(frames)
-                return True
-            return False
-        index, end = end_at
-        if index > self.max_length:
-            self._cut_overlong(frames)
-            return True
-        total = index + len(end) + self.trailer_length
-        if len(self._buffer) < total:
-            return False  # the trailer (checksum) has not arrived yet
-        body = bytes(self._buffer[:index])
-        tail = bytes(self._buffer[index:total])
-        del self._buffer[:total]
-        self._in_frame = False
-        frames.append(start + body + tail if self.keep_delimiters else body)
-        return True
-
-    def _cut_overlong(self, frames: list[bytes]) -> None:
-        cut = self.max_length + 1
-        frames.append(OverlongFrame(self._buffer[:cut]))
-        del self._buffer[:cut]
-        self._in_frame = False
-
-
-__all__ = ["CR", "CRLF", "ETX", "LF", "STX", "LineFramer", "OverlongFrame", "StxEtxFramer"]
+__all__ = ["CR", "CRLF", "ETX", "LF", "STX", "LineFramer", "OverlongFrame"]

@@ -110,6 +110,9 @@ class MtSicsProtocol(ScaleProtocol):
     def unfinished(self) -> bytes:
         return self._framer.buffered
 
+    def reset(self) -> None:
+        self._framer.reset()
+
     def _decode(self, frame: bytes) -> Reading:
         if isinstance(frame, OverlongFrame):
             return Reading.unreadable(bytes(frame))

@@ -32,12 +32,14 @@ we mask it, so a port opened with eight data bits still reads the status.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
+from drivers.scale.framing import LineFramer, OverlongFrame
 from drivers.scale.protocol import IndicatorEmulator, ScaleProtocol, SerialDefaults, decode_frames
 from drivers.scale.reading import GRAMS_PER_UNIT, IndicatorState, Reading
 
@@ -75,8 +77,13 @@ class NciStatus:
     fault: str | None  # hardware fault or initial zero error, most serious first
 
 
+@functools.lru_cache(maxsize=256)
 def decode_status(data: bytes) -> NciStatus | None:
-    """Decode status bytes; ``None`` when they break the SCP-01 layout."""
+    """Decode status bytes; ``None`` when they break the SCP-01 layout.
+
+    An indicator sends a handful of different status words, one with every reply:
+    each is decoded once (the result is frozen, so it can be shared).
+    """
     status = [byte & ~_PARITY for byte in data]
     if len(status) < 2:
         return None
@@ -126,7 +133,10 @@ class NciProtocol(ScaleProtocol):
 
     def __init__(self, options: Mapping[str, str] | None = None) -> None:
         super().__init__(options)
-        self._buffer = bytearray()
+        # ETX ends every reply; the frame keeps it, so a reply is checked to its end.
+        self._framer = LineFramer(
+            (bytes((ETX,)),), max_length=_MAX_FRAME - 1, keep_terminator=True, skip_empty=False
+        )
 
     def weight_request(self) -> bytes:
         return b"W\r"
@@ -138,23 +148,16 @@ class NciProtocol(ScaleProtocol):
         return b"T\r"
 
     def feed(self, data: bytes) -> list[Reading]:
-        return decode_frames(self._frames(bytes(data)), self._decode)
+        return decode_frames(self._framer.feed(data), self._decode)
 
     def unfinished(self) -> bytes:
-        return bytes(self._buffer)
+        return self._framer.buffered
 
-    def _frames(self, data: bytes) -> list[bytes]:
-        """Cut replies at ETX, which ends every reply."""
-        frames: list[bytes] = []
-        for byte in data:
-            self._buffer.append(byte)
-            if byte == ETX or len(self._buffer) >= _MAX_FRAME:
-                frames.append(bytes(self._buffer))
-                self._buffer.clear()
-        return frames
+    def reset(self) -> None:
+        self._framer.reset()
 
     def _decode(self, frame: bytes) -> Reading:
-        if frame[-1] != ETX or _LINES.fullmatch(frame[:-1]) is None:
+        if isinstance(frame, OverlongFrame) or _LINES.fullmatch(frame, 0, len(frame) - 1) is None:
             return Reading.unreadable(frame)
         lines = _LINE.findall(frame[:-1])
         if len(lines) == 1:
@@ -206,6 +209,18 @@ class NciProtocol(ScaleProtocol):
         stable = not status.motion
         if status.fault is not None or status.over_capacity or status.under_capacity:
             return self._status_only(frame, status)
+        # The commonest field first; the bar and dash fields hold no digit, so the
+        # order does not change what a field means.
+        match = _WEIGHT.fullmatch(field)
+        if match is not None:
+            unit = match.group(3).lower()
+            if unit not in GRAMS_PER_UNIT:
+                return Reading(raw=frame, stable=stable, net=status.net, kind="error", error="unit")
+            try:
+                weight = Decimal(match.group(1) + match.group(2))
+            except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
+                return Reading.unreadable(frame)
+            return Reading(raw=frame, weight=weight, unit=unit, stable=stable, net=status.net)
         if _OVER_BARS.fullmatch(field):
             return Reading(
                 raw=frame,
@@ -226,23 +241,13 @@ class NciProtocol(ScaleProtocol):
             )
         if _MIDDLE_BARS.fullmatch(field):
             return Reading(raw=frame, stable=stable, net=status.net, kind="error", error="zero")
-        match = _WEIGHT.fullmatch(field)
-        if match is None:
-            only_unit = _UNIT_ONLY.fullmatch(field)
-            if only_unit is not None and only_unit.group(1).lower() in GRAMS_PER_UNIT:
-                # Answer to U: the new unit of measure and the status.
-                return self._status_only(frame, status, only_unit.group(1).lower())
-            # Pounds-and-ounces and message text from the display carry no single
-            # decimal weight.
-            return Reading.unreadable(frame)
-        unit = match.group(3).lower()
-        if unit not in GRAMS_PER_UNIT:
-            return Reading(raw=frame, stable=stable, net=status.net, kind="error", error="unit")
-        try:
-            weight = Decimal(match.group(1) + match.group(2))
-        except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
-            return Reading.unreadable(frame)
-        return Reading(raw=frame, weight=weight, unit=unit, stable=stable, net=status.net)
+        only_unit = _UNIT_ONLY.fullmatch(field)
+        if only_unit is not None and only_unit.group(1).lower() in GRAMS_PER_UNIT:
+            # Answer to U: the new unit of measure and the status.
+            return self._status_only(frame, status, only_unit.group(1).lower())
+        # Pounds-and-ounces and message text from the display carry no single
+        # decimal weight.
+        return Reading.unreadable(frame)
 
 
 def _format_value(value: Decimal) -> str:

@@ -101,6 +101,11 @@ class ScaleProtocol(ABC):
         """Bytes held that do not make a frame yet (the start of the next one, say)."""
         return b""
 
+    @abstractmethod
+    def reset(self) -> None:
+        """Drop a partial frame: the transport calls this when it (re)opens the port,
+        so the tail of the last connection never joins the head of the next."""
+
     def finish(self) -> list[Reading]:
         """The input has ended: readings for what the parser still holds.
 

@@ -29,6 +29,7 @@ GRAMS_PER_UNIT: dict[str, Decimal] = {
     "lb": Decimal("453.59237"),
     "oz": Decimal("28.349523125"),
 }
+_GRAMS_PER_KG = GRAMS_PER_UNIT["kg"]
 
 
 #: What a scale may weigh when the configuration does not say (``[scale] capacity_kg``):
@@ -46,16 +47,15 @@ def is_plausible_number(value: Decimal) -> bool:
     """True for a finite number of at most 15 digits, between 1e-12 and 1e12 in size."""
     if not isinstance(value, Decimal):
         return True  # an int or a wrong type: to_grams decides
-    if not value.is_finite():
-        return False
-    if value.is_zero():
-        return True
-    exponent = value.as_tuple().exponent
-    assert isinstance(exponent, int)  # finite
+    if not value and value.is_finite():
+        return True  # zero, whatever its exponent (and the commonest tare)
+    _, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):
+        return False  # NaN or infinity
     return (
-        len(value.as_tuple().digits) <= MAX_WEIGHT_DIGITS
-        and value.adjusted() < MAX_WEIGHT_MAGNITUDE
+        len(digits) <= MAX_WEIGHT_DIGITS
         and exponent >= -MAX_WEIGHT_MAGNITUDE
+        and len(digits) - 1 + exponent < MAX_WEIGHT_MAGNITUDE  # Decimal.adjusted()
     )
 
 
@@ -82,7 +82,11 @@ def within_range(reading: Reading, capacity_kg: Decimal = DEFAULT_CAPACITY_KG) -
     load. A status frame (overload, underload) keeps its status and loses the number.
     A unit that is not a weight (a piece count) is only bounded by its digits.
     """
-    if all(_in_range(v, reading.unit, capacity_kg) for v in (reading.weight, reading.tare)):
+    weight, tare = reading.weight, reading.tare
+    # Every reading of every parser passes here: most carry no tare, many no number.
+    if (weight is None or _in_range(weight, reading.unit, capacity_kg)) and (
+        tare is None or _in_range(tare, reading.unit, capacity_kg)
+    ):
         return reading
     if reading.kind == "status":
         return dataclasses.replace(reading, weight=None, tare=None)
@@ -91,15 +95,13 @@ def within_range(reading: Reading, capacity_kg: Decimal = DEFAULT_CAPACITY_KG) -
     )
 
 
-def _in_range(value: Decimal | None, unit: str | None, capacity_kg: Decimal) -> bool:
-    if value is None:
-        return True
+def _in_range(value: Decimal, unit: str | None, capacity_kg: Decimal) -> bool:
     if not is_plausible_number(value):
         return False
-    factor = GRAMS_PER_UNIT.get((unit or "").lower())
+    factor = GRAMS_PER_UNIT.get(unit.lower()) if unit else None
     if factor is None:
         return True
-    return abs(value) * factor <= capacity_kg * GRAMS_PER_UNIT["kg"]
+    return abs(value) * factor <= capacity_kg * _GRAMS_PER_KG
 
 
 @dataclass(frozen=True, slots=True)

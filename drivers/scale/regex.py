@@ -176,6 +176,9 @@ class RegexProtocol(ScaleProtocol):
     def unfinished(self) -> bytes:
         return self._framer.buffered
 
+    def reset(self) -> None:
+        self._framer.reset()
+
     # -- decoding -------------------------------------------------------------------
 
     def _decode_safely(self, frame: bytes) -> Reading:

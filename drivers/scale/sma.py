@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
+from drivers.scale.framing import LineFramer
 from drivers.scale.protocol import IndicatorEmulator, ScaleProtocol, SerialDefaults, decode_frames
 from drivers.scale.reading import GRAMS_PER_UNIT, IndicatorState, Reading
 
@@ -72,7 +73,10 @@ class SmaProtocol(ScaleProtocol):
 
     def __init__(self, options: Mapping[str, str] | None = None) -> None:
         super().__init__(options)
-        self._buffer = bytearray()
+        # CR ends every reply; the frame keeps it, and its LF start is found in it.
+        self._framer = LineFramer(
+            (bytes((CR,)),), max_length=_MAX_FRAME - 1, keep_terminator=True, skip_empty=False
+        )
 
     def weight_request(self) -> bytes:
         return b"\nW\r"
@@ -84,32 +88,31 @@ class SmaProtocol(ScaleProtocol):
         return b"\nT\r"
 
     def feed(self, data: bytes) -> list[Reading]:
-        return decode_frames(self._frames(bytes(data)), self._decode)
+        return decode_frames(self._frames(data), self._decode)
 
     def unfinished(self) -> bytes:
-        return bytes(self._buffer)
+        return self._framer.buffered
+
+    def reset(self) -> None:
+        self._framer.reset()
 
     def _frames(self, data: bytes) -> list[bytes]:
-        """Cut ``<LF>...<CR>`` frames; bytes before a frame's LF are junk of their own."""
+        """``<LF>...<CR>`` frames; bytes before a frame's LF are junk of their own."""
         frames: list[bytes] = []
-        for byte in data:
-            self._buffer.append(byte)
-            if byte == CR:
-                chunk = bytes(self._buffer)
-                self._buffer.clear()
-                start = chunk.rfind(b"\n")
-                if start > 0:
-                    # A frame that lost its CR, or noise: report it apart, unless it is
-                    # only stray line feeds.
-                    junk = chunk[:start]
-                    if junk.strip(b"\n"):
-                        frames.append(junk)
-                    chunk = chunk[start:]
-                if chunk.strip(b"\r\n"):  # an empty line is no frame
-                    frames.append(chunk)
-            elif len(self._buffer) >= _MAX_FRAME:
-                frames.append(bytes(self._buffer))
-                self._buffer.clear()
+        for chunk in self._framer.feed(data):
+            if chunk[-1] != CR:  # no CR within _MAX_FRAME bytes: junk
+                frames.append(chunk)
+                continue
+            start = chunk.rfind(b"\n")
+            if start > 0:
+                # A frame that lost its CR, or noise: report it apart, unless it is
+                # only stray line feeds.
+                junk = chunk[:start]
+                if junk.strip(b"\n"):
+                    frames.append(junk)
+                chunk = chunk[start:]
+            if chunk.strip(b"\r\n"):  # an empty line is no frame
+                frames.append(chunk)
         return frames
 
     def _decode(self, frame: bytes) -> Reading:

@@ -60,8 +60,9 @@ to report every frame at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from enum import IntEnum, auto
 from typing import ClassVar, NamedTuple
 
 from drivers.scale.protocol import (
@@ -74,7 +75,6 @@ from drivers.scale.reading import IndicatorState, Reading
 
 STX = 0x02
 CR = 0x0D
-LF = 0x0A
 
 # Frame lengths up to and including the CR (the checksum byte comes after).
 SHORT_FRAME_LENGTH = 11  # STX, A, B, C, 6 weight digits, CR
@@ -85,6 +85,32 @@ LONG_FRAME_LENGTH = 17  # STX, A, B, C, 6 weight digits, 6 tare digits, CR
 _MAX_JUNK = 64
 
 _DIGITS = re.compile(rb" *[0-9]*")
+# Bytes with the parity bit (bit 7) cleared.
+_WITHOUT_PARITY = bytes(b & 0x7F for b in range(256))
+_FRAME_START_OR_LINE_END = re.compile(rb"[\x02\r\n]")
+_FRAME_START_OR_END = re.compile(rb"[\x02\r]")
+
+
+class _State(IntEnum):
+    """Where the parser stands between two bytes.
+
+    Int-valued only so that looking up a state's step hashes in C (an ``Enum``
+    member hashes in Python, which costs a tenth of the parser's time).
+    """
+
+    #: Outside a frame: bytes here are junk until an STX.
+    BETWEEN_FRAMES = auto()
+    #: After an STX, until the CR.
+    IN_FRAME = auto()
+    #: After the CR: a checksum byte may follow (or the next frame's STX).
+    AFTER_CR = auto()
+    #: Auto mode, an STX after the CR: the checksum (02h) or the next frame's start.
+    STX_AFTER_CR = auto()
+
+
+# A step takes (data, data without parity bits, position, readings out) and returns
+# the position where it stopped.
+_Step = Callable[[bytes, bytes, int, list[Reading]], int]
 
 # Status word C bits 0-2 -> unit; code 0 is lb or kg, chosen by status B bit 4.
 _UNIT_BY_CODE: dict[int, str | None] = {
@@ -111,10 +137,15 @@ class StatusA(NamedTuple):
     increment: Decimal | None
 
 
+def _decimals(status_a: int) -> int:
+    """Digits after the decimal point: codes 000 and 001 have none (dummy zeros)."""
+    return max((status_a & 0b111) - 2, 0)
+
+
 def decode_status_a(status_a: int) -> StatusA:
     """Decimal point location and increment from status word A (parity bit ignored)."""
     code = status_a & 0b111
-    decimals = max(code - 2, 0)
+    decimals = _decimals(status_a)
     # Codes 000 and 001: two or one dummy zeros after the displayed digits.
     dummy_factor = {0: 100, 1: 10}.get(code, 1)
     count_by = _COUNT_BY.get((status_a >> 3) & 0b11)
@@ -125,15 +156,14 @@ def decode_status_a(status_a: int) -> StatusA:
 
 def checksum(body: bytes) -> int:
     """The checksum byte for ``body`` (STX up to and including CR)."""
-    return -sum(b & 0x7F for b in body) & 0x7F
+    return -sum(body.translate(_WITHOUT_PARITY)) & 0x7F
 
 
 def _decimal(negative: bool, digits: bytes, decimals: int) -> Decimal:
     """An exact Decimal from ASCII digits and a decimal point position."""
-    numerals = tuple(d - 0x30 for d in digits) or (0,)
-    if not any(numerals):
+    if not digits.strip(b"0"):
         negative = False  # no negative zero
-    return Decimal((1 if negative else 0, numerals, -decimals))
+    return Decimal(f"{'-' if negative else ''}{(digits or b'0').decode()}E-{decimals}")
 
 
 def _choice(options: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -165,28 +195,36 @@ class ToledoProtocol(ScaleProtocol):
         self._checksum_mode = _choice(self.options, "checksum", ("auto", "yes", "no"), "auto")
         self._tare_mode = _choice(self.options, "tare", ("auto", "yes", "no"), "auto")
         self._power_up = _choice(self.options, "power_up", ("flag", "ignore"), "flag")
+        # A frame is cut off when it reaches this length without its CR.
+        self._max_length = SHORT_FRAME_LENGTH if self._tare_mode == "no" else LONG_FRAME_LENGTH
         # In auto mode, once a checksum has verified, every frame must carry one.
         self._checksum_seen = False
-        self._junk = bytearray()
-        self._frame = bytearray()  # raw bytes from STX, while a frame is open
-        self._in_frame = False
-        # A complete frame up to CR that waits for its checksum byte (or the lack of one).
-        self._awaiting_checksum: bytes | None = None
-        # Auto mode: an STX right after the CR, which may be the checksum or the next
-        # frame's start; the byte after it decides.
-        self._ambiguous_stx: int | None = None
+        self._state = _State.BETWEEN_FRAMES
+        # BETWEEN_FRAMES: bytes that belong to no frame; IN_FRAME: the frame from its STX.
+        self._held = bytearray()
+        # AFTER_CR and STX_AFTER_CR: the frame up to and including its CR.
+        self._body = b""
+        # STX_AFTER_CR: the byte after the CR (an STX, or a checksum of 02h).
+        self._stx_after_cr = 0
+        self._steps: dict[_State, _Step] = {
+            _State.BETWEEN_FRAMES: self._between_frames,
+            _State.IN_FRAME: self._in_frame,
+            _State.AFTER_CR: self._after_cr,
+            _State.STX_AFTER_CR: self._after_cr_stx,
+        }
 
     # -- bytes in -------------------------------------------------------------------
 
     def feed(self, data: bytes) -> list[Reading]:
         readings: list[Reading] = []
-        for byte in data:
-            try:
-                self._step(byte, readings)
-            except Exception:  # a parser must never raise on line data
-                raw = bytes(self._frame) or bytes(self._junk)
-                self._reset()
-                readings.append(Reading.unreadable(raw))
+        data = bytes(data)  # a no-op for bytes; a memoryview or bytearray gets copied
+        # Bit 7 is the parity bit on a 7-bit line: the steps look at the masked bytes
+        # and keep the bytes as received.
+        masked = data.translate(_WITHOUT_PARITY)
+        steps = self._steps
+        position, end = 0, len(data)
+        while position < end:
+            position = steps[self._state](data, masked, position, readings)
         return readings
 
     def unfinished(self) -> bytes:
@@ -195,12 +233,12 @@ class ToledoProtocol(ScaleProtocol):
         In auto mode that may be a whole frame waiting to see whether a checksum byte
         follows; :meth:`finish` decodes it.
         """
-        held = bytes(self._junk) + bytes(self._frame)
-        if self._awaiting_checksum is not None:
-            held += self._awaiting_checksum
-        if self._ambiguous_stx is not None:
-            held += bytes((self._ambiguous_stx,))
-        return held
+        state = self._state
+        if state is _State.AFTER_CR:
+            return self._body
+        if state is _State.STX_AFTER_CR:
+            return self._body + bytes((self._stx_after_cr,))
+        return bytes(self._held)
 
     def finish(self) -> list[Reading]:
         """End of input: a frame still waiting for its checksum is decoded without one.
@@ -211,126 +249,143 @@ class ToledoProtocol(ScaleProtocol):
         of a frame that never came.
         """
         readings: list[Reading] = []
-        held = bytes(self._junk) + bytes(self._frame)
-        body, stx = self._awaiting_checksum, self._ambiguous_stx
-        if body is not None:
+        held = self.unfinished()
+        if self._state in (_State.AFTER_CR, _State.STX_AFTER_CR):
+            body = self._body
+            stx = self._stx_after_cr if self._state is _State.STX_AFTER_CR else None
             if stx is not None and (stx & 0x7F) == checksum(body):
                 readings.append(self._decode(body, stx))
+                held = b""
             elif self._checksum_mode == "auto" and not self._checksum_seen:
                 readings.append(self._decode(body, None))
-                if stx is not None:
-                    held = bytes((stx,))
-            else:
-                held = self.unfinished()
-        self._reset()
+                held = b"" if stx is None else bytes((stx,))
+        self.reset()
         if held:
             readings.append(Reading.unreadable(held, error="incomplete"))
         return readings
 
-    def _reset(self) -> None:
-        self._junk.clear()
-        self._frame.clear()
-        self._in_frame = False
-        self._awaiting_checksum = None
-        self._ambiguous_stx = None
+    def reset(self) -> None:
+        self._state = _State.BETWEEN_FRAMES
+        self._held.clear()
+        self._body = b""
 
-    def _step(self, byte: int, out: list[Reading]) -> None:
-        value = byte & 0x7F  # bit 7 is the parity bit on a 7-bit line
-        if self._ambiguous_stx is not None:
-            self._resolve_ambiguous(byte, value, out)
-            return
-        if self._awaiting_checksum is not None:
-            self._take_checksum(byte, value, out)
-            return
-        if self._in_frame:
-            self._frame_byte(byte, value, out)
-            return
-        # Outside a frame.
-        if value == STX:
+    # -- one step per state: each takes bytes from ``position`` and returns where it
+    # -- stopped; ``masked`` is ``data`` without parity bits --------------------------
+
+    def _between_frames(self, data: bytes, masked: bytes, position: int, out: list[Reading]) -> int:
+        junk = self._held
+        # The junk is reported when it reaches _MAX_JUNK bytes, at a line end, or
+        # where a frame starts.
+        limit = position + _MAX_JUNK - len(junk)
+        found = _FRAME_START_OR_LINE_END.search(masked, position, limit)
+        if found is None:
+            if limit > len(data):
+                junk += data[position:]
+                return len(data)
+            junk += data[position:limit]
             self._flush_junk(out)
-            self._open_frame(byte)
+            return limit
+        index = found.start()
+        if masked[index] == STX:
+            junk += data[position:index]
+            self._flush_junk(out)
+            self._open_frame(data[index])
         else:
-            self._junk.append(byte)
-            if value in (CR, LF) or len(self._junk) >= _MAX_JUNK:
-                self._flush_junk(out)
+            junk += data[position : index + 1]
+            self._flush_junk(out)
+        return index + 1
 
-    def _open_frame(self, byte: int) -> None:
-        self._frame = bytearray((byte,))
-        self._in_frame = True
-
-    def _flush_junk(self, out: list[Reading]) -> None:
-        junk = bytes(self._junk)
-        self._junk.clear()
-        if junk.strip(b" \r\n\x00"):
-            out.append(Reading.unreadable(junk))
-
-    def _frame_byte(self, byte: int, value: int, out: list[Reading]) -> None:
-        if value == STX:
+    def _in_frame(self, data: bytes, masked: bytes, position: int, out: list[Reading]) -> int:
+        frame = self._held
+        limit = position + self._max_length - len(frame)
+        found = _FRAME_START_OR_END.search(masked, position, limit)
+        if found is None:
+            if limit > len(data):
+                frame += data[position:]
+                return len(data)
+            # No CR where the format puts it.
+            frame += data[position:limit]
+            out.append(Reading.unreadable(bytes(frame)))
+            frame.clear()
+            self._state = _State.BETWEEN_FRAMES
+            return limit
+        index = found.start()
+        if masked[index] == STX:
             # STX never occurs inside a frame (status words have bit 5 or 6 set, the
             # rest are digits): the frame was cut off.
-            out.append(Reading.unreadable(bytes(self._frame)))
-            self._open_frame(byte)
-            return
-        self._frame.append(byte)
-        length = len(self._frame)
-        if value == CR:
-            self._in_frame = False
-            body = bytes(self._frame)
-            self._frame.clear()
-            fits = (length == SHORT_FRAME_LENGTH and self._tare_mode != "yes") or (
-                length == LONG_FRAME_LENGTH and self._tare_mode != "no"
-            )
-            if not fits:
-                out.append(Reading.unreadable(body))
-            elif self._checksum_mode == "no":
-                out.append(self._decode(body, None))
-            else:
-                self._awaiting_checksum = body
-        elif length >= LONG_FRAME_LENGTH or (
-            length >= SHORT_FRAME_LENGTH and self._tare_mode == "no"
-        ):
-            # No CR where the format puts it.
-            self._in_frame = False
-            out.append(Reading.unreadable(bytes(self._frame)))
-            self._frame.clear()
-
-    def _take_checksum(self, byte: int, value: int, out: list[Reading]) -> None:
-        body = self._awaiting_checksum
-        assert body is not None
-        if self._checksum_mode == "yes" or self._checksum_seen or value != STX:
-            self._awaiting_checksum = None
-            out.append(self._decode(body, byte))
-            return
-        # Auto mode and an STX after the CR: either the next frame starts (no
-        # checksum), or this is the checksum (02h, or a damaged one). The byte after
-        # it tells: the next frame's STX, or a status word.
-        self._ambiguous_stx = byte
-
-    def _resolve_ambiguous(self, byte: int, value: int, out: list[Reading]) -> None:
-        body = self._awaiting_checksum
-        first = self._ambiguous_stx
-        assert body is not None and first is not None
-        self._awaiting_checksum = None
-        self._ambiguous_stx = None
-        if value == STX:
-            # the checksum, then the next frame's STX
-            out.append(self._decode(body, first))
-            self._open_frame(byte)
-        else:
-            # no checksum: the first STX opened the next frame, this byte is its status A
+            frame += data[position:index]
+            out.append(Reading.unreadable(bytes(frame)))
+            self._open_frame(data[index])
+            return index + 1
+        frame += data[position : index + 1]
+        body = bytes(frame)
+        frame.clear()
+        length = len(body)
+        fits = (length == SHORT_FRAME_LENGTH and self._tare_mode != "yes") or (
+            length == LONG_FRAME_LENGTH and self._tare_mode != "no"
+        )
+        if not fits:
+            out.append(Reading.unreadable(body))
+            self._state = _State.BETWEEN_FRAMES
+        elif self._checksum_mode == "no":
             out.append(self._decode(body, None))
-            self._open_frame(first)
-            self._frame_byte(byte, value, out)
+            self._state = _State.BETWEEN_FRAMES
+        else:
+            self._body = body
+            self._state = _State.AFTER_CR
+        return index + 1
+
+    def _after_cr(self, data: bytes, masked: bytes, position: int, out: list[Reading]) -> int:
+        byte = data[position]
+        if self._checksum_mode == "yes" or self._checksum_seen or masked[position] != STX:
+            out.append(self._decode(self._body, byte))
+            self._state = _State.BETWEEN_FRAMES
+        else:
+            # Auto mode and an STX after the CR: either the next frame starts (no
+            # checksum), or this is the checksum (02h, or a damaged one). The byte
+            # after it tells: the next frame's STX, or a status word.
+            self._stx_after_cr = byte
+            self._state = _State.STX_AFTER_CR
+        return position + 1
+
+    def _after_cr_stx(self, data: bytes, masked: bytes, position: int, out: list[Reading]) -> int:
+        first = self._stx_after_cr
+        if masked[position] == STX:
+            # the checksum, then the next frame's STX
+            out.append(self._decode(self._body, first))
+            self._open_frame(data[position])
+            return position + 1
+        # no checksum: the first STX opened the next frame, this byte is its status A
+        out.append(self._decode(self._body, None))
+        self._open_frame(first)
+        return position
+
+    def _open_frame(self, stx: int) -> None:
+        self._held.clear()
+        self._held.append(stx)
+        self._state = _State.IN_FRAME
+
+    def _flush_junk(self, out: list[Reading]) -> None:
+        junk = bytes(self._held)
+        self._held.clear()
+        if junk.strip(b" \r\n\x00"):
+            out.append(Reading.unreadable(junk))
 
     # -- one frame ------------------------------------------------------------------
 
     def _decode(self, body: bytes, checksum_byte: int | None) -> Reading:
         raw = body if checksum_byte is None else body + bytes((checksum_byte,))
+        try:
+            return self._decode_frame(body, checksum_byte, raw)
+        except Exception:  # a parser must never raise on line data
+            return Reading.unreadable(raw)
+
+    def _decode_frame(self, body: bytes, checksum_byte: int | None, raw: bytes) -> Reading:
         if checksum_byte is not None:
             if (checksum_byte & 0x7F) != checksum(body):
                 return Reading(None, None, None, kind="error", error="checksum", raw=raw)
             self._checksum_seen = True
-        frame = bytes(b & 0x7F for b in body)
+        frame = body.translate(_WITHOUT_PARITY)
         status_a, status_b, status_c = frame[1], frame[2], frame[3]
         # Status words are printable (bit 5 or bit 6 set); anything else is line noise.
         if min(status_a, status_b, status_c) < 0x20:
@@ -340,7 +395,7 @@ class ToledoProtocol(ScaleProtocol):
         if not (_DIGITS.fullmatch(weight_field) and _DIGITS.fullmatch(tare_field)):
             return Reading.unreadable(raw)
 
-        decimals = decode_status_a(status_a).decimals
+        decimals = _decimals(status_a)
         net = bool(status_b & 0x01)
         negative = bool(status_b & 0x02)
         out_of_range = bool(status_b & 0x04)

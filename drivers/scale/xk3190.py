@@ -42,8 +42,9 @@ the scale service decides stability in software (drivers/scale/stability.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
+from enum import IntEnum, auto
 from functools import reduce
 from operator import xor
 from typing import ClassVar
@@ -70,6 +71,11 @@ FORMATS = ("stx", "scoreboard", "ascii", "auto")
 ORDERS = ("reversed", "forward")
 
 _HEX_UPPER = b"0123456789ABCDEF"
+_STX_OR_ETX = re.compile(rb"[\x02\x03]")
+# What cuts a scoreboard frame short: the start of another frame, or a line end.
+_SCOREBOARD_BREAK = re.compile(rb"[\x02=\r\n]")
+# A step takes (data, position, readings out) and returns where it stopped.
+_Step = Callable[[bytes, int, list[Reading]], int]
 _STX_DIGITS = re.compile(rb" *[0-9]+")
 _DECIMAL_VALUE = re.compile(r" *([0-9]+(?:\.[0-9]+)?)")
 # ww000.000kg / wn-0015.000kg / wt000.000lb (no check)
@@ -78,6 +84,22 @@ _ASCII_LOWER = re.compile(r"w([wnt])([+-]?) *([0-9]+(?:\.[0-9]+)?) *(kg|lb|g|t)"
 _ASCII_A12 = re.compile(r"W([GN])(.{7})(kg|lb)([0-9A-F]{2})")
 _ASCII_A12_RANGE = re.compile(r"( *)(OL|LO)([0-9A-F]{2})")
 _A12_VALUE = re.compile(r"(-?)([0-9]+(?:\.[0-9]+)?) ?")
+
+
+class _State(IntEnum):
+    """Which frame the parser is in; the first byte of a frame says which format.
+
+    Int-valued only so that looking up a state's step hashes in C.
+    """
+
+    #: Between frames.
+    IDLE = auto()
+    #: After 02h: a frame of the STX format, up to its ETX.
+    STX_FRAME = auto()
+    #: After '=': eight characters of the scoreboard format.
+    SCOREBOARD = auto()
+    #: Anything else: an ASCII line, up to CR or LF.
+    LINE = auto()
 
 
 def xor_check(data: bytes) -> bytes:
@@ -128,78 +150,122 @@ class Xk3190Protocol(ScaleProtocol):
         self._stx = fmt in ("stx", "auto")
         self._scoreboard = fmt in ("scoreboard", "auto")
         self._ascii = fmt in ("ascii", "auto")
-        # "idle", "stx" (from 02h), "scoreboard" (from '='), "line" (anything else)
-        self._state = "idle"
+        self._state = _State.IDLE
         self._buffer = bytearray()
+        # What ends an ASCII line: CR, LF, or the first byte of another enabled format.
+        self._line_end = re.compile(
+            b"[\r\n" + (b"\x02" if self._stx else b"") + (b"=" if self._scoreboard else b"") + b"]"
+        )
+        self._steps: dict[_State, _Step] = {
+            _State.IDLE: self._idle,
+            _State.STX_FRAME: self._in_stx_frame,
+            _State.SCOREBOARD: self._in_scoreboard,
+            _State.LINE: self._in_line,
+        }
 
     def feed(self, data: bytes) -> list[Reading]:
         readings: list[Reading] = []
-        for byte in data:
-            try:
-                self._step(byte, readings)
-            except Exception:  # a parser must never raise on line data
-                raw = bytes(self._buffer)
-                self._state = "idle"
-                self._buffer.clear()
-                readings.append(Reading.unreadable(raw))
+        data = bytes(data)  # a no-op for bytes; a memoryview or bytearray gets copied
+        steps = self._steps
+        position, end = 0, len(data)
+        while position < end:
+            position = steps[self._state](data, position, readings)
         return readings
 
     def unfinished(self) -> bytes:
-        return b"" if self._state == "idle" else bytes(self._buffer)
+        return b"" if self._state is _State.IDLE else bytes(self._buffer)
 
-    # -- framing --------------------------------------------------------------------
+    def reset(self) -> None:
+        self._close()
+
+    # -- framing: one step per state; each takes bytes from ``position`` and returns
+    # -- where it stopped -------------------------------------------------------------
 
     def _close(self) -> bytes:
         frame = bytes(self._buffer)
         self._buffer.clear()
-        self._state = "idle"
+        self._state = _State.IDLE
         return frame
 
-    def _step(self, byte: int, out: list[Reading]) -> None:
-        if self._state == "stx":
-            if byte == STX:  # the frame was cut off; a new one starts
-                out.append(Reading.unreadable(self._close()))
-            else:
-                self._buffer.append(byte)
-                if byte == ETX:
-                    out.append(self._decode_stx(self._close()))
-                elif len(self._buffer) >= STX_FRAME_LENGTH:
-                    out.append(Reading.unreadable(self._close()))  # no ETX where it belongs
-                return
-        elif self._state == "scoreboard":
-            if byte in (STX, EQUALS, CR, LF):  # ended before its eight characters
-                out.append(Reading.unreadable(self._close()))
-            else:
-                self._buffer.append(byte)
-                if len(self._buffer) == SCOREBOARD_FRAME_LENGTH:
-                    out.append(self._decode_scoreboard(self._close()))
-                return
-        elif self._state == "line":
-            if byte in (CR, LF):
-                self._emit_line(self._close(), out)
-                return
-            if (byte == STX and self._stx) or (byte == EQUALS and self._scoreboard):
-                self._emit_line(self._close(), out)
-            else:
-                self._buffer.append(byte)
-                if len(self._buffer) >= _MAX_LINE:
-                    self._emit_line(self._close(), out)
-                return
-        # idle
+    def _idle(self, data: bytes, position: int, out: list[Reading]) -> int:
+        byte = data[position]
         if byte == STX and self._stx:
-            self._state = "stx"
+            self._state = _State.STX_FRAME
         elif byte == EQUALS and self._scoreboard:
-            self._state = "scoreboard"
+            self._state = _State.SCOREBOARD
         elif byte in (CR, LF):
-            return
+            return position + 1
         else:
-            self._state = "line"
-        self._buffer = bytearray((byte,))
+            self._state = _State.LINE
+        self._buffer.append(byte)
+        return position + 1
+
+    def _in_stx_frame(self, data: bytes, position: int, out: list[Reading]) -> int:
+        buffer = self._buffer
+        limit = position + STX_FRAME_LENGTH - len(buffer)
+        found = _STX_OR_ETX.search(data, position, limit)
+        if found is None:
+            if limit > len(data):
+                buffer += data[position:]
+                return len(data)
+            buffer += data[position:limit]
+            out.append(Reading.unreadable(self._close()))  # no ETX where it belongs
+            return limit
+        index = found.start()
+        if data[index] == STX:  # the frame was cut off; a new one starts
+            buffer += data[position:index]
+            out.append(Reading.unreadable(self._close()))
+            return index
+        buffer += data[position : index + 1]
+        out.append(self._decoded(self._decode_stx, self._close()))
+        return index + 1
+
+    def _in_scoreboard(self, data: bytes, position: int, out: list[Reading]) -> int:
+        buffer = self._buffer
+        limit = position + SCOREBOARD_FRAME_LENGTH - len(buffer)
+        found = _SCOREBOARD_BREAK.search(data, position, limit)
+        if found is not None:  # ended before its eight characters
+            buffer += data[position : found.start()]
+            out.append(Reading.unreadable(self._close()))
+            return found.start()
+        if limit > len(data):
+            buffer += data[position:]
+            return len(data)
+        buffer += data[position:limit]
+        out.append(self._decoded(self._decode_scoreboard, self._close()))
+        return limit
+
+    def _in_line(self, data: bytes, position: int, out: list[Reading]) -> int:
+        buffer = self._buffer
+        limit = position + _MAX_LINE - len(buffer)
+        found = self._line_end.search(data, position, limit)
+        if found is None:
+            if limit > len(data):
+                buffer += data[position:]
+                return len(data)
+            buffer += data[position:limit]
+            self._emit_line(self._close(), out)
+            return limit
+        index = found.start()
+        buffer += data[position:index]
+        self._emit_line(self._close(), out)
+        # CR or LF ends the line; STX or '=' begins the next frame.
+        return index + 1 if data[index] in (CR, LF) else index
+
+    @staticmethod
+    def _decoded(decode: Callable[[bytes], Reading], frame: bytes) -> Reading:
+        try:
+            return decode(frame)
+        except Exception:  # a parser must never raise on line data
+            return Reading.unreadable(frame)
 
     def _emit_line(self, line: bytes, out: list[Reading]) -> None:
         if not line.strip(b" \x00"):
             return  # blank
-        out.append(self._decode_line(line) if self._ascii else Reading.unreadable(line))
+        if self._ascii:
+            out.append(self._decoded(self._decode_line, line))
+        else:
+            out.append(Reading.unreadable(line))
 
     # -- decoding -------------------------------------------------------------------
 

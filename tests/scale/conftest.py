@@ -173,6 +173,9 @@ class AskedProtocol(ScaleProtocol):
     def feed(self, data: bytes) -> list[Reading]:
         return [r for r in self._comma.feed(data) if r.raw != b"OK"]
 
+    def reset(self) -> None:
+        self._comma.reset()
+
     def weight_request(self) -> bytes:
         return b"W\r\n"
 

@@ -14,14 +14,12 @@ from drivers.scale.framing import (
     CRLF,
     ETX,
     LF,
-    STX,
     LineFramer,
     OverlongFrame,
-    StxEtxFramer,
 )
 
 
-def feed_chunks(framer: LineFramer | StxEtxFramer, chunks: Sequence[bytes]) -> list[bytes]:
+def feed_chunks(framer: LineFramer, chunks: Sequence[bytes]) -> list[bytes]:
     frames: list[bytes] = []
     for chunk in chunks:
         frames.extend(framer.feed(chunk))
@@ -76,6 +74,17 @@ class TestLineFramer:
         assert framer.feed(b"one\x03two\x03thr") == [b"one", b"two"]
         assert framer.feed(b"ee\x03") == [b"three"]
 
+    def test_kept_terminator_ends_the_frame(self) -> None:
+        framer = LineFramer([ETX], keep_terminator=True, skip_empty=False)
+        assert framer.feed(b"\nab\r\x03\x03\nc") == [b"\nab\r\x03", b"\x03"]
+        assert framer.buffered == b"\nc"
+
+    def test_kept_terminator_may_follow_a_frame_of_max_length(self) -> None:
+        framer = LineFramer([ETX], keep_terminator=True, max_length=3, skip_empty=False)
+        frames = framer.feed(b"abc\x03abcd\x03")
+        assert frames == [b"abc\x03", b"abcd", b"\x03"]
+        assert isinstance(frames[1], OverlongFrame)
+
     def test_multi_byte_terminator_split_across_chunks_near_the_length_limit(self) -> None:
         data = b"abcde\r\nxy\r\n"
         expected = LineFramer([CRLF], max_length=5).feed(data)
@@ -112,6 +121,8 @@ class TestLineFramer:
             LineFramer([b""])
         with pytest.raises(ValueError):
             LineFramer(max_length=0)
+        with pytest.raises(ValueError, match="keep_terminator"):
+            LineFramer(keep_terminator=True)  # CR begins CR LF
 
     @given(
         data=st.lists(
@@ -120,77 +131,29 @@ class TestLineFramer:
         cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=8),
         max_length=st.integers(min_value=1, max_value=12),
         skip_empty=st.booleans(),
+        keep_terminator=st.booleans(),
     )
     def test_any_chunking_gives_the_same_frames(
-        self, data: bytes, cuts: list[int], max_length: int, skip_empty: bool
+        self,
+        data: bytes,
+        cuts: list[int],
+        max_length: int,
+        skip_empty: bool,
+        keep_terminator: bool,
     ) -> None:
+        # A kept terminator must not begin another one (CR of CR LF).
+        terminators = (CR, LF) if keep_terminator else (CRLF, CR, LF)
+
         def framer() -> LineFramer:
-            return LineFramer(max_length=max_length, skip_empty=skip_empty)
+            return LineFramer(
+                terminators,
+                max_length=max_length,
+                skip_empty=skip_empty,
+                keep_terminator=keep_terminator,
+            )
 
         whole = framer().feed(data)
         chunked = feed_chunks(framer(), split_at(data, *[c % (len(data) + 1) for c in cuts]))
         assert chunked == whole
         assert [type(f) for f in chunked] == [type(f) for f in whole]
         assert all(len(f) <= max_length + 1 for f in whole)
-
-
-TOLEDO_LIKE = b"\x02\x34\x20\x30 00123 00000\r\x5a"
-
-
-class TestStxEtxFramer:
-    def test_frames_between_stx_and_etx_or_cr(self) -> None:
-        framer = StxEtxFramer()
-        assert framer.feed(b"\x02one\x03junk\x02two\r") == [b"one", b"two"]
-        assert framer.discarded == 4
-
-    @pytest.mark.parametrize("position", range(len(TOLEDO_LIKE) * 2 + 1))
-    def test_trailer_and_delimiters_kept_at_any_split(self, position: int) -> None:
-        data = TOLEDO_LIKE * 2
-        framer = StxEtxFramer(ends=[CR], trailer_length=1, keep_delimiters=True)
-        assert feed_chunks(framer, split_at(data, position)) == [TOLEDO_LIKE, TOLEDO_LIKE]
-
-    def test_trailer_may_hold_any_byte(self) -> None:
-        framer = StxEtxFramer(ends=[CR], trailer_length=1)
-        assert framer.feed(b"\x02ab\r\x02\x02cd\r\x03") == [b"ab", b"cd"]
-
-    def test_new_start_inside_a_frame_begins_again(self) -> None:
-        framer = StxEtxFramer()
-        assert framer.feed(b"\x02lost\x02kept\x03") == [b"kept"]
-        assert framer.discarded == 5
-
-    def test_overlong_body_is_cut_and_the_framer_resyncs(self) -> None:
-        framer = StxEtxFramer(max_length=8)
-        frames = framer.feed(STX + b"n" * 30 + ETX + STX + b"ok" + ETX)
-        assert isinstance(frames[0], OverlongFrame)
-        assert frames[0] == b"n" * 9
-        assert frames[1:] == [b"ok"]
-
-    def test_noise_without_start_is_dropped_and_counted(self) -> None:
-        framer = StxEtxFramer()
-        assert framer.feed(b"\xff" * 100) == []
-        assert framer.buffered == b""
-        assert framer.discarded == 100
-
-    def test_multi_byte_start_split_across_chunks(self) -> None:
-        framer = StxEtxFramer(start=b"<<", ends=[b">>"])
-        assert feed_chunks(framer, [b"xx<", b"<body>", b">"]) == [b"body"]
-
-    @given(
-        data=st.lists(st.sampled_from([STX, ETX, CR, b"a", b"bc", b"\xff"]), max_size=60).map(
-            b"".join
-        ),
-        cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=8),
-        max_length=st.integers(min_value=1, max_value=10),
-        trailer=st.integers(min_value=0, max_value=2),
-        keep=st.booleans(),
-    )
-    def test_any_chunking_gives_the_same_frames(
-        self, data: bytes, cuts: list[int], max_length: int, trailer: int, keep: bool
-    ) -> None:
-        def framer() -> StxEtxFramer:
-            return StxEtxFramer(trailer_length=trailer, keep_delimiters=keep, max_length=max_length)
-
-        whole = framer().feed(data)
-        chunked = feed_chunks(framer(), split_at(data, *[c % (len(data) + 1) for c in cuts]))
-        assert chunked == whole
-        assert [type(f) for f in chunked] == [type(f) for f in whole]
