@@ -286,6 +286,11 @@ def station_head(session: Session, station_id: str) -> LabelSequence:
     Callers hold the write lock (``write_session``), so no other writer can take the
     same label number or chain position in between.
     """
+    # Kept for the transaction: a head made here is pending, not yet in the identity
+    # map, and asking the database again would flush half a record.
+    heads: dict[str, LabelSequence] = session.info.setdefault("station_heads", {})
+    if station_id in heads:
+        return heads[station_id]
     head = session.get(LabelSequence, station_id)
     if head is None:
         if _station_has_links(session, station_id):
@@ -296,6 +301,7 @@ def station_head(session: Session, station_id: str) -> LabelSequence:
             )
         head = LabelSequence(station_id=station_id, last_no=0, chain_seq=0, chain_hash=GENESIS_HASH)
         session.add(head)
+    heads[station_id] = head
     return head
 
 
@@ -467,6 +473,9 @@ def record_drop_off(
     validate_new_drop_off(new)
     recorded_at = utc_now(now)
     with write_session(engine) as session:
+        # The head first: reading it before anything is added keeps the unit of work
+        # from flushing part of the record early.
+        head = station_head(session, new.station_id)
         reading: CapturedReading | None = None
         if new.reading is not None:
             r = new.reading
@@ -484,9 +493,7 @@ def record_drop_off(
                 port=r.port,
             )
             session.add(reading)
-            session.flush()
 
-        head = station_head(session, new.station_id)
         head.last_no += 1
         label_no = head.last_no
         drop_off = DropOff(
@@ -512,7 +519,6 @@ def record_drop_off(
         )
         _link(head, drop_off, reading)
         session.add(drop_off)
-        session.flush()
 
         job = PrintJob(
             id=new_id(),
@@ -542,7 +548,8 @@ def record_drop_off(
             print_job_id=job.id,
         )
         session.add(OutboxEntry(entity="drop_off", entity_id=drop_off.id, created_at=recorded_at))
-        session.flush()
+        # One flush, at commit: the unit of work inserts the rows in the order their
+        # foreign keys need (reading, drop-off, job, audit entry, outbox row).
         return _recorded(drop_off, print_job_id=job.id, voided=False, print_status="queued")
 
 

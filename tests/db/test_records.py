@@ -654,3 +654,24 @@ def test_a_removed_newest_row_is_found(engine: Engine, db_path: Path) -> None:
     report = verify_chain(engine)
     assert not report.ok
     assert report.problem is not None and "missing" in report.problem
+
+
+def test_a_record_is_written_in_one_flush(engine: Engine) -> None:
+    """Every flush is a round of statements inside the write lock; a record needs one."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    flushes: list[int] = []
+
+    def count(session: Session, _context: object) -> None:
+        flushes.append(1)
+
+    event.listen(Session, "after_flush", count)
+    try:
+        record_drop_off(engine, new_drop_off(), now=NOON)  # the first makes the head row
+        flushes.clear()
+        record_drop_off(engine, new_drop_off(), now=NOON + timedelta(seconds=1))
+    finally:
+        event.remove(Session, "after_flush", count)
+    assert len(flushes) == 1
+    assert verify_chain(engine).ok
