@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -10,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from counter_app.catalogue import load_default_catalogue
-from counter_app.config import Config, DatabaseConfig, PrinterConfig, ScaleConfig, StationConfig
+from counter_app.config import Config, DatabaseConfig, ScaleConfig, StationConfig
 from counter_app.services.counter import CounterService
 from db.records import void_drop_off
+from drivers.printer.settings import PreviewPrinter
 from drivers.scale.reading import Reading
 
 
@@ -20,7 +20,7 @@ from drivers.scale.reading import Reading
 def config(tmp_path: Path) -> Config:
     return Config(
         station=StationConfig(id="MS01", name="Milieustraat Test", operator="balie"),
-        printer=PrinterConfig(connection="preview", path=str(tmp_path / "labels")),
+        printer=PreviewPrinter(path=str(tmp_path / "labels")),
         database=DatabaseConfig(path=str(tmp_path / "counter.sqlite3")),
     )
 
@@ -57,16 +57,22 @@ def test_after_the_window_or_on_another_station_nothing_is_asked(config: Config)
     service, at = record_then_restart(config)
     later = at + timedelta(minutes=6)
     assert service.recorded_before(weighed("12.34"), DIVISION, now=later) is None
-    other = CounterService.open(replace(config, station=replace(config.station, id="MS02")))
+    other = CounterService.open(
+        config.model_copy(update={"station": config.station.model_copy(update={"id": "MS02"})})
+    )
     assert other.recorded_before(weighed("12.34"), DIVISION, now=at) is None
 
 
 def test_the_window_is_configurable_and_zero_turns_it_off(config: Config) -> None:
     _, at = record_then_restart(config)
-    ten = replace(config, scale=replace(config.scale, same_load_minutes=10))
+    ten = config.model_copy(
+        update={"scale": config.scale.model_copy(update={"same_load_minutes": 10})}
+    )
     later = at + timedelta(minutes=8)
     assert CounterService.open(ten).recorded_before(weighed("12.34"), DIVISION, now=later)
-    off = replace(config, scale=replace(config.scale, same_load_minutes=0))
+    off = config.model_copy(
+        update={"scale": config.scale.model_copy(update={"same_load_minutes": 0})}
+    )
     assert CounterService.open(off).recorded_before(weighed("12.34"), DIVISION, now=at) is None
 
 
