@@ -58,6 +58,9 @@ def _needed(message: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+#: How a serial printer says "wait": none, software (XON/XOFF) or a hardware line.
+FlowControl = Literal["none", "xonxoff", "rtscts", "dsrdtr"]
+
 UsbId = Annotated[
     int,
     Field(
@@ -111,7 +114,7 @@ class SerialPrinter(_Printer):
         Field(default="", validate_default=True)
     )
     baudrate: Baudrate = Field(default=9600, json_schema_extra={"expected": BAUDRATE_EXPECTED})
-    flow: Literal["none", "xonxoff", "rtscts", "dsrdtr"] = "none"
+    flow: FlowControl = "none"
 
 
 class NetworkPrinter(_Printer):
@@ -253,6 +256,7 @@ __all__ = [
     "PRINTER_KEYS",
     "CupsPrinter",
     "FilePrinter",
+    "FlowControl",
     "NetworkPrinter",
     "PreviewPrinter",
     "PrinterSettings",
