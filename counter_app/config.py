@@ -790,6 +790,7 @@ def _toml_key(key: str) -> str:
     return key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
 
 
+_LEADING_KEYS: Final = {"scale": ("port", "protocol"), "printer": ("connection",)}
 _HEX_KEYS: Final = {
     ("printer", "usb_vendor"),
     ("printer", "usb_product"),
@@ -813,8 +814,12 @@ def config_to_toml(config: Config) -> str:
         section: BaseModel = getattr(config, name)
         lines += ["", f"[{name}]"]
         subtables: list[tuple[str, Mapping[str, str]]] = []
-        # The printer's connection first: it says which keys follow.
-        keys = sorted(type(section).model_fields, key=lambda key: key != "connection")
+        # The keys that say what the others mean come first.
+        leading = _LEADING_KEYS.get(name, ())
+        keys = sorted(
+            type(section).model_fields,
+            key=lambda key: leading.index(key) if key in leading else len(leading),
+        )
         for key in keys:
             value = getattr(section, key)
             if isinstance(value, dict):

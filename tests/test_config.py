@@ -798,3 +798,13 @@ def test_a_wrong_sync_url_is_reported_without_its_password() -> None:
     assert problem.key == "sync.url"
     assert "s3cret" not in problem.message
     assert "counter:***@central /db" in problem.message
+
+
+def test_the_line_is_the_configured_settings_over_the_protocols_defaults() -> None:
+    from drivers.scale.protocol import SerialDefaults
+    from drivers.scale.registry import protocol_class
+
+    scale = parse_config('[scale]\nprotocol = "toledo"\nbaudrate = 4800\nparity = "o"\n').scale
+    defaults = protocol_class("toledo").serial_defaults
+    assert scale.over(defaults) == SerialDefaults(4800, defaults.bytesize, "O", defaults.stopbits)
+    assert parse_config("").scale.over(defaults) == defaults

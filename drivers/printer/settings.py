@@ -163,7 +163,6 @@ PRINTER_KEYS: Final[dict[str, tuple[str, ...]]] = {
     for cls in _CONNECTIONS
     for key in cls.model_fields
 }
-_CONNECTION: Final = TypeAdapter(Literal["preview", "file", "usb", "serial", "network", "cups"])
 _KNOWN_ERRORS: Final = frozenset(get_args(ErrorType))
 
 
@@ -174,19 +173,26 @@ def _read_table(data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         return handler(data)
     table = dict(data)
     table.setdefault("connection", "preview")
-    try:
-        kind: str | None = _CONNECTION.validate_python(table["connection"], strict=True)
-    except ValidationError as exc:
-        kind = None
-        errors = _moved(exc, ("connection",))
-    else:
-        errors = []
+    connection = table["connection"]
+    kind = connection if isinstance(connection, str) and connection in PRINTER_MODELS else None
+    errors: list[InitErrorDetails] = []
+    if kind is None:
+        expected = ", ".join(repr(name) for name in PRINTER_CONNECTIONS)
+        errors.append(
+            InitErrorDetails(
+                type="literal_error",
+                loc=("connection",),
+                input=connection,
+                ctx={"expected": expected},
+            )
+        )
     own: dict[str, Any] = {}
     for key, value in table.items():
         if kind is not None and (kind in PRINTER_KEYS.get(key, ()) or key not in PRINTER_KEYS):
             own[key] = value  # unknown keys, too: the model refuses them by name
         elif key != "connection":
             errors += _checked_alone(key, value)
+    result = None
     if kind is not None:
         try:
             result = handler(own)
