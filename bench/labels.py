@@ -29,7 +29,7 @@ LATENCY_RUNS = 20
 
 
 def _documents(profile: str) -> dict[str, bytes]:
-    from counter_app.config import Config, PrinterConfig
+    from counter_app.config import Config
     from counter_app.i18n import Messages
     from counter_app.services.labels import LOCAL_TZ
     from counter_app.services.printing import totals_slip_for
@@ -42,7 +42,9 @@ def _documents(profile: str) -> dict[str, bytes]:
     )
 
     messages = Messages("nl")
-    config = Config(printer=PrinterConfig(profile=profile))
+    from drivers.printer.settings import PreviewPrinter
+
+    config = Config(printer=PreviewPrinter(profile=profile))
     t = messages.t
 
     def label(marker: str | None) -> ItemLabel:
@@ -141,18 +143,19 @@ def _fake_printer_class() -> Any:
 
 
 def _latency() -> list[tuple[str, str]]:
-    from counter_app.config import Config, DatabaseConfig, PrinterConfig
+    from counter_app.config import Config, DatabaseConfig
     from counter_app.i18n import Messages
     from counter_app.services.printing import PrintService
     from db.engine import open_database
     from db.records import NewDropOff, record_drop_off
+    from drivers.printer.settings import NetworkPrinter
 
     fake = _fake_printer_class()()
     delays = []
     with tempfile.TemporaryDirectory() as tmp:
         engine = open_database(Path(tmp) / "counter.sqlite3")
         config = Config(
-            printer=PrinterConfig(connection="network", host="127.0.0.1", port=fake.port),
+            printer=NetworkPrinter(host="127.0.0.1", port=fake.port),
             database=DatabaseConfig(path=str(Path(tmp) / "counter.sqlite3")),
         )
         service = PrintService(config, engine, Messages("nl"))

@@ -647,6 +647,7 @@ def run_monitor(args: argparse.Namespace, ctx: CliContext) -> int:
     from rich.console import Console
     from rich.live import Live
 
+    from drivers.scale.line import LineSettings
     from drivers.scale.transport import ScaleTransport
 
     scale = _scale_config(ctx, explicit=bool(args.port and args.protocol))
@@ -683,13 +684,18 @@ def run_monitor(args: argparse.Namespace, ctx: CliContext) -> int:
                 except OSError as exc:
                     raise CliProblem(f"cannot write {args.log}: {exc.strerror or exc}") from None
             view = MonitorView(title, log)
+            # The configured line, when the configured port is watched; --baudrate over it.
+            settings: LineSettings = scale if scale is not None else LineSettings()
+            if args.baudrate:
+                settings = settings.model_copy(update={"baudrate": args.baudrate})
+            line = settings.over(protocol.serial_defaults)
             transport = ScaleTransport(
                 port,
                 protocol,
-                baudrate=args.baudrate or getattr(scale, "baudrate", None),
-                bytesize=getattr(scale, "bytesize", None),
-                parity=getattr(scale, "parity", None),
-                stopbits=getattr(scale, "stopbits", None),
+                baudrate=line.baudrate,
+                bytesize=line.bytesize,
+                parity=line.parity,
+                stopbits=line.stopbits,
                 on_reading=view.on_reading,
                 on_link=view.on_link,
                 raw_listener=view.on_raw,

@@ -16,21 +16,42 @@ technician who installs the counter, before a language has been chosen.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import json
 import os
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, get_origin
 
 import platformdirs
+from annotated_types import Ge, Le
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails, PydanticCustomError, PydanticKnownError
 
-from counter_app.i18n import LANGUAGES
+from drivers.printer.settings import (
+    PRINTER_CONNECTIONS,
+    PRINTER_KEYS,
+    PRINTER_MODELS,
+    PreviewPrinter,
+    PrinterSettings,
+)
+from drivers.scale.line import LineSettings
 from drivers.scale.reading import DEFAULT_CAPACITY_KG, is_plausible_number
 
 APP_NAME: Final = "milieustraat-counter"
@@ -41,19 +62,9 @@ DEMO_DATABASE_FILENAME: Final = "counter-demo.sqlite3"
 
 #: ``[scale] port`` value that runs the built-in simulator (demo mode).
 SIMULATOR_PORT: Final = "sim"
-PRINTER_CONNECTIONS: Final = ("preview", "file", "usb", "serial", "network", "cups")
-FLOW_CONTROLS: Final = ("none", "xonxoff", "rtscts", "dsrdtr")
-# pyserial's parity letters: none, even, odd, mark, space.
-PARITIES: Final = ("N", "E", "O", "M", "S")
-BYTESIZES: Final = (5, 6, 7, 8)
-STOPBITS: Final = (1, 1.5, 2)
-# Rates that serial indicators, printers and USB-serial adapters actually offer.
-STANDARD_BAUDRATES: Final = (
-    110, 300, 600, 1200, 2400, 4800, 9600, 14400, 19200, 28800, 38400, 57600, 115200, 230400,
-)  # fmt: skip
 # Label codes are "<station id>-<number>" in a QR code and on CODE128: keep the id to
 # capitals and digits so every scanner keyboard layout reads it back the same.
-STATION_ID_PATTERN: Final = re.compile(r"[A-Z][A-Z0-9]{1,7}")
+STATION_ID_PATTERN: Final = r"^[A-Z][A-Z0-9]{1,7}$"
 # What a scale can weigh: from a kitchen scale's gram to ten of the largest weighbridges.
 CAPACITY_RANGE_KG: Final = (Decimal("0.001"), Decimal(1_000_000))
 # The finest division (in the indicator's unit) a stable_division can be.
@@ -62,96 +73,252 @@ MIN_DIVISION: Final = Decimal("0.000001")
 
 # --------------------------------------------------------------------------------------
 # The configuration values
+#
+# Ranges and choices are said by the types; a validator only where a type cannot say
+# it. ``json_schema_extra`` holds how a refused value is explained to the technician
+# (see _message): "expected" (what is expected, in words), "said" (the whole sentence),
+# "unit" (of a range).
 
 
-@dataclass(frozen=True)
-class StationConfig:
-    id: str = "MS01"
-    name: str = "Milieustraat Voorbeeld"
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _refuse(message: str) -> PydanticCustomError:
+    """A value refused in ``message`` (written as it is, braces and all)."""
+    return PydanticCustomError("config_value", message.replace("{", "{{").replace("}", "}}"))
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise _refuse("must not be empty")
+    return text
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _weight_text(what: str, example: str) -> Callable[[object], Decimal]:
+    """A weight written in quotes (or as a whole number): never read through a float."""
+
+    def read(value: object) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        if isinstance(value, float):
+            raise _refuse(f'write the {what} in quotes, e.g. "{example}"; got {_show(value)}')
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise _refuse(f'expected a weight in quotes, e.g. "{example}"; got {_show(value)}')
+        try:
+            return Decimal(str(value).strip())
+        except InvalidOperation:
+            raise _refuse(f'expected a weight such as "{example}", got {_show(value)}') from None
+
+    return read
+
+
+def _division(value: object) -> Decimal:
+    division = _weight_text("division", "0.02")(value)
+    if division.is_finite() and division <= 0:
+        raise _refuse(f"expected a weight above zero, got {_show(value)}")
+    # Bounded here, and by the capacity in ScaleConfig: a number such as
+    # "1E+999999999" is no division of any indicator.
+    if not (
+        division.is_finite()
+        and MIN_DIVISION <= division <= CAPACITY_RANGE_KG[1]
+        and is_plausible_number(division)
+    ):
+        raise _refuse(
+            f"expected a division from {MIN_DIVISION} up to the capacity (capacity_kg), "
+            f'e.g. "0.02"; got {_show(value)}'
+        )
+    return division
+
+
+def _capacity(value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | str | float | Decimal):
+        raise _refuse(f'expected a weight in kg in quotes, e.g. "60000"; got {_show(value)}')
+    try:
+        capacity = _weight_text("capacity", "60000")(value)
+    except PydanticCustomError as exc:
+        raise _refuse(exc.message().replace("a weight such as", "a weight in kg such as")) from None
+    low, high = CAPACITY_RANGE_KG
+    if not (capacity.is_finite() and low <= capacity <= high and is_plausible_number(capacity)):
+        raise _refuse(
+            f"expected a capacity from {low} to {high} kg (what the scale can weigh at "
+            f'most, e.g. "60000"), got {_show(value)}'
+        )
+    return capacity
+
+
+def parse_capacity(text: str) -> Decimal:
+    """A capacity in kg given on the command line; ``ValueError`` says what is wrong."""
+    try:
+        return _capacity(text)
+    except PydanticCustomError as exc:
+        raise ValueError(exc.message()) from None
+
+
+def _known_protocol(name: str) -> str:
+    from drivers.scale.registry import PROTOCOL_NAMES
+
+    if name not in PROTOCOL_NAMES:
+        expected = ", ".join(repr(n) for n in PROTOCOL_NAMES)
+        raise PydanticKnownError("literal_error", {"expected": expected})
+    return name
+
+
+def _option_text(value: object) -> object:
+    # Protocol options are text; a whole number (decimals = 2) is taken as written.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _check_protocol_options(protocol: str, options: Mapping[str, str]) -> None:
+    """Let the protocol itself judge its options, so a wrong one stops the start."""
+    from drivers.scale.registry import protocol_class
+
+    try:
+        cls = protocol_class(protocol)
+    except ModuleNotFoundError as exc:
+        # A protocol module that is not there cannot judge; the scale service
+        # reports it when it starts.
+        if exc.name is not None and exc.name.startswith("drivers.scale."):
+            return
+        raise
+    try:
+        cls(options)
+    except (ValueError, re.error) as exc:
+        raise PydanticCustomError("protocol_options", str(exc).replace("{", "{{")) from None
+
+
+NonEmptyText = Annotated[str, AfterValidator(_not_blank)]
+Language = Annotated[Literal["nl", "en"], BeforeValidator(_lower)]
+Milliseconds = Annotated[int, Field(json_schema_extra={"unit": " ms"})]
+
+
+class StationConfig(_Table):
+    #: The prefix of every label code: capitals and digits, so every scanner keyboard
+    #: layout reads the QR code and CODE128 back the same.
+    id: str = Field(
+        default="MS01",
+        pattern=STATION_ID_PATTERN,
+        json_schema_extra={
+            "said": "expected 2 to 8 capital letters and digits, starting with a letter "
+            '(e.g. "MS01"); it begins every label code; got {shown}'
+        },
+    )
+    name: NonEmptyText = "Milieustraat Voorbeeld"
     #: Recorded with every drop-off and correction.
-    operator: str = "balie"
+    operator: NonEmptyText = "balie"
 
 
-@dataclass(frozen=True)
-class ScaleConfig:
+class ScaleConfig(LineSettings):
+    """The ``[scale]`` table: the line settings (``None`` = the protocol's own) and how
+    the counter reads the indicator."""
+
     #: ``"sim"`` (built-in simulator), a serial port (``/dev/ttyUSB0``, ``COM3``) or a
     #: pyserial URL (``socket://10.0.0.5:4001``, ``rfc2217://...``).
-    port: str = SIMULATOR_PORT
-    protocol: str = "comma"
-    #: Line settings; ``None`` takes the protocol's own default (its manual's).
-    baudrate: int | None = None
-    bytesize: int | None = None
-    parity: str | None = None
-    stopbits: float | None = None
+    port: NonEmptyText = SIMULATOR_PORT
+    protocol: Annotated[str, AfterValidator(_known_protocol)] = "comma"
     #: Protocol options (``[scale.options]``), as ``counter scale decode --option``.
-    options: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Annotated[str, BeforeValidator(_option_text)]] = Field(
+        default_factory=dict, validate_default=True
+    )
     #: How often a polled indicator is asked for a weight.
-    poll_interval_ms: int = 200
+    poll_interval_ms: Milliseconds = Field(default=200, ge=20, le=60_000)
     #: Without a frame for this long the scale counts as offline.
-    offline_after_ms: int = 1500
+    offline_after_ms: Milliseconds = Field(default=1500, ge=100, le=600_000)
+    #: The most the scale can weigh: a frame with a larger weight (either sign) is a
+    #: bad frame, like a garbled one, never a weight that can be recorded.
+    capacity_kg: Annotated[Decimal, BeforeValidator(_capacity)] = DEFAULT_CAPACITY_KG
     #: For indicators whose frames do not say "stable": the weight counts as stable
     #: when it stays within one division, in the indicator's unit (e.g. 0.02 kg).
-    stable_division: Decimal = Decimal("0.02")
+    stable_division: Annotated[Decimal, BeforeValidator(_division)] = Decimal("0.02")
     #: ... for at least this many readings ...
-    stable_count: int = 5
+    stable_count: int = Field(default=5, ge=2, le=100)
     #: ... spread over at least this long. Five readings in one second is what most
     #: indicators' own motion detection uses (e.g. Unipulse F159 manual, 5-4).
-    stable_window_ms: int = 1000
+    stable_window_ms: Milliseconds = Field(default=1000, ge=0, le=60_000)
     #: Offer zero (z) and tare (t) keys on the counter screen. Off by default: on most
     #: sites only the technician zeroes the indicator (F9 diagnostics).
     allow_zero_tare: bool = False
-    #: The most the scale can weigh: a frame with a larger weight (either sign) is a
-    #: bad frame, like a garbled one, never a weight that can be recorded.
-    capacity_kg: Decimal = DEFAULT_CAPACITY_KG
     #: After a restart, a weight equal to the last record's (within one division)
     #: weighed within this many minutes of it is recorded only when the attendant
     #: confirms: it may be the load recorded just before a crash. 0 = never ask.
-    same_load_minutes: int = 5
+    same_load_minutes: int = Field(default=5, ge=0, le=1440, json_schema_extra={"unit": " minutes"})
+
+    # The checks between keys run when the keys they compare are right (``info.data``
+    # holds only those), so every other problem is still reported with them.
+
+    @field_validator("options")
+    @classmethod
+    def _options_suit_the_protocol(cls, options: dict[str, str], info: ValidationInfo) -> Any:
+        if "protocol" in info.data:
+            _check_protocol_options(info.data["protocol"], options)
+        return options
+
+    @field_validator("offline_after_ms")
+    @classmethod
+    def _offline_after_a_poll(cls, offline_after_ms: int, info: ValidationInfo) -> int:
+        poll = info.data.get("poll_interval_ms")
+        if poll is not None and offline_after_ms <= poll:
+            raise _refuse(f"must be longer than poll_interval_ms ({poll} ms)")
+        return offline_after_ms
+
+    @field_validator("stable_division")
+    @classmethod
+    def _division_within_capacity(cls, division: Decimal, info: ValidationInfo) -> Decimal:
+        capacity = info.data.get("capacity_kg")
+        if capacity is not None and division > capacity:
+            raise _refuse(
+                f"a division must be no larger than the capacity (capacity_kg = "
+                f"{capacity}), got {_toml_value(division)}"
+            )
+        return division
 
 
-@dataclass(frozen=True)
-class PrinterConfig:
-    connection: str = "preview"
-    #: A python-escpos capabilities profile: paper width, code pages, QR support.
-    profile: str = "TM-T20II"
-    #: preview: a file (every job appended) or a folder (one file per job; the
-    #: default is labels/ in the data directory); file: output file or device
-    #: (``/dev/usb/lp0``); serial: the port.
-    path: str = ""
-    host: str = ""
-    port: int = 9100
-    baudrate: int = 9600
-    flow: str = "none"
-    usb_vendor: int = 0x04B8
-    usb_product: int = 0x0E28
-    #: USB endpoints; 0 = found from the device's descriptors (most printers).
-    usb_in_endpoint: int = 0
-    usb_out_endpoint: int = 0
-    #: CUPS queue name; empty is the system's default printer.
-    queue: str = ""
-
-
-@dataclass(frozen=True)
-class DatabaseConfig:
+class DatabaseConfig(_Table):
     #: SQLite file; empty is ``counter.sqlite3`` in the platform data directory.
     path: str = ""
 
 
-@dataclass(frozen=True)
-class SyncConfig:
+_DATABASE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S*")
+# scheme://user:password@host...: the password runs to the last "@", so a password
+# with "@", ":" or "/" in it is hidden whole (at worst a little more is hidden).
+_URL_PASSWORD = re.compile(r"(?P<head>[^:/@]+://[^:@/?#]*):(?P<password>.*)@(?P<host>[^@]*)")
+
+
+def hide_password(url: str) -> str:
+    """``url`` with its password as ``***``: ``postgresql+psycopg://user:***@host/db``."""
+    match = _URL_PASSWORD.fullmatch(url)
+    if match is None:
+        return url
+    return f"{match['head']}:***@{match['host']}"
+
+
+def _database_url(url: str) -> str:
+    # Checked here, not by a pattern: the refusal must not show the password.
+    if url and not _DATABASE_URL.fullmatch(url):
+        raise _refuse(
+            "expected a database URL such as postgresql+psycopg://user@host/db, "
+            f"got {_show(hide_password(url))}"
+        )
+    return url
+
+
+class SyncConfig(_Table):
     #: SQLAlchemy URL of the central database; empty = no sync configured.
-    url: str = ""
+    url: Annotated[str, AfterValidator(_database_url)] = ""
 
 
-@dataclass(frozen=True)
-class Config:
-    language: str = "nl"
-    station: StationConfig = field(default_factory=StationConfig)
-    scale: ScaleConfig = field(default_factory=ScaleConfig)
-    printer: PrinterConfig = field(default_factory=PrinterConfig)
-    database: DatabaseConfig = field(default_factory=DatabaseConfig)
-    sync: SyncConfig = field(default_factory=SyncConfig)
-    #: The file this came from; ``None`` for demo defaults.
+class Config(_Table):
+    language: Language = "nl"
+    station: StationConfig = StationConfig()
+    scale: ScaleConfig = ScaleConfig()
+    printer: PrinterSettings = PreviewPrinter()
+    database: DatabaseConfig = DatabaseConfig()
+    sync: SyncConfig = SyncConfig()
+    #: The file this came from; ``None`` for demo defaults. Not a key of the file.
     source: Path | None = None
 
     @property
@@ -177,11 +344,11 @@ class Config:
         return self.data_dir() / DATABASE_FILENAME
 
     def preview_dir(self) -> Path:
-        """Where the ``preview`` connection writes its labels: ``[printer] path`` (a file
-        that collects every job, or a folder with a file per job; see
+        """Where the ``preview`` connection writes its labels: its ``path`` (a file that
+        collects every job, or a folder with a file per job; see
         ``drivers.printer.preview.PreviewConnection``), or the ``labels`` folder in the
         data directory when the path is empty."""
-        if self.printer.path:
+        if isinstance(self.printer, PreviewPrinter) and self.printer.path:
             return self._resolve(self.printer.path)
         return self.data_dir() / "labels"
 
@@ -190,6 +357,10 @@ class Config:
         if not path.is_absolute() and self.source is not None:
             return self.source.parent / path
         return path
+
+
+#: The tables of the file, in the order ``config show`` writes them.
+_TABLES: Final = ("station", "scale", "printer", "database", "sync")
 
 
 # --------------------------------------------------------------------------------------
@@ -323,12 +494,22 @@ def _parse_config(text: str, source: Path | None) -> Config:
             line = int(match.group(1)) if match.group(1) else max(1, len(text.splitlines()))
         problem = ConfigProblem("", line, f"not valid TOML: {message}")
         raise ConfigError([problem], source) from None
-    checker = _Checker(_KeyLocator(text))
-    config = checker.build(document, source)
-    if checker.problems:
-        in_file_order = sorted(checker.problems, key=lambda p: (p.line is None, p.line or 0))
+    locator = _KeyLocator(text)
+    problems: list[ConfigProblem] = []
+    if "source" in document:
+        # Config.source says where the file is; the file cannot say it.
+        written = document.pop("source")
+        table = isinstance(written, dict)
+        message = ("unknown table" if table else "unknown key") + _unknown_hint(("source",), table)
+        problems.append(ConfigProblem("source", locator.line_of(("source",)), message, table))
+    try:
+        config = Config.model_validate(document)
+    except ValidationError as exc:
+        problems += _problems(exc.errors(include_url=False), locator)
+    if problems:
+        in_file_order = sorted(problems, key=lambda p: (p.line is None, p.line or 0))
         raise ConfigError(in_file_order, source)
-    return config
+    return config.model_copy(update={"source": source})
 
 
 # --------------------------------------------------------------------------------------
@@ -413,6 +594,10 @@ class _KeyLocator:
                     closing = quotes
                     break
 
+    def written(self, path: tuple[str, ...]) -> int | None:
+        """The line where ``path`` itself is written; ``None`` when it is not."""
+        return next((number for number, key in self._entries if key == path), None)
+
     def line_of(self, path: tuple[str, ...]) -> int | None:
         """The line where ``path`` is written, else where its nearest parent is."""
         best: tuple[int, int] | None = None  # (length of matched prefix, line)
@@ -429,11 +614,7 @@ class _KeyLocator:
 
 
 # --------------------------------------------------------------------------------------
-# Checking values
-
-
-class _Invalid(Exception):
-    """A value is wrong; the message says what was expected."""
+# Saying what is wrong: pydantic's errors in the technician's words, at their lines
 
 
 def _show(value: object) -> str:
@@ -460,392 +641,131 @@ def _suggest(word: str, choices: Iterable[str], fmt: str = '"{}"') -> str:
     return f"; did you mean {fmt.format(close[0])}?" if close else ""
 
 
-def _text(value: object) -> str:
-    if not isinstance(value, str):
-        raise _Invalid(f"expected text in quotes, got {_show(value)}")
-    return value
+def _problems(errors: Iterable[ErrorDetails], locator: _KeyLocator) -> list[ConfigProblem]:
+    problems = []
+    for error in errors:
+        path = tuple(str(part) for part in error["loc"])
+        if error["type"] == "protocol_options" and locator.written(path) is None:
+            # Options left out are the protocol's to miss: the protocol is the key.
+            path = ("scale", "protocol")
+        if error["type"] == "extra_forbidden":
+            table = isinstance(error["input"], dict)
+            message = ("unknown table" if table else "unknown key") + _unknown_hint(path, table)
+        else:
+            table = False
+            message = _message(error, path)
+        problems.append(ConfigProblem(".".join(path), locator.line_of(path), message, table))
+    return problems
 
 
-def _nonempty_text(value: object) -> str:
-    text = _text(value)
-    if not text.strip():
-        raise _Invalid("must not be empty")
-    return text
+def _keys_of(table: tuple[str, ...]) -> list[str]:
+    """The keys a table of the file can have."""
+    if table == ("printer",):
+        return list(PRINTER_KEYS)
+    field = _field_at(table) if table else None
+    model = Config if not table else _model_of(field) if field is not None else None
+    if model is None:
+        return []
+    return [name for name in model.model_fields if not (model is Config and name == "source")]
 
 
-def _whole(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        hint = ""
-        if isinstance(value, str) and re.fullmatch(r"\s*[-+]?(0x[0-9a-fA-F_]+|\d[\d_]*)\s*", value):
-            hint = f" (write it without quotes: {value.strip()})"
-        raise _Invalid(f"expected a whole number, got {_show(value)}{hint}")
-    return value
+def _unknown_hint(path: tuple[str, ...], table: bool) -> str:
+    *parent, key = path
+    known = _keys_of(tuple(parent))
+    if parent:
+        subtables = [k for k in known if _is_table((*parent, k))]
+        fmt = f"[{'.'.join(parent)}.{{}}]" if table else '"{}"'
+        return _suggest(key, subtables if table else known, fmt)
+    tables = [k for k in known if _is_table((k,))]
+    if table:
+        return _suggest(key, tables, "[{}]")
+    hint = _suggest(key, known)
+    if not hint:
+        homes = [f"[{t}]" for t in tables if key in _keys_of((t,))]
+        if homes:
+            hint = f"; this key belongs in a table: {' or '.join(homes)}"
+    return hint
 
 
-def _in_range(low: int, high: int, unit: str = "") -> Callable[[object], int]:
-    def check(value: object) -> int:
-        number = _whole(value)
-        if not low <= number <= high:
-            raise _Invalid(f"expected {low} to {high}{unit}, got {number}")
-        return number
-
-    return check
-
-
-def _flag(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise _Invalid(f"expected true or false, got {_show(value)}")
-    return value
+def _is_table(path: tuple[str, ...]) -> bool:
+    field = _field_at(path)
+    if field is None:
+        return False
+    return (
+        path == ("printer",) or _model_of(field) is not None or get_origin(field.annotation) is dict
+    )
 
 
-def _one_of(choices: Iterable[str], fold: Callable[[str], str] = str) -> Callable[[object], str]:
-    options = tuple(choices)
-
-    def check(value: object) -> str:
-        text = fold(_text(value))
-        if text not in options:
-            listed = ", ".join(f'"{c}"' for c in options)
-            raise _Invalid(f"expected one of {listed}, got {_show(value)}{_suggest(text, options)}")
-        return text
-
-    return check
-
-
-def _baudrate(value: object) -> int:
-    rate = _whole(value)
-    if rate <= 0 or rate not in STANDARD_BAUDRATES:
-        listed = ", ".join(str(r) for r in STANDARD_BAUDRATES)
-        raise _Invalid(f"expected a standard rate ({listed}), got {rate}")
-    return rate
+def _field_at(path: tuple[str, ...]) -> FieldInfo | None:
+    """The model field that holds the value at ``path`` (a ``[printer]`` key: of a
+    connection that has it; a key of ``[scale.options]``: the options); ``None`` for
+    a key no model has."""
+    if len(path) == 2 and path[0] == "printer":
+        owners = PRINTER_KEYS.get(path[1], ())
+        return PRINTER_MODELS[owners[0]].model_fields[path[1]] if owners else None
+    model: type[BaseModel] | None = Config
+    field = None
+    for name in path:
+        if model is None:
+            return field  # inside a table of free keys
+        field = model.model_fields.get(name)
+        if field is None:
+            return None
+        model = _model_of(field)
+    return field
 
 
-def _bytesize(value: object) -> int:
-    size = _whole(value)
-    if size not in BYTESIZES:
-        raise _Invalid(f"expected 5, 6, 7 or 8 data bits, got {size}")
-    return size
+def _model_of(field: FieldInfo) -> type[BaseModel] | None:
+    annotation = field.annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
 
 
-def _stopbits(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Invalid(f"expected 1, 1.5 or 2, got {_show(value)}")
-    if value not in STOPBITS:
-        raise _Invalid(f"expected 1, 1.5 or 2, got {_show(value)}")
-    return float(value)
+def _choices(error: ErrorDetails) -> list[object]:
+    """The choices a ``literal_error`` lists (``'nl' or 'en'``, ``5, 6, 7 or 8``)."""
+    expected = str(error.get("ctx", {}).get("expected", ""))
+    return [ast.literal_eval(part) for part in re.split(r", | or ", expected) if part]
 
 
-def _decimal(value: object, what: str, example: str) -> Decimal:
-    """A weight written in quotes (or as a whole number): never read through a float."""
-    if isinstance(value, float):
-        raise _Invalid(f'write the {what} in quotes, e.g. "{example}"; got {_show(value)}')
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise _Invalid(f'expected a weight in quotes, e.g. "{example}"; got {_show(value)}')
-    try:
-        return Decimal(str(value).strip())
-    except InvalidOperation:
-        raise _Invalid(f'expected a weight such as "{example}", got {_show(value)}') from None
+def _whole_number(value: object) -> str:
+    hint = ""
+    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?(0x[0-9a-fA-F_]+|\d[\d_]*)\s*", value):
+        hint = f" (write it without quotes: {value.strip()})"
+    return f"expected a whole number, got {_show(value)}{hint}"
 
 
-def _division(value: object) -> Decimal:
-    division = _decimal(value, "division", "0.02")
-    if division.is_finite() and division <= 0:
-        raise _Invalid(f"expected a weight above zero, got {_show(value)}")
-    # Bounded here, and by the capacity in the cross-checks: a number such as
-    # "1E+999999999" is no division of any indicator.
-    if not (
-        division.is_finite()
-        and MIN_DIVISION <= division <= CAPACITY_RANGE_KG[1]
-        and is_plausible_number(division)
-    ):
-        raise _Invalid(
-            f"expected a division from {MIN_DIVISION} up to the capacity (capacity_kg), "
-            f'e.g. "0.02"; got {_show(value)}'
-        )
-    return division
-
-
-def _capacity(value: object) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | str | float):
-        raise _Invalid(f'expected a weight in kg in quotes, e.g. "60000"; got {_show(value)}')
-    try:
-        capacity = _decimal(value, "capacity", "60000")
-    except _Invalid as exc:
-        raise _Invalid(str(exc).replace("a weight such as", "a weight in kg such as")) from None
-    low, high = CAPACITY_RANGE_KG
-    if not (capacity.is_finite() and low <= capacity <= high and is_plausible_number(capacity)):
-        raise _Invalid(
-            f"expected a capacity from {low} to {high} kg (what the scale can weigh at "
-            f'most, e.g. "60000"), got {_show(value)}'
-        )
-    return capacity
-
-
-def parse_capacity(text: str) -> Decimal:
-    """A capacity in kg given on the command line; ``ValueError`` says what is wrong."""
-    try:
-        return _capacity(text)
-    except _Invalid as exc:
-        raise ValueError(str(exc)) from None
-
-
-def _station_id(value: object) -> str:
-    text = _text(value)
-    if not STATION_ID_PATTERN.fullmatch(text):
-        raise _Invalid(
-            "expected 2 to 8 capital letters and digits, starting with a letter (e.g. "
-            f'"MS01"); it begins every label code; got {_show(value)}'
-        )
-    return text
-
-
-def _printer_profile(value: object) -> str:
-    name = _text(value)
-    from escpos.capabilities import CAPABILITIES
-
-    profiles: list[str] = sorted(CAPABILITIES["profiles"])
-    if name not in profiles:
-        raise _Invalid(
-            f"no python-escpos printer profile {_show(value)}{_suggest(name, profiles)} "
-            f"(profiles: {', '.join(profiles)})"
-        )
-    return name
-
-
-def _usb_id(value: object) -> int:
-    number = _whole(value)
-    if not 0 <= number <= 0xFFFF:
-        raise _Invalid(f"expected a USB id from 0x0000 to 0xffff, got {number:#x}")
-    return number
-
-
-def _usb_endpoint(value: object) -> int:
-    number = _whole(value)
-    if not 0 <= number <= 0xFF:
-        raise _Invalid(f"expected a USB endpoint from 0x00 to 0xff (0 = automatic), got {number}")
-    return number
-
-
-_DATABASE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S*")
-# scheme://user:password@host...: the password runs to the last "@", so a password
-# with "@", ":" or "/" in it is hidden whole (at worst a little more is hidden).
-_URL_PASSWORD = re.compile(r"(?P<head>[^:/@]+://[^:@/?#]*):(?P<password>.*)@(?P<host>[^@]*)")
-
-
-def hide_password(url: str) -> str:
-    """``url`` with its password as ``***``: ``postgresql+psycopg://user:***@host/db``."""
-    match = _URL_PASSWORD.fullmatch(url)
-    if match is None:
-        return url
-    return f"{match['head']}:***@{match['host']}"
-
-
-def _sync_url(value: object) -> str:
-    url = _text(value)
-    if url and not _DATABASE_URL.fullmatch(url):
-        raise _Invalid(
-            "expected a database URL such as postgresql+psycopg://user@host/db, "
-            f"got {_show(hide_password(url))}"
-        )
-    return url
-
-
-def _protocol(value: object) -> str:
-    from drivers.scale.registry import PROTOCOL_NAMES
-
-    return _one_of(PROTOCOL_NAMES)(value)
-
-
-_Check = Callable[[object], Any]
-
-# table ("" = top level) -> key -> check. [scale.options] is checked on its own.
-_SCHEMA: Final[dict[str, dict[str, _Check]]] = {
-    "": {"language": _one_of(LANGUAGES, str.lower)},
-    "station": {"id": _station_id, "name": _nonempty_text, "operator": _nonempty_text},
-    "scale": {
-        "port": _nonempty_text,
-        "protocol": _protocol,
-        "baudrate": _baudrate,
-        "bytesize": _bytesize,
-        "parity": _one_of(PARITIES, str.upper),
-        "stopbits": _stopbits,
-        "poll_interval_ms": _in_range(20, 60_000, " ms"),
-        "offline_after_ms": _in_range(100, 600_000, " ms"),
-        "stable_division": _division,
-        "stable_count": _in_range(2, 100, ""),
-        "stable_window_ms": _in_range(0, 60_000, " ms"),
-        "allow_zero_tare": _flag,
-        "capacity_kg": _capacity,
-        "same_load_minutes": _in_range(0, 1440, " minutes"),
-    },
-    "printer": {
-        "connection": _one_of(PRINTER_CONNECTIONS),
-        "profile": _printer_profile,
-        "path": _text,
-        "host": _text,
-        "port": _in_range(1, 65535),
-        "baudrate": _baudrate,
-        "flow": _one_of(FLOW_CONTROLS),
-        "usb_vendor": _usb_id,
-        "usb_product": _usb_id,
-        "usb_in_endpoint": _usb_endpoint,
-        "usb_out_endpoint": _usb_endpoint,
-        "queue": _text,
-    },
-    "database": {"path": _text},
-    "sync": {"url": _sync_url},
-}
-_SUBTABLES: Final[dict[str, tuple[str, ...]]] = {"scale": ("options",)}
-_TABLE_CLASSES: Final[dict[str, type]] = {
-    "station": StationConfig,
-    "scale": ScaleConfig,
-    "printer": PrinterConfig,
-    "database": DatabaseConfig,
-    "sync": SyncConfig,
-}
-
-
-class _Checker:
-    def __init__(self, locator: _KeyLocator) -> None:
-        self._locator = locator
-        self.problems: list[ConfigProblem] = []
-
-    def problem(self, path: tuple[str, ...], message: str, *, table: bool = False) -> None:
-        self.problems.append(
-            ConfigProblem(".".join(path), self._locator.line_of(path), message, table)
-        )
-
-    def build(self, document: Mapping[str, Any], source: Path | None) -> Config:
-        top: dict[str, Any] = {}
-        tables: dict[str, dict[str, Any]] = {name: {} for name in _TABLE_CLASSES}
-        for key, value in document.items():
-            if key in _SCHEMA[""]:
-                self._check((key,), value, _SCHEMA[""][key], top)
-            elif key in _TABLE_CLASSES:
-                if not isinstance(value, dict):
-                    self.problem((key,), f"expected a table [{key}], got {_show(value)}")
-                    continue
-                self._table(key, value, tables[key])
-            else:
-                self._unknown_top(key, value)
-        # Values that passed stand in the config; wrong ones keep their defaults, so
-        # the checks between keys still run and every problem is reported at once.
-        config = Config(
-            **top,
-            **{name: cls(**tables[name]) for name, cls in _TABLE_CLASSES.items()},
-            source=source,
-        )
-        self._cross_check(config, document)
-        return config
-
-    def _failed(self, *paths: tuple[str, ...]) -> bool:
-        """True when a problem was found at or under any of ``paths``."""
-        keys = {".".join(p) for p in paths}
-        return any(
-            p.key in keys or any(p.key.startswith(k + ".") for k in keys) for p in self.problems
-        )
-
-    def _check(
-        self, path: tuple[str, ...], value: object, check: _Check, out: dict[str, Any]
-    ) -> None:
-        try:
-            out[path[-1]] = check(value)
-        except _Invalid as exc:
-            self.problem(path, str(exc))
-
-    def _table(self, name: str, table: Mapping[str, Any], out: dict[str, Any]) -> None:
-        schema = _SCHEMA[name]
-        subtables = _SUBTABLES.get(name, ())
-        for key, value in table.items():
-            if key in schema:
-                self._check((name, key), value, schema[key], out)
-            elif key == "options" and "options" in subtables:
-                out["options"] = self._options((name, key), value)
-            else:
-                is_table = isinstance(value, dict)
-                known = [*schema, *subtables]
-                hint = _suggest(key, known, f"[{name}.{{}}]" if is_table else '"{}"')
-                what = "table" if is_table else "key"
-                self.problem((name, key), f"unknown {what}{hint}", table=is_table)
-
-    def _options(self, path: tuple[str, ...], value: object) -> dict[str, str]:
-        if not isinstance(value, dict):
-            self.problem(path, f"expected a table [scale.options], got {_show(value)}")
-            return {}
-        options: dict[str, str] = {}
-        for key, option in value.items():
-            if isinstance(option, str):
-                options[key] = option
-            elif isinstance(option, int) and not isinstance(option, bool):
-                options[key] = str(option)
-            else:
-                self.problem((*path, key), f"expected text in quotes, got {_show(option)}")
-        return options
-
-    def _unknown_top(self, key: str, value: object) -> None:
-        if isinstance(value, dict):
-            hint = _suggest(key, _TABLE_CLASSES, "[{}]")
-            self.problem((key,), f"unknown table{hint}", table=True)
-            return
-        hint = _suggest(key, [*_SCHEMA[""], *_TABLE_CLASSES])
-        if not hint:
-            homes = [f"[{t}]" for t, keys in _SCHEMA.items() if t and key in keys]
-            if homes:
-                hint = f"; this key belongs in a table: {' or '.join(homes)}"
-        self.problem((key,), f"unknown key{hint}")
-
-    def _cross_check(self, config: Config, document: Mapping[str, Any]) -> None:
-        printer = config.printer
-        if not self._failed(("printer", "connection"), ("printer", "host"), ("printer", "path")):
-            if printer.connection == "network" and not printer.host.strip():
-                self.problem(
-                    ("printer", "host"), "a network printer needs host = its name or address"
-                )
-            if printer.connection == "file" and not printer.path.strip():
-                self.problem(("printer", "path"), 'a file printer needs path, e.g. "/dev/usb/lp0"')
-            if printer.connection == "serial" and not printer.path.strip():
-                self.problem(
-                    ("printer", "path"),
-                    'a serial printer needs its port in path, e.g. "/dev/ttyS0"',
-                )
-        scale = config.scale
-        if (
-            not self._failed(("scale", "offline_after_ms"), ("scale", "poll_interval_ms"))
-            and scale.offline_after_ms <= scale.poll_interval_ms
-        ):
-            self.problem(
-                ("scale", "offline_after_ms"),
-                f"must be longer than poll_interval_ms ({scale.poll_interval_ms} ms)",
-            )
-        if (
-            not self._failed(("scale", "stable_division"), ("scale", "capacity_kg"))
-            and scale.stable_division > scale.capacity_kg
-        ):
-            self.problem(
-                ("scale", "stable_division"),
-                f"a division must be no larger than the capacity (capacity_kg = "
-                f"{scale.capacity_kg}), got {_toml_value(scale.stable_division)}",
-            )
-        if not self._failed(("scale", "protocol"), ("scale", "options")):
-            self._check_protocol_options(scale, document)
-
-    def _check_protocol_options(self, scale: ScaleConfig, document: Mapping[str, Any]) -> None:
-        """Let the protocol itself judge its options, so a wrong one stops the start."""
-        from drivers.scale.registry import protocol_class
-
-        try:
-            cls = protocol_class(scale.protocol)
-        except ModuleNotFoundError as exc:
-            # A protocol module that is not there cannot judge; the scale service
-            # reports it when it starts.
-            if exc.name is not None and exc.name.startswith("drivers.scale."):
-                return
-            raise
-        try:
-            cls(scale.options)
-        except (ValueError, re.error) as exc:
-            scale_table = document.get("scale", {})
-            written = isinstance(scale_table, dict) and "options" in scale_table
-            self.problem(("scale", "options") if written else ("scale", "protocol"), str(exc))
+def _message(error: ErrorDetails, path: tuple[str, ...]) -> str:
+    kind, value = error["type"], error["input"]
+    field = _field_at(path)
+    extra = field.json_schema_extra if field is not None else None
+    words: dict[str, Any] = extra if isinstance(extra, dict) else {}
+    if kind in ("model_type", "dict_type", "model_attributes_type", "union_tag_not_found"):
+        return f"expected a table [{'.'.join(path)}], got {_show(value)}"
+    if kind == "string_type":
+        return f"expected text in quotes, got {_show(value)}"
+    if kind == "bool_type":
+        return f"expected true or false, got {_show(value)}"
+    if kind in ("int_type", "int_from_float", "int_parsing"):
+        return _whole_number(value)
+    if kind == "literal_error":
+        choices = _choices(error)
+        if all(isinstance(c, str) for c in choices) and not isinstance(value, str):
+            return f"expected text in quotes, got {_show(value)}"
+        if all(type(c) is int for c in choices) and type(value) is not int:
+            return _whole_number(value)
+        if "expected" in words:
+            return f"expected {words['expected']}, got {_show(value)}"
+        listed = ", ".join(f'"{c}"' for c in choices)
+        names = [str(c) for c in choices]
+        return f"expected one of {listed}, got {_show(value)}{_suggest(str(value), names)}"
+    if kind in ("greater_than_equal", "less_than_equal", "string_pattern_mismatch"):
+        if "said" in words:
+            return str(words["said"]).format(input=value, shown=_show(value))
+        low = next(m.ge for m in field.metadata if isinstance(m, Ge)) if field else None
+        high = next(m.le for m in field.metadata if isinstance(m, Le)) if field else None
+        return f"expected {low} to {high}{words.get('unit', '')}, got {value}"
+    return error["msg"]
 
 
 # --------------------------------------------------------------------------------------
@@ -870,6 +790,7 @@ def _toml_key(key: str) -> str:
     return key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
 
 
+_LEADING_KEYS: Final = {"scale": ("port", "protocol"), "printer": ("connection",)}
 _HEX_KEYS: Final = {
     ("printer", "usb_vendor"),
     ("printer", "usb_product"),
@@ -889,23 +810,29 @@ def config_to_toml(config: Config) -> str:
     else:
         header = f"# Effective configuration from {config.source}"
     lines = [header, "", f"language = {_toml_value(config.language)}"]
-    for name in _TABLE_CLASSES:
-        section = getattr(config, name)
+    for name in _TABLES:
+        section: BaseModel = getattr(config, name)
         lines += ["", f"[{name}]"]
         subtables: list[tuple[str, Mapping[str, str]]] = []
-        for f in fields(section):
-            value = getattr(section, f.name)
-            if f.name in _SUBTABLES.get(name, ()):
-                subtables.append((f.name, value))
+        # The keys that say what the others mean come first.
+        leading = _LEADING_KEYS.get(name, ())
+        keys = sorted(
+            type(section).model_fields,
+            key=lambda key: leading.index(key) if key in leading else len(leading),
+        )
+        for key in keys:
+            value = getattr(section, key)
+            if isinstance(value, dict):
+                subtables.append((key, value))
             elif value is None:
-                lines.append(f"# {f.name}: not set; the protocol's default applies")
-            elif (name, f.name) == ("sync", "url"):
-                lines.append(f"{f.name} = {_toml_value(hide_password(value))}")
-            elif (name, f.name) in _HEX_KEYS:
-                digits = 2 if f.name.endswith("endpoint") else 4
-                lines.append(f"{f.name} = 0x{value:0{digits}x}")
+                lines.append(f"# {key}: not set; the protocol's default applies")
+            elif (name, key) == ("sync", "url"):
+                lines.append(f"{key} = {_toml_value(hide_password(value))}")
+            elif (name, key) in _HEX_KEYS:
+                digits = 2 if key.endswith("endpoint") else 4
+                lines.append(f"{key} = 0x{value:0{digits}x}")
             else:
-                lines.append(f"{f.name} = {_toml_value(value)}")
+                lines.append(f"{key} = {_toml_value(value)}")
         for sub, table in subtables:
             lines += ["", f"[{name}.{sub}]"]
             lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
@@ -920,7 +847,6 @@ __all__ = [
     "ConfigError",
     "ConfigProblem",
     "DatabaseConfig",
-    "PrinterConfig",
     "ScaleConfig",
     "StationConfig",
     "SyncConfig",

@@ -24,6 +24,7 @@ from db.printjobs import mark_failed
 from db.records import NewDropOff, record_drop_off
 from drivers.printer.decode import decode_escpos
 from drivers.printer.factory import make_connection
+from drivers.printer.settings import read_printer_settings
 
 ConfigFile = Callable[..., Path]  # the config_file fixture of conftest.py
 
@@ -161,7 +162,7 @@ def test_test_page_waits_for_a_printer_out_of_paper_unless_forced(
 def test_every_connection_is_described_in_both_languages(
     kind: str, settings: dict[str, Any], dutch: str
 ) -> None:
-    connection = make_connection(kind, **settings)
+    connection = make_connection(read_printer_settings({"connection": kind, **settings}))
 
     assert cli_printer.describe_connection(connection, Messages("nl")) == dutch
     # English says what the driver says.

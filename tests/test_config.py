@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +14,6 @@ from counter_app.config import (
     ConfigError,
     ConfigProblem,
     DatabaseConfig,
-    PrinterConfig,
     ScaleConfig,
     StationConfig,
     SyncConfig,
@@ -24,6 +23,15 @@ from counter_app.config import (
     find_config_path,
     load_config,
     parse_config,
+)
+from drivers.printer.settings import (
+    CupsPrinter,
+    FilePrinter,
+    NetworkPrinter,
+    PreviewPrinter,
+    PrinterSettings,
+    SerialPrinter,
+    UsbPrinter,
 )
 
 ConfigFile = Callable[..., Path]  # the config_file fixture of conftest.py
@@ -51,12 +59,15 @@ def test_no_file_gives_demo_defaults(isolated_dirs: Path) -> None:
     assert config.source is None
     assert config.is_demo
     assert config.language == "nl"
-    assert config.station == StationConfig("MS01", "Milieustraat Voorbeeld", "balie")
+    assert config.station == StationConfig(
+        id="MS01", name="Milieustraat Voorbeeld", operator="balie"
+    )
     assert config.scale.port == "sim" and config.scale.protocol == "comma"
     assert config.scale.baudrate is None  # the protocol's own default applies
     assert config.scale.stable_division == Decimal("0.02")
     assert config.printer.connection == "preview" and config.printer.profile == "TM-T20II"
-    assert (config.printer.usb_vendor, config.printer.usb_product) == (0x04B8, 0x0E28)
+    assert config.printer == PreviewPrinter()
+    assert (UsbPrinter().usb_vendor, UsbPrinter().usb_product) == (0x04B8, 0x0E28)
 
 
 def test_default_paths_are_in_the_platform_data_directory(isolated_dirs: Path) -> None:
@@ -74,6 +85,7 @@ def test_default_paths_are_in_the_platform_data_directory(isolated_dirs: Path) -
 def test_empty_file_is_all_defaults(config_file: ConfigFile) -> None:
     path = config_file("")
     assert load_config(path) == Config(source=path)
+    assert load_config(path).source == path
 
 
 def test_not_demo_with_a_real_port(config_file: ConfigFile) -> None:
@@ -221,18 +233,9 @@ FULL_CONFIG = Config(
         stable_division=Decimal("0.5"),
         allow_zero_tare=True,
     ),
-    printer=PrinterConfig(
-        connection="network",
-        profile="TM-T88V",
-        path="/dev/usb/lp1",
-        host="printer.local",
-        port=9101,
-        baudrate=19200,
-        flow="rtscts",
-        usb_vendor=0x0416,
-        usb_product=0x5011,
-        queue="labels",
-    ),
+    # The keys of the other connections are checked, and take no effect: see
+    # test_every_printer_key_is_read.
+    printer=NetworkPrinter(profile="TM-T88V", host="printer.local", port=9101),
     database=DatabaseConfig(path="/var/lib/counter/counter.sqlite3"),
     sync=SyncConfig(url="postgresql+psycopg://counter@central/milieustraat"),
 )
@@ -243,20 +246,146 @@ def no_protocol_option_check(monkeypatch: pytest.MonkeyPatch) -> None:
     """The option names belong to the protocols; here only the file format is tested."""
     from counter_app import config as config_module
 
-    monkeypatch.setattr(config_module._Checker, "_check_protocol_options", lambda *a: None)
+    monkeypatch.setattr(config_module, "_check_protocol_options", lambda *a: None)
 
 
 def test_every_key_is_read(config_file: ConfigFile, no_protocol_option_check: None) -> None:
     path = config_file(FULL)
-    assert load_config(path) == replace(FULL_CONFIG, source=path)
+    assert load_config(path) == FULL_CONFIG.model_copy(update={"source": path})
 
 
 def test_every_key_survives_show_and_load_again(no_protocol_option_check: None) -> None:
     text = config_to_toml(FULL_CONFIG)
     assert parse_config(text) == FULL_CONFIG
-    assert "usb_vendor = 0x0416" in text
     assert 'stable_division = "0.5"' in text
     assert "stopbits = 1.5" in text
+
+
+PRINTER_TABLE = """
+[printer]
+connection = "{connection}"
+profile = "TM-T88V"
+path = "/dev/usb/lp1"
+host = "printer.local"
+port = 9101
+baudrate = 19200
+flow = "rtscts"
+usb_vendor = 0x0416
+usb_product = 0x5011
+usb_in_endpoint = 0x81
+usb_out_endpoint = 0x03
+queue = "labels"
+"""
+
+EVERY_CONNECTION = [
+    PreviewPrinter(profile="TM-T88V", path="/dev/usb/lp1"),
+    FilePrinter(profile="TM-T88V", path="/dev/usb/lp1"),
+    SerialPrinter(profile="TM-T88V", path="/dev/usb/lp1", baudrate=19200, flow="rtscts"),
+    NetworkPrinter(profile="TM-T88V", host="printer.local", port=9101),
+    UsbPrinter(
+        profile="TM-T88V",
+        usb_vendor=0x0416,
+        usb_product=0x5011,
+        usb_in_endpoint=0x81,
+        usb_out_endpoint=0x03,
+    ),
+    CupsPrinter(profile="TM-T88V", queue="labels"),
+]
+
+
+@pytest.mark.parametrize("printer", EVERY_CONNECTION, ids=lambda p: p.connection)
+def test_every_printer_key_is_read_by_its_connection(printer: PrinterSettings) -> None:
+    """One [printer] table holds every connection's keys; each connection takes its own."""
+    config = parse_config(PRINTER_TABLE.format(connection=printer.connection))
+    assert config.printer == printer
+
+
+@pytest.mark.parametrize("printer", EVERY_CONNECTION, ids=lambda p: p.connection)
+def test_every_connection_survives_show_and_load_again(printer: PrinterSettings) -> None:
+    config = Config(printer=printer)
+    text = config_to_toml(config)
+    assert parse_config(text) == config
+    shown = tomllib.loads(text)["printer"]
+    assert next(iter(shown)) == "connection"
+    # Only the keys that take effect are shown.
+    assert set(shown) == set(type(printer).model_fields)
+
+
+def test_usb_ids_are_shown_in_hex() -> None:
+    text = config_to_toml(Config(printer=UsbPrinter(usb_vendor=0x0416, usb_in_endpoint=0x81)))
+    assert "usb_vendor = 0x0416" in text
+    assert "usb_in_endpoint = 0x81" in text
+
+
+def test_the_union_is_told_apart_by_connection() -> None:
+    assert isinstance(parse_config("").printer, PreviewPrinter)
+    assert isinstance(parse_config('[printer]\nconnection = "cups"\n').printer, CupsPrinter)
+    assert not hasattr(parse_config('[printer]\nconnection = "usb"\n').printer, "host")
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line", "message"),
+    [
+        (
+            '[printer]\nconnection = "network"\nhost = "h"\nusb_vendor = 0x10000\n',
+            "printer.usb_vendor",
+            4,
+            "expected a USB id from 0x0000 to 0xffff, got 0x10000",
+        ),
+        (
+            '[printer]\nconnection = "usb"\nport = "9100"\n',
+            "printer.port",
+            3,
+            'expected a whole number, got "9100" (write it without quotes: 9100)',
+        ),
+        (
+            '[printer]\nconnection = "cups"\nbaudrate = 9601\n',
+            "printer.baudrate",
+            3,
+            "expected a standard rate (110, 300,",
+        ),
+        (
+            '[printer]\nconnection = "usb"\nflow = "hardware"\n',
+            "printer.flow",
+            3,
+            'expected one of "none", "xonxoff", "rtscts", "dsrdtr", got "hardware"',
+        ),
+    ],
+)
+def test_a_key_of_another_connection_is_still_checked(
+    text: str, key: str, line: int, message: str
+) -> None:
+    problem = only_problem(text)
+    assert (problem.key, problem.line) == (key, line)
+    assert problem.message.startswith(message)
+
+
+def test_a_key_of_another_connection_needs_nothing_of_it() -> None:
+    """An empty host or path is a problem for the connection that needs it only."""
+    config = parse_config('[printer]\nconnection = "usb"\nhost = ""\npath = ""\nport = 9100\n')
+    assert config.printer == UsbPrinter()
+
+
+def test_a_wrong_connection_still_has_the_other_keys_checked() -> None:
+    problems = problems_of('[printer]\nconnection = "usbb"\nport = 0\ncolour = 1\n')
+    assert [(p.key, p.line) for p in problems] == [
+        ("printer.connection", 2),
+        ("printer.port", 3),
+        ("printer.colour", 4),
+    ]
+    assert problems[0].message.endswith('got "usbb"; did you mean "usb"?')
+
+
+def test_source_is_no_key_of_the_file() -> None:
+    problem = only_problem('source = "/etc/passwd"\n')
+    assert (problem.key, problem.line, problem.message) == ("source", 1, "unknown key")
+
+
+def test_the_languages_are_the_ones_with_messages() -> None:
+    from counter_app.i18n import LANGUAGES
+
+    for language in LANGUAGES:
+        assert parse_config(f'language = "{language.upper()}"\n').language == language
 
 
 def test_defaults_survive_show_and_load_again() -> None:
@@ -669,3 +798,13 @@ def test_a_wrong_sync_url_is_reported_without_its_password() -> None:
     assert problem.key == "sync.url"
     assert "s3cret" not in problem.message
     assert "counter:***@central /db" in problem.message
+
+
+def test_the_line_is_the_configured_settings_over_the_protocols_defaults() -> None:
+    from drivers.scale.protocol import SerialDefaults
+    from drivers.scale.registry import protocol_class
+
+    scale = parse_config('[scale]\nprotocol = "toledo"\nbaudrate = 4800\nparity = "o"\n').scale
+    defaults = protocol_class("toledo").serial_defaults
+    assert scale.over(defaults) == SerialDefaults(4800, defaults.bytesize, "O", defaults.stopbits)
+    assert parse_config("").scale.over(defaults) == defaults

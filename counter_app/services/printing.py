@@ -141,22 +141,7 @@ def connection_for(config: Config) -> PrinterConnection:
     """
     from drivers.printer.factory import make_connection
 
-    p = config.printer
-    return make_connection(
-        p.connection,
-        path=p.path,
-        host=p.host,
-        port=p.port,
-        baudrate=p.baudrate,
-        usb_vendor=p.usb_vendor,
-        usb_product=p.usb_product,
-        usb_in_endpoint=p.usb_in_endpoint or None,
-        usb_out_endpoint=p.usb_out_endpoint or None,
-        queue=p.queue,
-        flow=p.flow,
-        preview_dir=config.preview_dir(),
-        profile=p.profile,
-    )
+    return make_connection(config.printer, preview_dir=config.preview_dir())
 
 
 def can_ask_status(connection: PrinterConnection) -> bool:

@@ -143,17 +143,16 @@ class ScaleService:
                 self._publish()
                 return
         self.port = port
-        cls = protocol_class(self._protocol_name)
-        defaults = cls.serial_defaults
+        line = self._config.over(protocol_class(self._protocol_name).serial_defaults)
         transport = ScaleTransport(
             port,
             protocol=make_protocol(
                 self._protocol_name, self._config.options, capacity_kg=self._config.capacity_kg
             ),
-            baudrate=self._config.baudrate or defaults.baudrate,
-            bytesize=self._config.bytesize or defaults.bytesize,
-            parity=self._config.parity or defaults.parity,
-            stopbits=self._config.stopbits or defaults.stopbits,
+            baudrate=line.baudrate,
+            bytesize=line.bytesize,
+            parity=line.parity,
+            stopbits=line.stopbits,
             poll_interval=self._config.poll_interval_ms / 1000,
             on_reading=self._observe_reading,
             on_link=self._on_link,
@@ -445,16 +444,18 @@ class ScaleService:
         """The port and the line settings in effect: the configuration's, else the
         protocol's own defaults (as :meth:`start` opens the port)."""
         cls = protocol_class(self._protocol_name)
-        defaults = cls.serial_defaults
         transport = self._transport
         if transport is not None:
             baudrate, bytesize = transport.baudrate, transport.bytesize
             parity, stopbits = transport.parity, transport.stopbits
         else:
-            baudrate = self._config.baudrate or defaults.baudrate
-            bytesize = self._config.bytesize or defaults.bytesize
-            parity = (self._config.parity or defaults.parity).upper()
-            stopbits = self._config.stopbits or defaults.stopbits
+            line = self._config.over(cls.serial_defaults)
+            baudrate, bytesize, parity, stopbits = (
+                line.baudrate,
+                line.bytesize,
+                line.parity,
+                line.stopbits,
+            )
         return ScaleLineSettings(
             port=self.port,
             protocol=self._protocol_name,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import time
-from typing import Any
+from typing import Any, get_args
 
 import serial
 
@@ -35,6 +35,7 @@ from drivers.printer.connection import (
     PrinterUnavailable,
     PrinterUnconfirmed,
 )
+from drivers.printer.settings import FlowControl
 from drivers.printer.status import (
     TRANSMIT_STATUS_CHECK,
     DeliveryCheck,
@@ -45,7 +46,7 @@ from drivers.printer.status import (
     status_request,
 )
 
-FLOW_CONTROLS = ("none", "rtscts", "dsrdtr", "xonxoff")
+FLOW_CONTROLS: tuple[str, ...] = get_args(FlowControl)
 
 _BITS_PER_BYTE_8N1 = 10  # start + 8 data + stop: the usual frame, close enough for others
 

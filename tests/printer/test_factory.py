@@ -9,6 +9,7 @@ import pytest
 from counter_app.config import ConfigError, parse_config
 from counter_app.services.printing import connection_for
 from drivers.printer.factory import make_connection
+from drivers.printer.settings import UsbPrinter
 
 
 def test_usb_endpoints_from_the_config_reach_the_connection() -> None:
@@ -23,7 +24,7 @@ def test_usb_endpoints_from_the_config_reach_the_connection() -> None:
 
 
 def test_usb_endpoints_default_to_automatic() -> None:
-    connection = make_connection("usb")
+    connection = make_connection(UsbPrinter())
     assert (connection.in_ep, connection.out_ep) == (None, None)  # type: ignore[attr-defined]
 
 

@@ -17,8 +17,14 @@ from drivers.printer.connection import (
     PrinterStatus,
     PrinterUnavailable,
 )
-from drivers.printer.factory import CONNECTION_KINDS, make_connection
+from drivers.printer.factory import make_connection
 from drivers.printer.network import NetworkConnection
+from drivers.printer.settings import (
+    PRINTER_CONNECTIONS,
+    NetworkPrinter,
+    PreviewPrinter,
+    read_printer_settings,
+)
 
 from .escpos_fake_printer import FakeEscposPrinter
 
@@ -254,21 +260,21 @@ def test_missing_host_is_a_configuration_error() -> None:
     ],
 )
 def test_factory_makes_each_kind(kind: str, settings: dict[str, Any], described: str) -> None:
-    connection = make_connection(kind, **settings)
+    connection = make_connection(read_printer_settings({"connection": kind, **settings}))
 
     assert connection.kind == kind
     assert described in connection.describe()
 
 
 def test_factory_preview_writes_into_the_preview_folder(tmp_path: Path) -> None:
-    connection = make_connection("preview", preview_dir=tmp_path / "labels")
+    connection = make_connection(PreviewPrinter(), preview_dir=tmp_path / "labels")
 
     assert connection.kind == "preview"
     assert str(tmp_path / "labels") in connection.describe()
 
 
 def test_factory_network_connection_reaches_the_printer(printer: FakeEscposPrinter) -> None:
-    make_connection("network", host=printer.host, port=printer.port).send(b"label\n")
+    make_connection(NetworkPrinter(host=printer.host, port=printer.port)).send(b"label\n")
 
     assert printer.wait_for_jobs(1) == [b"label\n"]
 
@@ -279,15 +285,15 @@ def test_factory_network_connection_reaches_the_printer(printer: FakeEscposPrint
 )
 def test_factory_names_a_missing_setting(kind: str, missing: str) -> None:
     with pytest.raises(ValueError, match=missing):
-        make_connection(kind)
+        make_connection(read_printer_settings({"connection": kind}))
 
 
 def test_factory_lists_the_kinds_for_an_unknown_one() -> None:
     with pytest.raises(ValueError) as error:
-        make_connection("bluetooth")
+        read_printer_settings({"connection": "bluetooth"})
 
     assert "'bluetooth'" in str(error.value)
-    for kind in CONNECTION_KINDS:
+    for kind in PRINTER_CONNECTIONS:
         assert kind in str(error.value)
 
 
@@ -333,7 +339,9 @@ def test_a_printer_that_reads_but_never_answers_does_not_count_as_delivered() ->
 
 def test_a_printer_without_gs_r_is_asked_dle_eot_after_the_job() -> None:
     with FakeEscposPrinter(transmit_status=False, lifetime=10) as star:
-        connection = make_connection("network", host=star.host, port=star.port, profile="TSP600")
+        connection = make_connection(
+            NetworkPrinter(host=star.host, port=star.port, profile="TSP600")
+        )
 
         connection.send(b"label\n")
 

@@ -11,7 +11,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from counter_app.catalogue import load_default_catalogue
-from counter_app.config import Config, DatabaseConfig, PrinterConfig, ScaleConfig, StationConfig
+from counter_app.config import Config, DatabaseConfig, ScaleConfig, StationConfig
 from counter_app.services.counter import (
     CounterRefusal,
     CounterService,
@@ -29,6 +28,7 @@ from counter_app.services.counter import (
 )
 from counter_app.services.scale import CaptureRefusal, ScaleService, ScaleState
 from db.records import void_drop_off
+from drivers.printer.settings import PreviewPrinter
 from drivers.scale.reading import Reading
 from drivers.scale.simulator import ScaleSimulator
 
@@ -42,7 +42,7 @@ def config(tmp_path: Path) -> Config:
     return Config(
         station=StationConfig(id="MS01", name="Milieustraat Test", operator="balie"),
         scale=ScaleConfig(port="sim"),
-        printer=PrinterConfig(connection="preview", path=str(tmp_path / "labels")),
+        printer=PreviewPrinter(path=str(tmp_path / "labels")),
         database=DatabaseConfig(path=str(tmp_path / "counter.sqlite3")),
     )
 
@@ -102,16 +102,22 @@ def test_after_the_window_or_on_another_station_nothing_is_asked(config: Config)
     service, at = record_then_restart(config)
     later = at + timedelta(minutes=6)
     assert service.recorded_before(weighed("12.34"), DIVISION, now=later) is None
-    other = opened(replace(config, station=replace(config.station, id="MS02")))
+    other = opened(
+        config.model_copy(update={"station": config.station.model_copy(update={"id": "MS02"})})
+    )
     assert other.recorded_before(weighed("12.34"), DIVISION, now=at) is None
 
 
 def test_the_window_is_configurable_and_zero_turns_it_off(config: Config) -> None:
     _, at = record_then_restart(config)
-    ten = replace(config, scale=replace(config.scale, same_load_minutes=10))
+    ten = config.model_copy(
+        update={"scale": config.scale.model_copy(update={"same_load_minutes": 10})}
+    )
     later = at + timedelta(minutes=8)
     assert opened(ten).recorded_before(weighed("12.34"), DIVISION, now=later)
-    off = replace(config, scale=replace(config.scale, same_load_minutes=0))
+    off = config.model_copy(
+        update={"scale": config.scale.model_copy(update={"same_load_minutes": 0})}
+    )
     assert opened(off).recorded_before(weighed("12.34"), DIVISION, now=at) is None
 
 

@@ -21,7 +21,7 @@ import pytest
 from printer.escpos_fake_printer import FakeEscposPrinter
 from sqlalchemy.engine import Engine
 
-from counter_app.config import Config, DatabaseConfig, PrinterConfig, StationConfig
+from counter_app.config import Config, DatabaseConfig, StationConfig
 from counter_app.i18n import Messages
 from counter_app.services.printing import (
     PrinterHealth,
@@ -35,6 +35,7 @@ from db.printjobs import pending_print_jobs, print_job, queue_reprint
 from db.records import NewDropOff, NewReading, RecordedDropOff, record_drop_off
 from drivers.printer.decode import DecodedDocument, decode_escpos
 from drivers.printer.network import NetworkConnection
+from drivers.printer.settings import NetworkPrinter
 
 NL = Messages("nl")
 
@@ -42,7 +43,7 @@ NL = Messages("nl")
 def config_for(tmp_path: Path, port: int) -> Config:
     return Config(
         station=StationConfig(id="MS01", name="Milieustraat Test", operator="balie"),
-        printer=PrinterConfig(connection="network", host="127.0.0.1", port=port),
+        printer=NetworkPrinter(host="127.0.0.1", port=port),
         database=DatabaseConfig(path=str(tmp_path / "counter.sqlite3")),
     )
 

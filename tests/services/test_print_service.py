@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from counter_app.config import Config, DatabaseConfig, PrinterConfig, StationConfig
+from counter_app.config import Config, DatabaseConfig, StationConfig
 from counter_app.i18n import Messages
 from counter_app.services.printing import (
     LOCAL_TZ,
@@ -47,6 +47,7 @@ from db.records import (
 from drivers.printer.connection import PaperState, PrinterStatus
 from drivers.printer.decode import DecodedDocument, decode_escpos
 from drivers.printer.preview import PreviewConnection
+from drivers.printer.settings import NetworkPrinter, PreviewPrinter
 
 NL = Messages("nl")
 EN = Messages("en")
@@ -56,7 +57,7 @@ EN = Messages("en")
 def config(tmp_path: Path) -> Config:
     return Config(
         station=StationConfig(id="MS01", name="Milieustraat Test", operator="balie"),
-        printer=PrinterConfig(connection="preview", path=str(tmp_path / "labels")),
+        printer=PreviewPrinter(path=str(tmp_path / "labels")),
         database=DatabaseConfig(path=str(tmp_path / "counter.sqlite3")),
     )
 
@@ -151,7 +152,7 @@ def test_an_unwritable_preview_folder_keeps_the_job_waiting(
     blocked.write_text("not a folder")
     config = Config(
         station=config.station,
-        printer=PrinterConfig(connection="preview", path=str(blocked / "labels")),
+        printer=PreviewPrinter(path=str(blocked / "labels")),
         database=config.database,
     )
     events: list[PrintEvent] = []
@@ -171,7 +172,7 @@ def test_an_unwritable_preview_folder_keeps_the_job_waiting(
 def test_a_wrong_setting_fails_the_job_with_its_reason(config: Config, engine: Engine) -> None:
     config = Config(
         station=config.station,
-        printer=PrinterConfig(connection="network", host=""),
+        printer=NetworkPrinter.model_construct(host=""),
         database=config.database,
     )
     events: list[PrintEvent] = []
@@ -549,7 +550,8 @@ def test_mark_sent_is_tried_again_without_sending_again(
 
 _KILLED_AFTER_SEND = """
 import os, signal, sys
-from counter_app.config import Config, DatabaseConfig, PrinterConfig, StationConfig
+from counter_app.config import Config, DatabaseConfig, StationConfig
+from drivers.printer.settings import PreviewPrinter
 from counter_app.i18n import Messages
 from counter_app.services.printing import PrintService
 from db.engine import open_database
@@ -566,7 +568,7 @@ class KilledAfterSend(PreviewConnection):
 
 config = Config(
     station=StationConfig(id="MS01", name="Milieustraat Test", operator="balie"),
-    printer=PrinterConfig(connection="preview", path=folder),
+    printer=PreviewPrinter(path=folder),
     database=DatabaseConfig(path=database),
 )
 engine = open_database(database)
@@ -638,7 +640,7 @@ def test_a_normal_label_never_carries_the_duplicate_marker(
     blocked.write_text("not a folder")
     blocked_config = Config(
         station=config.station,
-        printer=PrinterConfig(connection="preview", path=str(blocked / "labels")),
+        printer=PreviewPrinter(path=str(blocked / "labels")),
         database=config.database,
     )
     second = record(engine, grams=4000)
@@ -661,18 +663,19 @@ def test_a_certain_failure_the_database_would_not_record_prints_no_duplicate(
     import sqlite3
 
     import db.engine
-    from counter_app.config import Config, DatabaseConfig, PrinterConfig, StationConfig
+    from counter_app.config import Config, DatabaseConfig, StationConfig
     from db.printjobs import print_job
     from db.records import NewDropOff, record_drop_off
     from drivers.printer.connection import PrinterUnavailable
     from drivers.printer.decode import decode_escpos
     from drivers.printer.preview import PreviewConnection
+    from drivers.printer.settings import PreviewPrinter
 
     monkeypatch.setattr(db.engine, "BUSY_TIMEOUT_MS", 50)
     path, labels = tmp_path / "c.sqlite3", tmp_path / "labels"
     config = Config(
         station=StationConfig(id="MS01", name="T", operator="balie"),
-        printer=PrinterConfig(connection="preview", path=str(labels)),
+        printer=PreviewPrinter(path=str(labels)),
         database=DatabaseConfig(path=str(path)),
     )
     engine = open_database(path)

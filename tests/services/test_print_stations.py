@@ -17,13 +17,14 @@ import pytest
 from printer.escpos_fake_printer import FakeEscposPrinter
 from sqlalchemy.engine import Engine
 
-from counter_app.config import Config, DatabaseConfig, PrinterConfig, StationConfig
+from counter_app.config import Config, DatabaseConfig, StationConfig
 from counter_app.i18n import Messages
 from counter_app.services.printing import PrintService
 from db.engine import open_database
 from db.printjobs import pending_print_jobs
 from db.records import NewDropOff, record_drop_off
 from drivers.printer.decode import decode_escpos
+from drivers.printer.settings import NetworkPrinter
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +44,7 @@ def engine(database: Path) -> Iterator[Engine]:
 def station_config(database: Path, station: str, port: int) -> Config:
     return Config(
         station=StationConfig(id=station, name=f"Milieustraat {station}", operator="balie"),
-        printer=PrinterConfig(connection="network", host="127.0.0.1", port=port),
+        printer=NetworkPrinter(host="127.0.0.1", port=port),
         database=DatabaseConfig(path=str(database)),
     )
 
@@ -114,7 +115,8 @@ def test_two_stations_on_one_database_each_print_their_own_labels_once(
 
 _DRAINER = """
 import sys
-from counter_app.config import Config, DatabaseConfig, PrinterConfig, StationConfig
+from counter_app.config import Config, DatabaseConfig, StationConfig
+from drivers.printer.settings import NetworkPrinter
 from counter_app.i18n import Messages
 from counter_app.services.printing import PrintService
 from db.engine import open_database
@@ -122,7 +124,7 @@ from db.engine import open_database
 database, port = sys.argv[1], int(sys.argv[2])
 config = Config(
     station=StationConfig(id="MS01", name="Milieustraat MS01", operator="balie"),
-    printer=PrinterConfig(connection="network", host="127.0.0.1", port=port),
+    printer=NetworkPrinter(host="127.0.0.1", port=port),
     database=DatabaseConfig(path=database),
 )
 engine = open_database(database)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -142,7 +141,9 @@ async def test_unwritable_label_file_keeps_the_record_and_queues_the_label(
     blocked = tmp_path / "blocked"
     blocked.write_text("not a folder")
     labels = str(blocked / "labels")
-    config = replace(counter_config, printer=replace(counter_config.printer, path=labels))
+    config = counter_config.model_copy(
+        update={"printer": counter_config.printer.model_copy(update={"path": labels})}
+    )
     app = make_app(config)
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot, app)
@@ -168,7 +169,7 @@ async def test_unwritable_label_file_keeps_the_record_and_queues_the_label(
 
 
 async def test_english_when_configured(make_app, counter_config: Config) -> None:
-    app = make_app(replace(counter_config, language="en"))
+    app = make_app(counter_config.model_copy(update={"language": "en"}))
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot, app)
         await put_on_scale(pilot, app, "1.00", motion=True, state=ScaleState.MOTION)
@@ -312,8 +313,8 @@ async def test_a_refused_database_write_acknowledges_nothing_and_the_retry_works
 async def test_zero_and_tare_keys_where_the_site_allows_them(
     make_app, counter_config: Config
 ) -> None:
-    scale = replace(counter_config.scale, protocol="mt-sics", allow_zero_tare=True)
-    app = make_app(replace(counter_config, scale=scale))
+    scale = counter_config.scale.model_copy(update={"protocol": "mt-sics", "allow_zero_tare": True})
+    app = make_app(counter_config.model_copy(update={"scale": scale}))
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot, app)
         sim = app.scale_service.simulator
@@ -330,8 +331,8 @@ async def test_zero_and_tare_keys_where_the_site_allows_them(
 async def test_zero_key_on_a_protocol_without_zero_says_so(
     make_app, counter_config: Config
 ) -> None:
-    scale = replace(counter_config.scale, allow_zero_tare=True)  # comma: no commands
-    app = make_app(replace(counter_config, scale=scale))
+    scale = counter_config.scale.model_copy(update={"allow_zero_tare": True})  # comma: no commands
+    app = make_app(counter_config.model_copy(update={"scale": scale}))
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot, app)
         await pilot.press("z")

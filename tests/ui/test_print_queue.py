@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import replace
 from pathlib import Path
 
 from pilot_helpers import put_on_scale, ready, wait_for
@@ -94,8 +93,8 @@ async def test_a_waiting_label_shows_its_error_and_can_be_cancelled(
     blocked = tmp_path / "blocked"
     blocked.write_text("not a folder")
     # A folder below a file: the preview printer cannot create it.
-    printer = replace(counter_config.printer, path=str(blocked / "labels"))
-    config = replace(counter_config, printer=printer)
+    printer = counter_config.printer.model_copy(update={"path": str(blocked / "labels")})
+    config = counter_config.model_copy(update={"printer": printer})
     app = make_app(config)
     async with app.run_test(size=(120, 30)) as pilot:
         await record_two(pilot, app)

@@ -84,9 +84,7 @@ async def test_after_a_restart_another_weight_is_recorded_without_a_question(
 
 
 async def test_the_question_in_english(make_app, counter_config: Config) -> None:
-    from dataclasses import replace
-
-    english = replace(counter_config, language="en")
+    english = counter_config.model_copy(update={"language": "en"})
     first = make_app(english)
     db = counter_config.database_path()
     async with first.run_test(size=(80, 24)) as pilot:
