@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from counter_app.catalogue import CatalogueEntry
+from db.domain import STATION_TZ, WeightSource
 from drivers.scale.reading import Reading
 
 if TYPE_CHECKING:
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from counter_app.config import Config
     from db.recent import LastDropOff
     from db.records import DayTotals, RecordedDropOff
-
-LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +66,7 @@ class CounterService:
             category_name=entry.name(self._config.language),
             eural_code=entry.eural_code,
             weight_grams=grams,
-            weight_source="scale",
+            weight_source=WeightSource.SCALE,
             operator=self._config.station.operator,
             reading=NewReading(
                 weight=reading.weight,
@@ -114,11 +112,11 @@ class CounterService:
     def today(self, day: date | None = None) -> TodayView:
         from db.records import day_bounds, drop_offs_between, totals_for_day
 
-        day = day or datetime.now(LOCAL_TZ).date()
-        start, end = day_bounds(day, LOCAL_TZ)
+        day = day or datetime.now(STATION_TZ).date()
+        start, end = day_bounds(day, STATION_TZ)
         return TodayView(
             drop_offs=drop_offs_between(self._engine, start, end),
-            totals=totals_for_day(self._engine, day, LOCAL_TZ),
+            totals=totals_for_day(self._engine, day, STATION_TZ),
         )
 
     def queue_reprint(self, drop_off_id: str) -> str:

@@ -13,8 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from counter_app.catalogue import CatalogueEntry
-from counter_app.i18n import Messages, format_kg
-from counter_app.services.counter import LOCAL_TZ
+from counter_app.i18n import STATION_TZ, Messages, format_kg
 from counter_app.services.scale import CaptureRefusal, ScaleSnapshot, ScaleState
 from counter_app.ui.help import HelpScreen
 from counter_app.ui.messages import (
@@ -246,7 +245,7 @@ class CounterScreen(Screen[None]):
         question = t(
             "repeat.question",
             weight=format_kg(earlier.weight_grams, app.config.language),
-            time=earlier.recorded_at.astimezone(LOCAL_TZ).strftime("%H:%M"),
+            time=earlier.recorded_at.astimezone(STATION_TZ).strftime("%H:%M"),
             label_code=earlier.label_code,
         )
 

@@ -19,10 +19,9 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from counter_app.i18n import Messages
+from counter_app.i18n import STATION_TZ, Messages
 from counter_app.services.labels import COPY_MARKER_KEYS
 from counter_app.services.printing import (
-    LOCAL_TZ,
     PENDING_STATUSES,
     PrintJobInfo,
     PrintJobStateError,
@@ -109,7 +108,7 @@ class PrintQueueScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         t = self._messages.t
-        day = self._day or datetime.now(LOCAL_TZ).date()
+        day = self._day or datetime.now(STATION_TZ).date()
         with Vertical(id="print-queue"):
             yield Static(
                 t("print_queue.title", day=day.strftime("%d-%m-%Y")), id="print-queue-title"
@@ -157,7 +156,7 @@ class PrintQueueScreen(ModalScreen[None]):
         t = self._messages.t
         marker = t(COPY_MARKER_KEYS[job.copy_marker]) if job.copy_marker else ""
         return [
-            job.created_at.astimezone(LOCAL_TZ).strftime("%H:%M"),
+            job.created_at.astimezone(STATION_TZ).strftime("%H:%M"),
             job.label_code or "—",
             t(f"print_queue.documents.{job.document}"),
             Text(t(f"print_queue.statuses.{job.status}"), style=_STATUS_STYLES[job.status]),
