@@ -42,8 +42,9 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from counter_app.i18n import Messages
-from db.domain import PENDING_STATUSES as PENDING_STATUSES  # for the print queue screen
+from db.domain import PENDING_STATUSES as PENDING_STATUSES
 from db.domain import STATION_TZ, DocumentKind
+from db.domain import PrintJobStatus as PrintJobStatus
 from drivers.printer.connection import (
     PaperState,
     PrinterConnection,
@@ -61,7 +62,8 @@ if TYPE_CHECKING:
     from db.printjobs import PrintJobStateError as PrintJobStateError
     from drivers.printer.preview import PreviewLine
 
-#: Names the screens take from here rather than from db/ (they talk to services only).
+#: The print queue screen takes PENDING_STATUSES and PrintJobStatus from here, and these
+#: names too, rather than from db/ (screens talk to services only).
 #: Loaded on first use: SQLAlchemy and python-escpos cost a third of a second at start.
 _FROM_DB = frozenset({"PrintJobInfo", "PrintJobStateError"})
 

@@ -25,6 +25,7 @@ from counter_app.services.printing import (
     PENDING_STATUSES,
     PrintJobInfo,
     PrintJobStateError,
+    PrintJobStatus,
     PrintService,
     short_detail,
 )
@@ -32,7 +33,12 @@ from counter_app.services.printing import (
 #: Seconds between reloads of the list while the screen is open.
 REFRESH_SECONDS = 2.0
 
-_STATUS_STYLES = {"queued": "bold yellow", "failed": "bold red", "cancelled": "dim", "sent": ""}
+_STATUS_STYLES = {
+    PrintJobStatus.QUEUED: "bold yellow",
+    PrintJobStatus.FAILED: "bold red",
+    PrintJobStatus.CANCELLED: "dim",
+    PrintJobStatus.SENT: "",
+}
 
 _COLUMNS = ("time", "code", "document", "status", "attempts", "marker", "error")
 
