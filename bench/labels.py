@@ -18,7 +18,6 @@ import threading
 import time
 import weakref
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +29,9 @@ LATENCY_RUNS = 20
 
 def _documents(profile: str) -> dict[str, bytes]:
     from counter_app.config import Config
-    from counter_app.i18n import Messages
-    from counter_app.services.labels import LOCAL_TZ
-    from counter_app.services.printing import totals_slip_for
+    from counter_app.i18n import STATION_TZ, Messages, format_kg
+    from counter_app.services.labels import totals_slip_for
+    from db.domain import Classification
     from db.records import CategoryTotal, DayTotals
     from drivers.printer.documents import (
         ItemLabel,
@@ -53,26 +52,27 @@ def _documents(profile: str) -> dict[str, bytes]:
             classification_title=t("classification.reuse").upper(),
             category="Meubels",
             eural_code=None,
-            weight_kg=Decimal("12.34"),
-            recorded_at_local=datetime(2024, 5, 3, 10, 15, tzinfo=UTC).astimezone(LOCAL_TZ),
+            weight=format_kg(12_340, config.language),
+            recorded_at_local=datetime(2024, 5, 3, 10, 15, tzinfo=UTC).astimezone(STATION_TZ),
             station_name=config.station.name,
             copy_marker=marker,
             weight_caption=t("label.weight"),
         )
 
     # A busy day: three classifications, eight categories and fractions.
+    reuse, repair, recycling = Classification
     categories = (
-        ("reuse", "meubels", "Meubels", 182_400),
-        ("reuse", "fietsen", "Fietsen", 64_250),
-        ("reuse", "boeken", "Boeken en media", 21_300),
-        ("repair", "aeea-klein", "Kleine elektrische apparaten", 18_900),
-        ("repair", "fietsen", "Fietsen", 32_000),
-        ("recycling", "metaal", "Metalen", 412_750),
-        ("recycling", "hout-ab", "A/B-hout", 1_250_500),
-        ("recycling", "puin", "Schoon puin", 3_480_000),
+        (reuse, "meubels", "Meubels", 182_400),
+        (reuse, "fietsen", "Fietsen", 64_250),
+        (reuse, "boeken", "Boeken en media", 21_300),
+        (repair, "aeea-klein", "Kleine elektrische apparaten", 18_900),
+        (repair, "fietsen", "Fietsen", 32_000),
+        (recycling, "metaal", "Metalen", 412_750),
+        (recycling, "hout-ab", "A/B-hout", 1_250_500),
+        (recycling, "puin", "Schoon puin", 3_480_000),
     )
-    grams: dict[str, int] = {"reuse": 0, "repair": 0, "recycling": 0}
-    counts: dict[str, int] = {"reuse": 0, "repair": 0, "recycling": 0}
+    grams = dict.fromkeys(Classification, 0)
+    counts = dict.fromkeys(Classification, 0)
     for classification, _, _, weight in categories:
         grams[classification] += weight
         counts[classification] += 1

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final
 
-Classification = Literal["reuse", "repair", "recycling"]
-CLASSIFICATIONS: Final[tuple[Classification, ...]] = get_args(Classification)
+from db.domain import Classification
+
+#: Up the R-ladder: reuse, repair, recycling.
+CLASSIFICATIONS: Final[tuple[Classification, ...]] = tuple(Classification)
 
 # EURAL (European List of Waste) codes: three pairs of digits; "*" = hazardous.
 EURAL_PATTERN: Final = re.compile(r"\d{2} \d{2} \d{2}\*?")
@@ -151,7 +153,7 @@ def _entries_from(document: Mapping[str, Any]) -> list[CatalogueEntry]:
                 code=code,
                 name_nl=_text(item, "nl", where),
                 name_en=_text(item, "en", where),
-                classification="recycling",
+                classification=Classification.RECYCLING,
                 eural_code=eural,
                 fee_per_kg=_fee(item, where),
             )
@@ -163,11 +165,11 @@ def _entries_from(document: Mapping[str, Any]) -> list[CatalogueEntry]:
         where = f"category {code!r}"
         if not CODE_PATTERN.fullmatch(code):
             raise CatalogueError(f"{where}: code must be lower-case letters, digits and '-'")
-        offered = item.get("for", ["reuse", "repair"])
+        offered = item.get("for", [Classification.REUSE, Classification.REPAIR])
         if (
             not isinstance(offered, list)
             or not offered
-            or any(c not in ("reuse", "repair") for c in offered)
+            or any(c not in (Classification.REUSE, Classification.REPAIR) for c in offered)
         ):
             raise CatalogueError(f'{where}: for must list "reuse" and/or "repair"')
         for classification in offered:
@@ -178,7 +180,7 @@ def _entries_from(document: Mapping[str, Any]) -> list[CatalogueEntry]:
                         code=code,
                         name_nl=_text(item, "nl", where),
                         name_en=_text(item, "en", where),
-                        classification=classification,
+                        classification=Classification(classification),
                     ),
                 )
             )

@@ -37,7 +37,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+
+from db.domain import STATION_TZ, Classification
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
     from counter_app.i18n import Messages
     from db.records import DayTotals
 
-LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 
 # The days a supervisor can ask for: the years the counter can have recorded in. Far
 # outside them the local-time arithmetic itself would overflow.
@@ -222,7 +222,7 @@ def _percent(share: Decimal | None, language: str) -> str:
 
 
 def _circular_share(totals: DayTotals) -> Decimal | None:
-    reuse, repair = totals.share("reuse"), totals.share("repair")
+    reuse, repair = totals.share(Classification.REUSE), totals.share(Classification.REPAIR)
     if reuse is None or repair is None:
         return None
     return reuse + repair
@@ -360,7 +360,7 @@ def _export(args: argparse.Namespace, ctx: CliContext) -> int:
             output.check()  # before reading: a refused output costs nothing
         with _database(ctx, messages) as engine:
             try:
-                rows = export_rows(engine, start, end, LOCAL_TZ)
+                rows = export_rows(engine, start, end, STATION_TZ)
             except ExportIncomplete as exc:
                 raise _CannotWrite(
                     messages.t("cli_export.rows_missing", found=exc.found, expected=exc.expected)
@@ -373,7 +373,7 @@ def _export(args: argparse.Namespace, ctx: CliContext) -> int:
         # all of it or a clear message (never a half workbook and a traceback).
         if args.fmt == "xlsx":
             buffer = io.BytesIO()
-            write_xlsx(rows, buffer, start_day=start, end_day=end, tz=LOCAL_TZ, anchors=anchors)
+            write_xlsx(rows, buffer, start_day=start, end_day=end, tz=STATION_TZ, anchors=anchors)
             data = buffer.getvalue()
         else:
             stream = io.StringIO(newline="")
@@ -506,9 +506,11 @@ def _totals(args: argparse.Namespace, ctx: CliContext) -> int:
         from db.records import chain_heads, totals_for_day
 
         messages = _messages(ctx)
-        day = _parse_day(args.day, "--day", messages) if args.day else datetime.now(LOCAL_TZ).date()
+        day = (
+            _parse_day(args.day, "--day", messages) if args.day else datetime.now(STATION_TZ).date()
+        )
         with _database(ctx, messages) as engine:
-            totals = totals_for_day(engine, day, LOCAL_TZ)
+            totals = totals_for_day(engine, day, STATION_TZ)
             anchors = chain_heads(engine)
         if args.fmt == "json":
             # For programs: the same bytes in every language.

@@ -208,7 +208,7 @@ def status_words(answer: PrinterStatus, messages: Messages) -> list[str]:
 
 def queue(args: argparse.Namespace, ctx: CliContext) -> int:
     from counter_app.services.labels import COPY_MARKER_KEYS
-    from counter_app.services.printing import LOCAL_TZ
+    from db.domain import STATION_TZ
     from db.engine import DatabaseError, DatabaseMissing, open_database
     from db.printjobs import pending_print_jobs
 
@@ -239,7 +239,7 @@ def queue(args: argparse.Namespace, ctx: CliContext) -> int:
         return messages.t(key) if key in messages else fallback
 
     for job in jobs:
-        queued = job.created_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+        queued = job.created_at.astimezone(STATION_TZ).strftime("%Y-%m-%d %H:%M:%S")
         parts = [
             queued,
             job.label_code or "-",

@@ -7,25 +7,32 @@ by its dotted path (``"scale.stable"``). Parameters use ``str.format`` fields
 missing in English shows the Dutch text, a key missing everywhere shows the key,
 and a message never raises.
 
-Weights are formatted from integer grams with integer arithmetic, never a float.
+Kilograms for people come from one function, :func:`format_kg`, for the screen,
+the label and the slip alike, so they agree to the character. It starts from integer
+grams, never a float, and leaves the separators to Babel (CLDR data). Exports for
+programs keep their language-neutral numbers (``db.export``).
 """
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from functools import cache
 from importlib import resources
 from typing import Any, Final
-from zoneinfo import ZoneInfo
+
+from babel.numbers import format_decimal
+
+from db.domain import STATION_TZ
 
 LANGUAGES: Final = ("nl", "en")
 DEFAULT_LANGUAGE: Final = "nl"
-LOCAL_TIMEZONE: Final = "Europe/Amsterdam"
 
-# Decimal and thousands separators per language.
-_SEPARATORS: Final[Mapping[str, tuple[str, str]]] = {"nl": (",", "."), "en": (".", ",")}
+#: Number patterns by decimals: thousands grouped, every decimal shown. Babel puts in
+#: the language's separators (``1.234,50`` in Dutch, ``1,234.50`` in English).
+_KG_PATTERNS: Final = ("#,##0", "#,##0.0", "#,##0.00", "#,##0.000")
 
 
 def _flatten(table: Mapping[str, Any], prefix: str, out: dict[str, str]) -> None:
@@ -89,7 +96,8 @@ def format_kg(grams: int, language: str = DEFAULT_LANGUAGE, *, decimals: int | N
     scales) and a third only when the gram is not a multiple of ten, so no gram is
     ever hidden: ``12345`` -> ``"12,345 kg"``. Pass ``decimals`` (0 to 3) for a fixed
     width, e.g. in a column; values are then rounded half to even. Thousands are
-    grouped: ``"1.234,50 kg"`` in Dutch, ``"1,234.50 kg"`` in English.
+    grouped: ``"1.234,50 kg"`` in Dutch, ``"1,234.50 kg"`` in English; a language
+    the counter does not speak gets the Dutch form.
     """
     if isinstance(grams, bool) or not isinstance(grams, int):
         raise TypeError(f"grams must be an int, got {type(grams).__name__}")
@@ -97,31 +105,28 @@ def format_kg(grams: int, language: str = DEFAULT_LANGUAGE, *, decimals: int | N
         decimals = 2 if grams % 10 == 0 else 3
     if not 0 <= decimals <= 3:
         raise ValueError("decimals must be 0, 1, 2 or 3")
-    decimal_sep, group_sep = _SEPARATORS.get(language, _SEPARATORS[DEFAULT_LANGUAGE])
-    step = 10 ** (3 - decimals)
-    units, rest = divmod(abs(grams), step)
-    # Round half to even on the hidden digits, in integers.
-    if rest * 2 > step or (rest * 2 == step and units % 2 == 1):
-        units += 1
-    whole, fraction = divmod(units, 10**decimals)
-    whole_text = f"{whole:,}".replace(",", group_sep)
-    sign = "-" if grams < 0 and units else ""
-    if decimals:
-        return f"{sign}{whole_text}{decimal_sep}{fraction:0{decimals}d} kg"
-    return f"{sign}{whole_text} kg"
+    # Exact for any number of grams: enough digits that no step here rounds by itself.
+    with localcontext(Context(prec=len(str(abs(grams))) + 4, rounding=ROUND_HALF_EVEN)):
+        kg = Decimal(grams).scaleb(-3).quantize(Decimal(1).scaleb(-decimals))
+        if kg.is_zero():
+            kg = kg.copy_abs()  # a weight rounded to nothing has no sign: "0,00", not "-0,00"
+        number = format_decimal(
+            kg, _KG_PATTERNS[decimals], locale=language if language in LANGUAGES else "nl"
+        )
+    return f"{number} kg"
 
 
-def to_local_time(dt_utc: datetime, tz: str = LOCAL_TIMEZONE) -> datetime:
+def to_local_time(dt_utc: datetime, tz: tzinfo = STATION_TZ) -> datetime:
     """A stored UTC time in the station's time zone; a naive time is taken as UTC."""
     if dt_utc.tzinfo is None:
         dt_utc = dt_utc.replace(tzinfo=UTC)
-    return dt_utc.astimezone(ZoneInfo(tz))
+    return dt_utc.astimezone(tz)
 
 
 __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
-    "LOCAL_TIMEZONE",
+    "STATION_TZ",
     "Messages",
     "format_kg",
     "message_catalogue",

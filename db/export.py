@@ -47,9 +47,13 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
+from db.domain import STATION_TZ, Classification
 from db.engine import DatabaseError, read_session
-from db.models import CLASSIFICATIONS, DropOff, UtcDateTime
-from db.records import LOCAL_TZ, day_bounds, not_a_void, voided_condition
+from db.models import DropOff, UtcDateTime
+from db.records import day_bounds, not_a_void, voided_condition
+
+# The sheet's order of classifications, as the plain text the export writes.
+_CLASSIFICATIONS: tuple[str, ...] = tuple(c.value for c in Classification)
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "id",
@@ -169,7 +173,7 @@ _COUNT_FROM_TABLE = text(
 
 
 def export_rows(
-    engine: Engine, start_day: date, end_day: date, tz: ZoneInfo = LOCAL_TZ
+    engine: Engine, start_day: date, end_day: date, tz: ZoneInfo = STATION_TZ
 ) -> list[dict[str, Any]]:
     """Drop-offs of the local days ``start_day`` to ``end_day`` inclusive, oldest first.
 
@@ -291,7 +295,7 @@ def period_totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         key = (row["classification"], row["category"], row["eural_code"])
         kg[key] = kg.get(key, Decimal("0.000")) + weight
         count[key] = count.get(key, 0) + 1
-    order = {name: index for index, name in enumerate(CLASSIFICATIONS)}
+    order = {name: index for index, name in enumerate(_CLASSIFICATIONS)}
     keys = sorted(kg, key=lambda k: (order.get(k[0], len(order)), -kg[k], k[1], k[2] or ""))
     classifications = [
         (
@@ -299,7 +303,7 @@ def period_totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             sum((kg[k] for k in keys if k[0] == name), Decimal("0.000")),
             sum(count[k] for k in keys if k[0] == name),
         )
-        for name in (*CLASSIFICATIONS, *sorted({k[0] for k in keys} - set(CLASSIFICATIONS)))
+        for name in (*_CLASSIFICATIONS, *sorted({k[0] for k in keys} - set(_CLASSIFICATIONS)))
     ]
     return {
         "classifications": classifications,
@@ -315,7 +319,7 @@ def write_xlsx(
     *,
     start_day: date,
     end_day: date,
-    tz: ZoneInfo = LOCAL_TZ,
+    tz: ZoneInfo = STATION_TZ,
     anchors: Sequence[str] = (),
 ) -> None:
     """An Excel workbook (to a file name or a binary stream) with two sheets.

@@ -19,7 +19,9 @@ The tables live in their own ``MetaData`` (``metadata`` below), not in the globa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import CheckConstraint, Dialect, Index, MetaData, Text, UniqueConstraint
@@ -27,11 +29,14 @@ from sqlalchemy.orm import registry
 from sqlalchemy.types import DateTime, TypeDecorator, TypeEngine
 from sqlmodel import Field, SQLModel
 
-CLASSIFICATIONS: tuple[str, ...] = ("reuse", "repair", "recycling")
-WEIGHT_SOURCES: tuple[str, ...] = ("scale", "difference", "manual")
-DOCUMENTS: tuple[str, ...] = ("item_label", "totals_slip", "test_page")
-PRINT_STATUSES: tuple[str, ...] = ("queued", "sent", "failed", "cancelled")
-COPY_MARKERS: tuple[str, ...] = ("reprint", "duplicate")
+from db.domain import (
+    STATION_TZ,
+    Classification,
+    CopyMarker,
+    DocumentKind,
+    PrintJobStatus,
+    WeightSource,
+)
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -55,7 +60,7 @@ def format_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(_UTC_TEXT_FORMAT)
 
 
-def _sql_in(values: tuple[str, ...]) -> str:
+def _sql_in(values: Iterable[StrEnum]) -> str:
     return "(" + ", ".join(f"'{value}'" for value in values) + ")"
 
 
@@ -147,8 +152,8 @@ class DropOff(CounterTable, table=True):
 
     __tablename__ = "drop_off"
     __table_args__: ClassVar[tuple[Any, ...]] = (
-        CheckConstraint(f"classification IN {_sql_in(CLASSIFICATIONS)}", name="classification"),
-        CheckConstraint(f"weight_source IN {_sql_in(WEIGHT_SOURCES)}", name="weight_source"),
+        CheckConstraint(f"classification IN {_sql_in(Classification)}", name="classification"),
+        CheckConstraint(f"weight_source IN {_sql_in(WeightSource)}", name="weight_source"),
         CheckConstraint("weight_grams > 0", name="weight_grams_positive"),
         CheckConstraint(
             "(voids_id IS NULL AND label_no IS NOT NULL AND label_code IS NOT NULL)"
@@ -192,10 +197,10 @@ class PrintJob(CounterTable, table=True):
 
     __tablename__ = "print_job"
     __table_args__: ClassVar[tuple[Any, ...]] = (
-        CheckConstraint(f"document IN {_sql_in(DOCUMENTS)}", name="document"),
-        CheckConstraint(f"status IN {_sql_in(PRINT_STATUSES)}", name="status"),
+        CheckConstraint(f"document IN {_sql_in(DocumentKind)}", name="document"),
+        CheckConstraint(f"status IN {_sql_in(PrintJobStatus)}", name="status"),
         CheckConstraint(
-            f"copy_marker IS NULL OR copy_marker IN {_sql_in(COPY_MARKERS)}", name="copy_marker"
+            f"copy_marker IS NULL OR copy_marker IN {_sql_in(CopyMarker)}", name="copy_marker"
         ),
         CheckConstraint("attempts >= 0", name="attempts"),
         Index(None, "status", "created_at"),
@@ -261,20 +266,21 @@ class OutboxEntry(CounterTable, table=True):
 
 
 __all__ = [
-    "CLASSIFICATIONS",
-    "COPY_MARKERS",
-    "DOCUMENTS",
     "NAMING_CONVENTION",
-    "PRINT_STATUSES",
-    "WEIGHT_SOURCES",
+    "STATION_TZ",
     "AuditEntry",
     "CapturedReading",
+    "Classification",
+    "CopyMarker",
     "CounterTable",
+    "DocumentKind",
     "DropOff",
     "LabelSequence",
     "OutboxEntry",
     "PrintJob",
+    "PrintJobStatus",
     "UtcDateTime",
+    "WeightSource",
     "format_utc",
     "metadata",
 ]

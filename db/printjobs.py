@@ -42,8 +42,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from db.domain import PENDING_STATUSES, CopyMarker, DocumentKind, PrintJobStatus
 from db.engine import read_session, write_session
-from db.models import DOCUMENTS, AuditEntry, DropOff, LabelSequence, PrintJob
+from db.models import AuditEntry, DropOff, LabelSequence, PrintJob
 from db.records import (
     RecordNotFound,
     add_audit,
@@ -55,8 +56,6 @@ from db.records import (
 
 # Who the audit log names for changes the print worker makes on its own.
 PRINTER_ACTOR = "printer"
-
-PENDING_STATUSES: tuple[str, ...] = ("queued", "failed")
 
 # The chain a job's audit entries join when no station can be told (an empty database).
 UNKNOWN_STATION = "-"
@@ -74,9 +73,9 @@ class PrintJobClaimed(PrintJobStateError):
 class PrintJobInfo:
     id: str
     drop_off_id: str | None
-    document: str
-    status: str
-    copy_marker: str | None
+    document: DocumentKind
+    status: PrintJobStatus
+    copy_marker: CopyMarker | None
     attempts: int
     last_error: str | None
     created_at: datetime
@@ -88,12 +87,13 @@ class PrintJobInfo:
 
 
 def _info(job: PrintJob, label_code: str | None) -> PrintJobInfo:
+    # The columns hold plain text; the job speaks the domain's words.
     return PrintJobInfo(
         id=job.id,
         drop_off_id=job.drop_off_id,
-        document=job.document,
-        status=job.status,
-        copy_marker=job.copy_marker,
+        document=DocumentKind(job.document),
+        status=PrintJobStatus(job.status),
+        copy_marker=None if job.copy_marker is None else CopyMarker(job.copy_marker),
         attempts=job.attempts,
         last_error=job.last_error,
         created_at=job.created_at,
@@ -332,7 +332,7 @@ def mark_sent(engine: Engine, job_id: str, *, now: datetime | None = None) -> Pr
     at = utc_now(now)
     with write_session(engine) as session:
         job = _pending_job(session, job_id, "sent")
-        job.status = "sent"
+        job.status = PrintJobStatus.SENT
         job.attempts += 1
         job.sent_at = at
         job.updated_at = at
@@ -374,12 +374,12 @@ def mark_failed(
 
 
 def _fail(session: Session, job: PrintJob, error: str, *, uncertain: bool, at: datetime) -> None:
-    job.status = "failed"
+    job.status = PrintJobStatus.FAILED
     job.attempts += 1
     job.last_error = error
     job.updated_at = at
     if uncertain and job.copy_marker is None:
-        job.copy_marker = "duplicate"
+        job.copy_marker = CopyMarker.DUPLICATE
     session.add(job)
     add_audit(
         session,
@@ -428,7 +428,7 @@ def queue_reprint(
             select(col(PrintJob.id))
             .where(
                 col(PrintJob.drop_off_id) == drop_off_id,
-                col(PrintJob.document) == "item_label",
+                col(PrintJob.document) == DocumentKind.ITEM_LABEL,
                 col(PrintJob.reprint_of).is_(None),
             )
             .order_by(col(PrintJob.created_at))
@@ -438,18 +438,23 @@ def queue_reprint(
             session,
             at=at,
             actor=actor,
-            document="item_label",
+            document=DocumentKind.ITEM_LABEL,
             drop_off_id=drop_off_id,
-            copy_marker="reprint",
+            copy_marker=CopyMarker.REPRINT,
             reprint_of=original,
             station_id=station_id or drop_off.station_id,
-            label_code=drop_off.label_code,
+            detail={"label_code": drop_off.label_code},
         )
         return job.id
 
 
 def queue_document(
-    engine: Engine, document: str, actor: str, *, station_id: str, now: datetime | None = None
+    engine: Engine,
+    document: DocumentKind,
+    actor: str,
+    *,
+    station_id: str,
+    now: datetime | None = None,
 ) -> str:
     """Queue a document that belongs to no drop-off (``totals_slip``, ``test_page``) for
     the printer of ``station_id``."""
@@ -466,7 +471,7 @@ def queue_totals_slip(
     takes its place in the queue by the time it was queued, like every other job.
     """
     return _queue_document(
-        engine, "totals_slip", actor, station_id=station_id, now=now, day=day.isoformat()
+        engine, DocumentKind.TOTALS_SLIP, actor, station_id=station_id, now=now, day=day.isoformat()
     )
 
 
@@ -567,19 +572,19 @@ def adopt_unassigned_jobs(
 
 def _queue_document(
     engine: Engine,
-    document: str,
+    document: DocumentKind,
     actor: str,
     *,
     station_id: str,
     now: datetime | None,
     **detail: str,
 ) -> str:
-    if document not in DOCUMENTS or document == "item_label":
+    if document not in tuple(DocumentKind) or document == DocumentKind.ITEM_LABEL:
         raise ValueError(f"cannot queue a {document!r} without a drop-off")
     at = utc_now(now)
     with write_session(engine) as session:
         return _queue_job(
-            session, at=at, actor=actor, document=document, station_id=station_id, **detail
+            session, at=at, actor=actor, document=document, station_id=station_id, detail=detail
         ).id
 
 
@@ -588,12 +593,12 @@ def _queue_job(
     *,
     at: datetime,
     actor: str,
-    document: str,
+    document: DocumentKind,
     station_id: str,
     drop_off_id: str | None = None,
-    copy_marker: str | None = None,
+    copy_marker: CopyMarker | None = None,
     reprint_of: str | None = None,
-    **detail: str | None,
+    detail: Mapping[str, str | None] | None = None,
 ) -> PrintJob:
     """A new queued job and its ``print_job.queued`` audit entry, in one transaction."""
     job = PrintJob(
@@ -601,7 +606,7 @@ def _queue_job(
         station_id=station_id,
         drop_off_id=drop_off_id,
         document=document,
-        status="queued",
+        status=PrintJobStatus.QUEUED,
         copy_marker=copy_marker,
         attempts=0,
         created_at=at,
@@ -627,7 +632,7 @@ def _queue_job(
         entity="print_job",
         entity_id=job.id,
         **extra,
-        **detail,
+        **(detail or {}),
     )
     session.flush()
     return job

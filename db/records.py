@@ -34,10 +34,16 @@ from db.chain import (
     drop_off_content,
     drop_off_hash,
 )
+from db.domain import (
+    PENDING_STATUSES,
+    STATION_TZ,
+    Classification,
+    DocumentKind,
+    PrintJobStatus,
+    WeightSource,
+)
 from db.engine import DatabaseError, read_session, write_session
 from db.models import (
-    CLASSIFICATIONS,
-    WEIGHT_SOURCES,
     AuditEntry,
     CapturedReading,
     DropOff,
@@ -45,8 +51,6 @@ from db.models import (
     OutboxEntry,
     PrintJob,
 )
-
-LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 
 # Shares (e.g. the reuse share) are given to four decimals: 0.4567 = 45.67 %.
 SHARE_QUANTUM = Decimal("0.0001")
@@ -87,12 +91,12 @@ class NewDropOff:
     """
 
     station_id: str
-    classification: str
+    classification: Classification
     category_code: str
     category_name: str
     eural_code: str | None
     weight_grams: int
-    weight_source: str
+    weight_source: WeightSource
     operator: str
     reading: NewReading | None
     visit_id: str | None = None
@@ -107,12 +111,12 @@ class RecordedDropOff:
     id: str
     label_code: str
     recorded_at: datetime
-    classification: str
+    classification: Classification
     category_code: str
     category_name: str
     eural_code: str | None
     weight_grams: int
-    weight_source: str
+    weight_source: WeightSource
     operator: str
     print_job_id: str | None
     voided: bool = False
@@ -120,7 +124,7 @@ class RecordedDropOff:
     label_no: int = 0
     visit_id: str | None = None
     reason: str | None = None
-    print_status: str | None = None
+    print_status: PrintJobStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +141,7 @@ class VoidRecord:
 
 @dataclass(frozen=True, slots=True)
 class CategoryTotal:
-    classification: str
+    classification: Classification
     category_code: str
     category_name: str
     eural_code: str | None
@@ -155,8 +159,8 @@ class DayTotals:
     """
 
     day: date
-    grams_by_classification: dict[str, int]
-    count_by_classification: dict[str, int]
+    grams_by_classification: dict[Classification, int]
+    count_by_classification: dict[Classification, int]
     categories: tuple[CategoryTotal, ...]
     voided_count: int = 0
 
@@ -168,7 +172,7 @@ class DayTotals:
     def count(self) -> int:
         return sum(self.count_by_classification.values())
 
-    def share(self, classification: str) -> Decimal | None:
+    def share(self, classification: Classification) -> Decimal | None:
         """The classification's part of the total weight (0.4567), None when nothing
         was weighed."""
         total = self.total_grams
@@ -179,7 +183,7 @@ class DayTotals:
 
     @property
     def reuse_share(self) -> Decimal | None:
-        return self.share("reuse")
+        return self.share(Classification.REUSE)
 
 
 # What verify_chain can find wrong; ChainProblem.code is one of these.
@@ -382,14 +386,13 @@ def validate_new_drop_off(new: NewDropOff) -> None:
     station = _require_text(new.station_id, "station_id")
     if station != station.strip() or any(ch.isspace() for ch in station):
         raise ValueError(f"station_id must not contain spaces: {station!r}")
-    if new.classification not in CLASSIFICATIONS:
+    if new.classification not in tuple(Classification):
         raise ValueError(
-            f"classification must be one of {', '.join(CLASSIFICATIONS)}, "
-            f"not {new.classification!r}"
+            f"classification must be one of {', '.join(Classification)}, not {new.classification!r}"
         )
-    if new.weight_source not in WEIGHT_SOURCES:
+    if new.weight_source not in tuple(WeightSource):
         raise ValueError(
-            f"weight_source must be one of {', '.join(WEIGHT_SOURCES)}, not {new.weight_source!r}"
+            f"weight_source must be one of {', '.join(WeightSource)}, not {new.weight_source!r}"
         )
     if not isinstance(new.weight_grams, int) or isinstance(new.weight_grams, bool):
         raise ValueError(
@@ -400,13 +403,13 @@ def validate_new_drop_off(new: NewDropOff) -> None:
     _require_text(new.category_code, "category_code")
     _require_text(new.category_name, "category_name")
     _require_text(new.operator, "operator")
-    if new.weight_source == "manual":
+    if new.weight_source == WeightSource.MANUAL:
         _require_text(new.reason, "a reason for a manually entered weight")
     elif new.reading is None:
         raise ValueError(f"a {new.weight_source!r} weight needs the reading it came from")
     if new.reading is not None:
         _validate_reading(new.reading)
-        if new.weight_source == "scale" and new.reading.grams != new.weight_grams:
+        if new.weight_source == WeightSource.SCALE and new.reading.grams != new.weight_grams:
             raise ValueError(
                 f"weight_grams {new.weight_grams} differs from the scale reading's "
                 f"{new.reading.grams} g"
@@ -424,7 +427,7 @@ def cancel_print_job_row(
 ) -> None:
     """Mark a waiting print job cancelled, with its audit entry (inside the caller's
     transaction; the caller has checked that the job still waits)."""
-    job.status = "cancelled"
+    job.status = PrintJobStatus.CANCELLED
     job.updated_at = at
     session.add(job)
     extra = {} if reason is None else {"reason": reason}
@@ -524,8 +527,8 @@ def record_drop_off(
             id=new_id(),
             station_id=drop_off.station_id,  # printed at the station that recorded it
             drop_off_id=drop_off.id,
-            document="item_label",
-            status="queued",
+            document=DocumentKind.ITEM_LABEL,
+            status=PrintJobStatus.QUEUED,
             attempts=0,
             created_at=recorded_at,
             updated_at=recorded_at,
@@ -550,7 +553,9 @@ def record_drop_off(
         session.add(OutboxEntry(entity="drop_off", entity_id=drop_off.id, created_at=recorded_at))
         # One flush, at commit: the unit of work inserts the rows in the order their
         # foreign keys need (reading, drop-off, job, audit entry, outbox row).
-        return _recorded(drop_off, print_job_id=job.id, voided=False, print_status="queued")
+        return _recorded(
+            drop_off, print_job_id=job.id, voided=False, print_status=PrintJobStatus.QUEUED
+        )
 
 
 def void_drop_off(
@@ -611,7 +616,7 @@ def void_drop_off(
         pending = session.execute(
             select(PrintJob).where(
                 col(PrintJob.drop_off_id) == original.id,
-                col(PrintJob.status).in_(("queued", "failed")),
+                col(PrintJob.status).in_(PENDING_STATUSES),
             )
         ).scalars()
         for job in pending:
@@ -641,16 +646,17 @@ def void_drop_off(
 def _recorded(
     row: DropOff, *, print_job_id: str | None, voided: bool, print_status: str | None
 ) -> RecordedDropOff:
+    # The columns hold plain text; the record speaks the domain's words.
     return RecordedDropOff(
         id=row.id,
         label_code=str(row.label_code),
         recorded_at=row.recorded_at,
-        classification=row.classification,
+        classification=Classification(row.classification),
         category_code=row.category_code,
         category_name=row.category_name,
         eural_code=row.eural_code,
         weight_grams=row.weight_grams,
-        weight_source=row.weight_source,
+        weight_source=WeightSource(row.weight_source),
         operator=row.operator,
         print_job_id=print_job_id,
         voided=voided,
@@ -658,7 +664,7 @@ def _recorded(
         label_no=int(row.label_no or 0),
         visit_id=row.visit_id,
         reason=row.reason,
-        print_status=print_status,
+        print_status=None if print_status is None else PrintJobStatus(print_status),
     )
 
 
@@ -754,7 +760,7 @@ def drop_off_by_label_code(engine: Engine, label_code: str) -> RecordedDropOff:
     return found[0]
 
 
-def day_bounds(day: date, tz: ZoneInfo = LOCAL_TZ) -> tuple[datetime, datetime]:
+def day_bounds(day: date, tz: ZoneInfo = STATION_TZ) -> tuple[datetime, datetime]:
     """The UTC instants where the local ``day`` starts and the next one starts.
 
     A day is 23 or 25 hours long when the clocks change.
@@ -764,7 +770,7 @@ def day_bounds(day: date, tz: ZoneInfo = LOCAL_TZ) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def totals_for_day(engine: Engine, day: date, tz: ZoneInfo = LOCAL_TZ) -> DayTotals:
+def totals_for_day(engine: Engine, day: date, tz: ZoneInfo = STATION_TZ) -> DayTotals:
     """Grams and counts per classification and per category/fraction of a local day."""
     start, end = day_bounds(day, tz)
     in_day = (
@@ -795,7 +801,7 @@ def totals_for_day(engine: Engine, day: date, tz: ZoneInfo = LOCAL_TZ) -> DayTot
         voided = int(session.execute(voided_count).scalar_one())
     categories = [
         CategoryTotal(
-            classification=str(classification),
+            classification=Classification(classification),
             category_code=str(code),
             category_name=str(name),
             eural_code=eural,
@@ -804,10 +810,10 @@ def totals_for_day(engine: Engine, day: date, tz: ZoneInfo = LOCAL_TZ) -> DayTot
         )
         for classification, code, name, eural, grams, count in rows
     ]
-    order = {name: index for index, name in enumerate(CLASSIFICATIONS)}
+    order = {name: index for index, name in enumerate(Classification)}
     categories.sort(key=lambda c: (order[c.classification], -c.grams, c.category_code))
-    grams_by = dict.fromkeys(CLASSIFICATIONS, 0)
-    count_by = dict.fromkeys(CLASSIFICATIONS, 0)
+    grams_by = dict.fromkeys(Classification, 0)
+    count_by = dict.fromkeys(Classification, 0)
     for category in categories:
         grams_by[category.classification] += category.grams
         count_by[category.classification] += category.count

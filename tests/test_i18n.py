@@ -218,7 +218,7 @@ def test_naive_time_is_taken_as_utc() -> None:
 def test_other_time_zones() -> None:
     moment = datetime(2024, 7, 1, 12, 0, tzinfo=timezone(timedelta(hours=-4)))
     assert to_local_time(moment).strftime("%H:%M") == "18:00"
-    assert to_local_time(moment, tz="UTC").strftime("%H:%M") == "16:00"
+    assert to_local_time(moment, tz=UTC).strftime("%H:%M") == "16:00"
     assert to_local_time(moment).utcoffset() == timedelta(hours=2)
 
 

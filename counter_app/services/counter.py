@@ -25,10 +25,10 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from counter_app.catalogue import CatalogueEntry
 from counter_app.services.scale import CaptureRefusal, ScaleService, ScaleSnapshot
+from db.domain import STATION_TZ, WeightSource
 from drivers.scale.reading import Reading
 
 if TYPE_CHECKING:
@@ -39,8 +39,6 @@ if TYPE_CHECKING:
     from db.recent import LastDropOff as LastDropOff
     from db.records import DayTotals as DayTotals
     from db.records import RecordedDropOff as RecordedDropOff
-
-LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 
 
 class CounterRefusal(enum.Enum):
@@ -211,7 +209,7 @@ class CounterService:
             category_name=entry.name(self._config.language),
             eural_code=entry.eural_code,
             weight_grams=grams,
-            weight_source="scale",
+            weight_source=WeightSource.SCALE,
             operator=self._config.station.operator,
             reading=NewReading(
                 weight=reading.weight,
@@ -259,11 +257,11 @@ class CounterService:
     def today(self, day: date | None = None) -> TodayView:
         from db.records import day_bounds, drop_offs_between, totals_for_day
 
-        day = day or datetime.now(LOCAL_TZ).date()
-        start, end = day_bounds(day, LOCAL_TZ)
+        day = day or datetime.now(STATION_TZ).date()
+        start, end = day_bounds(day, STATION_TZ)
         return TodayView(
             drop_offs=drop_offs_between(self.engine, start, end),
-            totals=totals_for_day(self.engine, day, LOCAL_TZ),
+            totals=totals_for_day(self.engine, day, STATION_TZ),
         )
 
     def reprint(self, drop_off_id: str) -> str:

@@ -24,9 +24,10 @@ state is unknown, not "not ready". A printer that cannot be reached at all (the
 status question itself fails) fails the job with that reason and the queue waits.
 
 The functions for the print queue screen (:meth:`PrintService.jobs_of_day`,
-:meth:`PrintService.reprint`, :meth:`PrintService.cancel`) and the day's totals slip
-(:meth:`PrintService.queue_totals_slip`) live here too, so no screen touches the
-database itself.
+:meth:`PrintService.reprint`, :meth:`PrintService.cancel`) and queueing the day's
+totals slip (:meth:`PrintService.queue_totals_slip`) live here too, so no screen
+touches the database itself. What a document says is decided in
+``counter_app.services.labels``.
 """
 
 from __future__ import annotations
@@ -38,11 +39,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from counter_app.i18n import Messages
+from db.domain import PENDING_STATUSES as PENDING_STATUSES
+from db.domain import STATION_TZ, DocumentKind
+from db.domain import PrintJobStatus as PrintJobStatus
 from drivers.printer.connection import (
     PaperState,
     PrinterConnection,
@@ -56,19 +58,14 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from counter_app.config import Config
-    from db.chain import Anchor
-    from db.printjobs import PENDING_STATUSES as PENDING_STATUSES
     from db.printjobs import PrintJobInfo as PrintJobInfo
     from db.printjobs import PrintJobStateError as PrintJobStateError
-    from db.records import DayTotals
-    from drivers.printer.documents import TotalsSlip
     from drivers.printer.preview import PreviewLine
 
-LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
-
-#: Names the screens take from here rather than from db/ (they talk to services only).
+#: The print queue screen takes PENDING_STATUSES and PrintJobStatus from here, and these
+#: names too, rather than from db/ (screens talk to services only).
 #: Loaded on first use: SQLAlchemy and python-escpos cost a third of a second at start.
-_FROM_DB = frozenset({"PENDING_STATUSES", "PrintJobInfo", "PrintJobStateError"})
+_FROM_DB = frozenset({"PrintJobInfo", "PrintJobStateError"})
 
 
 def __getattr__(name: str) -> Any:
@@ -149,68 +146,6 @@ def can_ask_status(connection: PrinterConnection) -> bool:
     return type(connection).status is not PrinterConnection.status
 
 
-# -- documents that belong to no drop-off ----------------------------------------------
-
-
-def totals_slip_for(
-    totals: DayTotals,
-    config: Config,
-    messages: Messages,
-    *,
-    copy_marker: str | None = None,
-    printed_at: datetime | None = None,
-    anchors: Sequence[Anchor] = (),
-) -> TotalsSlip:
-    """The day's totals slip: kg per classification, each followed by its categories
-    (``· Meubels``; the slip's columns drop leading spaces, so a dot marks them).
-
-    Captions come from the catalogue; category names are stored with each record in
-    the language it was recorded in. ``copy_marker`` (``"reprint"``, ``"duplicate"``)
-    goes in front of the title. ``anchors`` (each station's newest chain link when the
-    slip is printed) go under the total in short form: kept on paper, they let
-    ``counter verify --anchor`` prove later that the day's records were not changed.
-    """
-    from counter_app.services.labels import COPY_MARKER_KEYS, printed_formats
-    from db.models import CLASSIFICATIONS
-    from drivers.printer.documents import TotalsSlip
-
-    t = messages.t
-    formats = printed_formats(config.language)
-    rows: list[tuple[str, Decimal]] = []
-    for classification in CLASSIFICATIONS:
-        rows.append(
-            (
-                t(f"classification.{classification}").upper(),
-                _kg(totals.grams_by_classification.get(classification, 0)),
-            )
-        )
-        for category in totals.categories:
-            if category.classification == classification:
-                rows.append((f"· {category.category_name}", _kg(category.grams)))
-    title = t("slip.title")
-    if copy_marker:
-        title = f"{t(COPY_MARKER_KEYS[copy_marker])} {title}"
-    return TotalsSlip(
-        day=totals.day,
-        station_name=config.station.name,
-        title=title,
-        rows=rows,
-        grand_total_caption=t("slip.total"),
-        grand_total_kg=_kg(totals.total_grams),
-        printed_at_local=(printed_at or datetime.now(LOCAL_TZ)).astimezone(LOCAL_TZ),
-        decimal_comma=formats.decimal_comma,
-        date_format=formats.date_format,
-        datetime_format=formats.datetime_format,
-        footer_lines=[t("slip.anchor", anchor=anchor.text()) for anchor in anchors],
-    )
-
-
-def _kg(grams: int) -> Decimal:
-    from counter_app.services.labels import kilograms
-
-    return kilograms(grams)
-
-
 def queue_totals_slip(engine: Engine, day: date, actor: str, station_id: str) -> str:
     """Queue the totals slip of the local ``day`` behind the waiting labels of
     ``station_id``'s printer; its job id."""
@@ -229,7 +164,7 @@ def print_jobs_of_day(
     from db.printjobs import print_jobs_between
     from db.records import day_bounds
 
-    start, end = day_bounds(day, LOCAL_TZ)
+    start, end = day_bounds(day, STATION_TZ)
     return print_jobs_between(engine, start, end, include_pending=True, station_id=station_id)
 
 
@@ -243,11 +178,11 @@ def reprint_job(engine: Engine, job_id: str, actor: str, station_id: str) -> str
     from db import printjobs
 
     job = printjobs.print_job(engine, job_id)
-    if job.document == "item_label":
+    if job.document == DocumentKind.ITEM_LABEL:
         if job.drop_off_id is None:
             raise ValueError(f"print job {job_id} has no drop-off to reprint")
         return printjobs.queue_reprint(engine, job.drop_off_id, actor, station_id=station_id)
-    if job.document == "totals_slip":
+    if job.document == DocumentKind.TOTALS_SLIP:
         return printjobs.queue_totals_slip(
             engine, _slip_day(engine, job), actor, station_id=station_id
         )
@@ -264,7 +199,7 @@ def cancel_job(engine: Engine, job_id: str, actor: str) -> PrintJobInfo:
 def _slip_day(engine: Engine, job: PrintJobInfo) -> date:
     from db.printjobs import totals_slip_day
 
-    return totals_slip_day(engine, job.id) or job.created_at.astimezone(LOCAL_TZ).date()
+    return totals_slip_day(engine, job.id) or job.created_at.astimezone(STATION_TZ).date()
 
 
 # -- the service -----------------------------------------------------------------------
@@ -590,7 +525,7 @@ class PrintService:
 
     def render_job(self, job: PrintJobInfo) -> tuple[bytes, str | None]:
         """The bytes of a job's document, with its copy marker; and its label code."""
-        from counter_app.services.labels import item_label_for
+        from counter_app.services.labels import item_label_for, totals_slip_for
         from db import records
         from drivers.printer.documents import (
             render_item_label,
@@ -599,12 +534,12 @@ class PrintService:
         )
 
         profile = self._config.printer.profile
-        if job.document == "item_label" and job.drop_off_id is not None:
+        if job.document == DocumentKind.ITEM_LABEL and job.drop_off_id is not None:
             drop_off = records.drop_off_by_id(self._engine, job.drop_off_id)
             label = item_label_for(drop_off, self._config, self._messages, job.copy_marker)
             return render_item_label(label, profile=profile), drop_off.label_code
-        if job.document == "totals_slip":
-            totals = records.totals_for_day(self._engine, _slip_day(self._engine, job), LOCAL_TZ)
+        if job.document == DocumentKind.TOTALS_SLIP:
+            totals = records.totals_for_day(self._engine, _slip_day(self._engine, job), STATION_TZ)
             slip = totals_slip_for(
                 totals,
                 self._config,
@@ -613,7 +548,7 @@ class PrintService:
                 anchors=records.chain_heads(self._engine),
             )
             return render_totals_slip(slip, profile=profile), None
-        if job.document == "test_page":
+        if job.document == DocumentKind.TEST_PAGE:
             return render_test_page(profile, self._config.station.name), None
         raise ValueError(f"unknown document {job.document!r}")
 
@@ -622,7 +557,7 @@ class PrintService:
     def jobs_of_day(self, day: date | None = None) -> list[PrintJobInfo]:
         """Today's jobs (or ``day``'s) and older ones still waiting, oldest first."""
         return print_jobs_of_day(
-            self._engine, day or datetime.now(LOCAL_TZ).date(), self.station_id
+            self._engine, day or datetime.now(STATION_TZ).date(), self.station_id
         )
 
     def reprint(self, job_id: str) -> PrintJobInfo:
@@ -654,7 +589,7 @@ class PrintService:
     def queue_totals_slip(self, day: date | None = None) -> str:
         """Queue the totals slip of ``day`` (default today) and send it soon; its job id."""
         job_id = queue_totals_slip(
-            self._engine, day or datetime.now(LOCAL_TZ).date(), self.actor, self.station_id
+            self._engine, day or datetime.now(STATION_TZ).date(), self.actor, self.station_id
         )
         self.wake()
         return job_id

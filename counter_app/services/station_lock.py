@@ -28,14 +28,14 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
-from zoneinfo import ZoneInfo
+
+from db.domain import STATION_TZ
 
 if TYPE_CHECKING:
     from counter_app.config import Config
 
 # Windows: the locked byte, far beyond the holder's text at the start of the file.
 _WINDOWS_LOCK_OFFSET = 1 << 30
-STATION_TZ = ZoneInfo("Europe/Amsterdam")
 
 _held: dict[tuple[str, str], StationLock] = {}
 _held_guard = threading.Lock()

@@ -9,15 +9,14 @@ import threading
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from textual import work
 from textual.app import App
 from textual.css.query import NoMatches
 from textual.driver import Driver
 
-from counter_app.catalogue import Catalogue, load_default_catalogue
-from counter_app.i18n import Messages
+from counter_app.catalogue import Catalogue, Classification, load_default_catalogue
+from counter_app.i18n import STATION_TZ, Messages
 from counter_app.services.counter import CounterService, TodayView
 from counter_app.services.printing import PrintEvent, PrintService
 from counter_app.services.scale import ScaleService, ScaleSnapshot
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
     from counter_app.config import Config
     from counter_app.ui.terminal import TerminalLost
 
-LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 #: How often the counter looks whether the local day has changed (midnight).
 DAY_CHECK_SECONDS = 30
 
@@ -73,7 +71,7 @@ class CounterApp(App[None]):
         #: The counter's workflow; it records once its database is open.
         self.counter_service = CounterService(config, self.scale_service)
         self.print_service: PrintService | None = None
-        self.grams_by_class: dict[str, int] = {}
+        self.grams_by_class: dict[Classification, int] = {}
         self.printer_line = self.messages.t("printer.starting")
         #: The terminal went away under the counter (not only a signal came).
         self.terminal_gone = False
@@ -134,7 +132,7 @@ class CounterApp(App[None]):
         print_service.start()
 
     def local_day(self) -> date:
-        return datetime.now(LOCAL_TZ).date()
+        return datetime.now(STATION_TZ).date()
 
     def _check_day(self) -> None:
         if self.counter_service.is_open and self.today not in (None, self.local_day()):

@@ -12,10 +12,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from counter_app.catalogue import Catalogue, CatalogueEntry
-from counter_app.i18n import Messages, format_kg
+from counter_app.catalogue import Catalogue, CatalogueEntry, Classification
+from counter_app.i18n import STATION_TZ, Messages, format_kg
 from counter_app.services.counter import (
-    LOCAL_TZ,
     CaptureOutcome,
     CounterRefusal,
     CounterService,
@@ -122,7 +121,7 @@ class CounterScreen(Screen[None]):
         # is kept here and shown while the screen has its widgets.
         self._composed = False
         self._preview_lines: Sequence[PreviewLine] | None = None
-        self._grams_by_class: dict[str, int] = {}
+        self._grams_by_class: dict[Classification, int] = {}
         self._printer_line = ""
 
     def compose(self) -> ComposeResult:
@@ -281,7 +280,7 @@ class CounterScreen(Screen[None]):
         text = t(
             "repeat.question",
             weight=format_kg(earlier.weight_grams, self._config.language),
-            time=earlier.recorded_at.astimezone(LOCAL_TZ).strftime("%H:%M"),
+            time=earlier.recorded_at.astimezone(STATION_TZ).strftime("%H:%M"),
             label_code=earlier.label_code,
         )
 

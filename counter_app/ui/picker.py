@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from counter_app.catalogue import Catalogue, CatalogueEntry
+from counter_app.catalogue import Catalogue, CatalogueEntry, Classification
 from counter_app.i18n import Messages
 
 
@@ -45,7 +45,7 @@ class CategoryPicker(ModalScreen[CatalogueEntry | None]):
             yield Static(
                 t(
                     "picker.title_fraction"
-                    if self._classification == "recycling"
+                    if self._classification == Classification.RECYCLING
                     else "picker.title",
                     classification=t(f"classification.{self._classification}"),
                 ),

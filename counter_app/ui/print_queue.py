@@ -19,13 +19,13 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from counter_app.i18n import Messages
+from counter_app.i18n import STATION_TZ, Messages
 from counter_app.services.labels import COPY_MARKER_KEYS
 from counter_app.services.printing import (
-    LOCAL_TZ,
     PENDING_STATUSES,
     PrintJobInfo,
     PrintJobStateError,
+    PrintJobStatus,
     PrintService,
 )
 from counter_app.ui.status_words import short_detail
@@ -33,7 +33,12 @@ from counter_app.ui.status_words import short_detail
 #: Seconds between reloads of the list while the screen is open.
 REFRESH_SECONDS = 2.0
 
-_STATUS_STYLES = {"queued": "bold yellow", "failed": "bold red", "cancelled": "dim", "sent": ""}
+_STATUS_STYLES = {
+    PrintJobStatus.QUEUED: "bold yellow",
+    PrintJobStatus.FAILED: "bold red",
+    PrintJobStatus.CANCELLED: "dim",
+    PrintJobStatus.SENT: "",
+}
 
 _COLUMNS = ("time", "code", "document", "status", "attempts", "marker", "error")
 
@@ -109,7 +114,7 @@ class PrintQueueScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         t = self._messages.t
-        day = self._day or datetime.now(LOCAL_TZ).date()
+        day = self._day or datetime.now(STATION_TZ).date()
         with Vertical(id="print-queue"):
             yield Static(
                 t("print_queue.title", day=day.strftime("%d-%m-%Y")), id="print-queue-title"
@@ -157,7 +162,7 @@ class PrintQueueScreen(ModalScreen[None]):
         t = self._messages.t
         marker = t(COPY_MARKER_KEYS[job.copy_marker]) if job.copy_marker else ""
         return [
-            job.created_at.astimezone(LOCAL_TZ).strftime("%H:%M"),
+            job.created_at.astimezone(STATION_TZ).strftime("%H:%M"),
             job.label_code or "—",
             t(f"print_queue.documents.{job.document}"),
             Text(t(f"print_queue.statuses.{job.status}"), style=_STATUS_STYLES[job.status]),

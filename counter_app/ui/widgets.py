@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -11,8 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Digits, Static
 
-from counter_app.i18n import Messages, format_kg
-from counter_app.services.labels import LOCAL_TZ
+from counter_app.catalogue import CLASSIFICATIONS, Classification
+from counter_app.i18n import STATION_TZ, Messages, format_kg
 from counter_app.services.scale import ScaleSnapshot, ScaleState
 from counter_app.ui.bigdigits import BigWeight
 
@@ -27,13 +27,15 @@ STATE_KEYS = {
     ScaleState.OFFLINE: "scale.offline",
 }
 
-CLASSIFICATIONS = ("reuse", "repair", "recycling")
-
 #: States in which the big display shows the indicator's number.
 SHOWS_WEIGHT = frozenset({ScaleState.STABLE, ScaleState.MOTION, ScaleState.UNDERLOAD})
 
 # One colour per classification, the same on the screen and in the picker.
-CLASS_STYLES = {"reuse": "bold green", "repair": "bold yellow", "recycling": "bold cyan"}
+CLASS_STYLES = {
+    Classification.REUSE: "bold green",
+    Classification.REPAIR: "bold yellow",
+    Classification.RECYCLING: "bold cyan",
+}
 
 if TYPE_CHECKING:
     from counter_app.services.counter import RecordedDropOff
@@ -102,7 +104,9 @@ class WeightDisplay(Vertical):
 class TotalsStrip(Static):
     """Today's kilograms per classification and the reuse share."""
 
-    def show(self, grams_by_class: dict[str, int], messages: Messages, language: str) -> None:
+    def show(
+        self, grams_by_class: Mapping[Classification, int], messages: Messages, language: str
+    ) -> None:
         total = sum(grams_by_class.get(c, 0) for c in CLASSIFICATIONS)
         text = Text()
         text.append(messages.t("totals.today") + "\n", style="bold")
@@ -113,7 +117,10 @@ class TotalsStrip(Static):
         text.append(f"{format_kg(total, language):>16}", style="bold")
         if total:
             share = (
-                Decimal(grams_by_class.get("reuse", 0) + grams_by_class.get("repair", 0))
+                Decimal(
+                    grams_by_class.get(Classification.REUSE, 0)
+                    + grams_by_class.get(Classification.REPAIR, 0)
+                )
                 * 100
                 / total
             ).quantize(Decimal(1))
@@ -150,7 +157,7 @@ class DropOffTable(DataTable[str | Text]):
             self.add_row(*self._cells(record), key=record.id)
 
     def _cells(self, r: RecordedDropOff) -> list[str | Text]:
-        time_text = r.recorded_at.astimezone(LOCAL_TZ).strftime("%H:%M")
+        time_text = r.recorded_at.astimezone(STATION_TZ).strftime("%H:%M")
         kind = self._messages.t(f"classification.{r.classification}")
         weight = format_kg(r.weight_grams, self._language)
         category = r.category_name

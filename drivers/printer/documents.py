@@ -10,8 +10,9 @@ Every job starts with ``ESC @`` (initialise) and ``ESC t n`` selecting the code
 page explicitly (CP858 on Epson printers, ``n`` = 19 on the TM-T20II). Text is
 encoded here to that code page and sent with ``_raw``: python-escpos's automatic
 code page choice ("magic encode") would switch to a Greek page for the euro sign.
-All strings arrive already translated; nothing here is shown in a user's language
-except what the caller passes in.
+All strings arrive already translated, and weights already formatted (the
+application formats, the driver prints: so a label says exactly what the screen
+said); nothing here is shown in a user's language except what the caller passes in.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from escpos.constants import CODEPAGE_CHANGE, QR_ECLEVEL_M, QR_MODEL_2
@@ -28,7 +28,6 @@ from escpos.printer import Dummy
 from drivers.printer.layout import (
     DEFAULT_PROFILE,
     PaperLayout,
-    format_weight,
     paper_layout,
     shorten,
     two_columns,
@@ -62,55 +61,56 @@ def _check_label_code(label_code: str) -> None:
         raise ValueError(f"a label code is printable ASCII only: {label_code!r}")
 
 
-def _check_weight(weight_kg: Any) -> None:
-    if not isinstance(weight_kg, Decimal):
-        raise TypeError(f"a weight is a Decimal, not {type(weight_kg).__name__}")
+def _check_weight(weight: Any) -> None:
+    # A number here would be printed in no one's format: the caller formats weights.
+    if not isinstance(weight, str):
+        raise TypeError(f"a weight is formatted text, not {type(weight).__name__}")
+    if not weight.strip():
+        raise ValueError("a weight must not be empty")
 
 
 @dataclass(frozen=True, slots=True)
 class ItemLabel:
     """The label stuck on one weighed item. Strings come translated from the app.
 
-    ``copy_marker`` (e.g. ``HERDRUK`` or ``DUPLICAAT``) is printed inverted at the
-    top of a reprint. ``manual`` marks a weight typed in by hand; ``manual_caption``
-    is the text that says so on the label.
+    ``weight`` is printed as given (``"12,34 kg"``). ``copy_marker`` (e.g. ``HERDRUK``
+    or ``DUPLICAAT``) is printed inverted at the top of a reprint. ``manual`` marks a
+    weight typed in by hand; ``manual_caption`` is the text that says so on the label.
     """
 
     label_code: str
     classification_title: str
     category: str
     eural_code: str | None
-    weight_kg: Decimal
+    weight: str
     recorded_at_local: datetime
     station_name: str
     copy_marker: str | None = None
     weight_caption: str = "Gewicht"
     manual: bool = False
     manual_caption: str | None = None
-    decimal_comma: bool = True
     datetime_format: str = _DATETIME_FORMAT
 
     def __post_init__(self) -> None:
         _check_label_code(self.label_code)
-        _check_weight(self.weight_kg)
+        _check_weight(self.weight)
 
 
 @dataclass(frozen=True, slots=True)
 class TotalsSlip:
     """Weights per classification or fraction for one day, on a slip.
 
-    ``rows`` are (label, kg) pairs printed in order; ``grand_total_kg`` defaults to
-    their sum (pass it when rows overlap, e.g. classifications and their fractions).
+    ``rows`` are (label, weight) pairs printed in order, ``grand_total`` the weight
+    under them; weights are printed as given (``"1.628,75 kg"``).
     """
 
     day: date
     station_name: str
     title: str
-    rows: Sequence[tuple[str, Decimal]]
+    rows: Sequence[tuple[str, str]]
     grand_total_caption: str
-    grand_total_kg: Decimal | None = None
+    grand_total: str
     printed_at_local: datetime | None = None
-    decimal_comma: bool = True
     date_format: str = _DATE_FORMAT
     datetime_format: str = _DATETIME_FORMAT
     # Lines printed under the total as they are, e.g. the hash chain's anchor.
@@ -118,18 +118,11 @@ class TotalsSlip:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "footer_lines", tuple(str(line) for line in self.footer_lines))
-        rows = tuple((str(label), kg) for label, kg in self.rows)
-        for _, kg in rows:
-            _check_weight(kg)
-        if self.grand_total_kg is not None:
-            _check_weight(self.grand_total_kg)
+        rows = tuple((str(label), weight) for label, weight in self.rows)
+        for _, weight in rows:
+            _check_weight(weight)
+        _check_weight(self.grand_total)
         object.__setattr__(self, "rows", rows)
-
-    @property
-    def total_kg(self) -> Decimal:
-        if self.grand_total_kg is not None:
-            return self.grand_total_kg
-        return sum((kg for _, kg in self.rows), Decimal(0))
 
 
 @dataclass
@@ -323,7 +316,7 @@ def render_item_label(label: ItemLabel, profile: str = DEFAULT_PROFILE) -> bytes
     job.paragraph(label.category, max_lines=2, align="center")
     if label.eural_code:
         job.paragraph(f"EURAL {label.eural_code}", max_lines=1, align="center")
-    weight = format_weight(label.weight_kg, label.decimal_comma)
+    weight = layout.printable(label.weight)
     job.style(height=2, bold=True, align="center")
     job.raw_line(_labelled(layout.printable(label.weight_caption), weight, layout.columns))
     if label.manual:
@@ -348,11 +341,10 @@ def render_totals_slip(slip: TotalsSlip, profile: str = DEFAULT_PROFILE) -> byte
     job.paragraph(slip.station_name, max_lines=1, align="center")
     job.style(align="left")
     job.rule()
-    for label, kg in slip.rows:
-        weight = format_weight(kg, slip.decimal_comma)
-        job.raw_line(two_columns(layout.printable(label), weight, layout.columns))
+    for label, weight in slip.rows:
+        job.raw_line(two_columns(layout.printable(label), layout.printable(weight), layout.columns))
     job.rule()
-    total = format_weight(slip.total_kg, slip.decimal_comma)
+    total = layout.printable(slip.grand_total)
     job.style(bold=True, height=2)
     job.raw_line(two_columns(layout.printable(slip.grand_total_caption), total, layout.columns))
     job.style(align="left")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import textwrap
 import unicodedata
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from escpos.capabilities import CAPABILITIES, get_profile
@@ -280,19 +279,3 @@ def two_columns(left: str, right: str, columns: int, width_mult: int = 1) -> str
         return right
     left = shorten(left, room)
     return left + " " * (limit - len(left) - len(right)) + right
-
-
-def format_weight(weight_kg: Decimal, decimal_comma: bool = True) -> str:
-    """A weight for people: ``12,34 kg`` (Dutch) or ``12.34 kg``.
-
-    At least two decimals, three when the scale gave grams; never a float.
-    """
-    if not weight_kg.is_finite():
-        raise ValueError(f"a weight must be a finite number, not {weight_kg}")
-    exponent = weight_kg.as_tuple().exponent
-    decimals = min(3, max(2, -exponent)) if isinstance(exponent, int) else 2
-    quantum = Decimal(1).scaleb(-decimals)
-    text = f"{weight_kg.quantize(quantum, rounding=ROUND_HALF_UP):f}"
-    if decimal_comma:
-        text = text.replace(".", ",")
-    return f"{text} kg"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from escpos.printer import Dummy
 from hypothesis import given, settings
@@ -24,7 +23,7 @@ def label_bytes() -> bytes:
             classification_title="HERGEBRUIK",
             category="Fietsen € ë",
             eural_code="20 01 40",
-            weight_kg=Decimal("12.34"),
+            weight="12,34 kg",
             recorded_at_local=datetime(2024, 5, 3, 14, 5),
             station_name="Milieustraat Noord",
             copy_marker="HERDRUK",

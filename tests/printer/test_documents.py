@@ -23,7 +23,6 @@ from drivers.printer.documents import (
 from drivers.printer.layout import (
     columns_for_profile,
     encode_text,
-    format_weight,
     paper_layout,
     printable,
     shorten,
@@ -44,7 +43,7 @@ def plain_label(**changes: object) -> ItemLabel:
         "classification_title": "HERGEBRUIK",
         "category": "Fietsen",
         "eural_code": "20 01 40",
-        "weight_kg": Decimal("12.34"),
+        "weight": "12,34 kg",
         "recorded_at_local": datetime(2024, 5, 3, 14, 5),
         "station_name": "Milieustraat Noord",
     }
@@ -58,7 +57,7 @@ def realistic_label() -> ItemLabel:
         classification_title="REPARATIE",
         category="Elektrische en elektronische apparatuur (klein, met stekker of batterij)",
         eural_code="20 01 36",
-        weight_kg=Decimal("1234.567"),
+        weight="1.234,567 kg",
         station_name="Milieustraat Zuid-Oost, Gemeente Voorbeeldstad",
         copy_marker="DUPLICAAT",
         manual=True,
@@ -134,7 +133,7 @@ def test_item_label_decodes_to_what_a_person_reads() -> None:
     assert "REPARATIE" in texts
     assert any(text.startswith("Elektrische en elektronische") for text in texts)
     assert "EURAL 20 01 36" in texts
-    assert "Gewicht: 1234,567 kg" in texts
+    assert "Gewicht: 1.234,567 kg" in texts
     assert "handmatig ingevoerd" in texts
     assert "03-05-2024 14:05" in texts
     assert "MS01-000123" in texts
@@ -148,7 +147,7 @@ def test_item_label_styles_a_person_sees() -> None:
     title = lines["REPARATIE"]
     assert (title.width_mult, title.height_mult, title.bold, title.align) == (2, 2, True, "center")
     assert lines["MS01-000123"].bold
-    assert lines["Gewicht: 1234,567 kg"].height_mult == 2
+    assert lines["Gewicht: 1.234,567 kg"].height_mult == 2
     elements = decode_escpos(render_item_label(plain_label())).elements
     barcodes = [e for e in elements if isinstance(e, DecodedBarcode)]
     assert [b.hri for b in barcodes] == ["none"]  # the code is printed as text already
@@ -203,14 +202,13 @@ def test_a_realistic_label_stays_under_400_bytes() -> None:
         assert len(render_item_label(realistic_label(), profile=profile)) < 400
 
 
-def test_weight_uses_the_dutch_comma_unless_told_otherwise() -> None:
-    texts = [
-        line.text
-        for line in decode_escpos(
-            render_item_label(plain_label(weight_kg=Decimal("12"), decimal_comma=False))
-        ).lines
-    ]
-    assert "Gewicht: 12.00 kg" in texts
+def test_weight_is_printed_as_the_app_formatted_it() -> None:
+    # The app formats (in the attendant's language), the driver prints.
+    for weight in ("12.00 kg", "1,234.50 kg", "0,005 kg"):
+        texts = [
+            line.text for line in decode_escpos(render_item_label(plain_label(weight=weight))).lines
+        ]
+        assert f"Gewicht: {weight}" in texts
 
 
 def test_a_printer_without_qr_or_barcode_gets_text_only() -> None:
@@ -223,9 +221,13 @@ def test_a_printer_without_qr_or_barcode_gets_text_only() -> None:
     assert "MS01-000123" in [line.text for line in doc.lines]
 
 
-def test_item_label_refuses_a_float_weight_and_a_bad_label_code() -> None:
-    with pytest.raises(TypeError, match="Decimal"):
-        plain_label(weight_kg=12.34)
+def test_item_label_refuses_an_unformatted_weight_and_a_bad_label_code() -> None:
+    with pytest.raises(TypeError, match="formatted text"):
+        plain_label(weight=12.34)
+    with pytest.raises(TypeError, match="formatted text"):
+        plain_label(weight=Decimal("12.34"))
+    with pytest.raises(ValueError, match="empty"):
+        plain_label(weight=" ")
     with pytest.raises(ValueError, match="ASCII"):
         plain_label(label_code="MS01-00012€")
     with pytest.raises(ValueError, match="1 to 64"):
@@ -246,11 +248,12 @@ def test_totals_slip_lists_rows_and_the_grand_total() -> None:
         station_name="Milieustraat Noord",
         title="Dagtotalen",
         rows=[
-            ("Hergebruik", Decimal("120.5")),
-            ("Reparatie", Decimal("8.25")),
-            ("Recycling metalen en andere lange namen die niet passen", Decimal("1500")),
+            ("Hergebruik", "120,50 kg"),
+            ("Reparatie", "8,25 kg"),
+            ("Recycling metalen en andere lange namen die niet passen", "1.500,00 kg"),
         ],
         grand_total_caption="Totaal",
+        grand_total="1.628,75 kg",
         printed_at_local=datetime(2024, 5, 3, 17, 30),
     )
     data = render_totals_slip(slip, profile="TM-T88V")
@@ -260,10 +263,10 @@ def test_totals_slip_lists_rows_and_the_grand_total() -> None:
     assert "Dagtotalen" in texts and "03-05-2024" in texts
     assert "Hergebruik" + " " * 23 + "120,50 kg" in texts  # 42 columns
     total = next(line for line in doc.lines if line.text.startswith("Totaal"))
-    assert total.text.endswith("1628,75 kg") and total.bold
+    assert total.text.endswith("1.628,75 kg") and total.bold
     assert all(line.columns <= 42 and not line.wrapped for line in doc.lines)
     assert any(
-        text.startswith("Recycling metalen") and text.endswith("1500,00 kg") for text in texts
+        text.startswith("Recycling metalen") and text.endswith("1.500,00 kg") for text in texts
     )
 
 
@@ -321,14 +324,6 @@ def test_shorten_and_two_columns() -> None:
     assert shorten("kort", 12) == "kort"
     assert two_columns("Hergebruik", "12,00 kg", 24) == "Hergebruik      12,00 kg"
     assert len(two_columns("Een hele lange omschrijving", "1234,500 kg", 24)) == 24
-
-
-def test_format_weight() -> None:
-    assert format_weight(Decimal("12.34")) == "12,34 kg"
-    assert format_weight(Decimal("12")) == "12,00 kg"
-    assert format_weight(Decimal("0.125")) == "0,125 kg"
-    assert format_weight(Decimal("1.23456"), decimal_comma=False) == "1.235 kg"
-    assert format_weight(Decimal("-2.5")) == "-2,50 kg"
 
 
 @given(

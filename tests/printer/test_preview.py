@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -35,7 +34,7 @@ def label_bytes(profile: str = "TM-T20II") -> bytes:
         classification_title="Hergebruik",
         category="Fietsen € ë",
         eural_code="20 01 40",
-        weight_kg=Decimal("12.34"),
+        weight="12,34 kg",
         recorded_at_local=datetime(2024, 5, 3, 14, 5),
         station_name="Milieustraat Noord",
         copy_marker="HERDRUK",

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from counter_app.config import Config, DatabaseConfig, StationConfig
 from counter_app.i18n import Messages
 from counter_app.services.printing import (
-    LOCAL_TZ,
+    STATION_TZ,
     PrinterHealth,
     PrintEvent,
     PrintService,
@@ -244,7 +244,7 @@ def test_the_totals_slip_shows_the_day_in_dutch(config: Config, engine: Engine) 
     void_drop_off(engine, voided.id, operator="balie", reason="verkeerd gewogen")
     service = PrintService(config, engine, NL)
     service.drain()
-    today = datetime.now(LOCAL_TZ).date()
+    today = datetime.now(STATION_TZ).date()
 
     job_id = service.queue_totals_slip()
     assert totals_slip_day(engine, job_id) == today
@@ -284,8 +284,8 @@ def test_the_totals_slip_shows_the_day_in_dutch(config: Config, engine: Engine) 
 def test_a_totals_slip_of_an_earlier_day_waits_its_turn_and_shows_that_day(
     config: Config, engine: Engine
 ) -> None:
-    yesterday = datetime.now(LOCAL_TZ).date() - timedelta(days=1)
-    noon = datetime(yesterday.year, yesterday.month, yesterday.day, 12, tzinfo=LOCAL_TZ)
+    yesterday = datetime.now(STATION_TZ).date() - timedelta(days=1)
+    noon = datetime(yesterday.year, yesterday.month, yesterday.day, 12, tzinfo=STATION_TZ)
     record(engine, "reuse", 5000, now=noon)
     record(engine, "reuse", 7000)  # today's: not on yesterday's slip
     service = PrintService(config, engine, NL)
@@ -328,7 +328,7 @@ def test_the_totals_slip_in_english(config: Config, engine: Engine) -> None:
     assert "Day totals" in slip.text
     assert "REPAIR" in slip.text
     assert "2.50 kg" in slip.text
-    today = datetime.now(LOCAL_TZ).date()
+    today = datetime.now(STATION_TZ).date()
     assert today.isoformat() in slip.text  # 2024-05-03, not 03-05-2024
     assert today.strftime("%d-%m-%Y") not in slip.text
 
@@ -357,7 +357,7 @@ def test_jobs_of_the_day_with_older_ones_still_waiting(config: Config, engine: E
 
     assert listed == [old_waiting.print_job_id, today.print_job_id]
     assert old_sent.print_job_id not in listed
-    earlier = service.jobs_of_day(long_ago.astimezone(LOCAL_TZ).date())
+    earlier = service.jobs_of_day(long_ago.astimezone(STATION_TZ).date())
     assert [job.label_code for job in earlier] == ["MS01-000001", "MS01-000002"]
 
 
