@@ -22,8 +22,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check counter_app drivers db tests bench
 	$(BIN)/mypy
 
+# The suite waits far more than it computes (ptys, threads, child processes, Pilot), so
+# it runs in several worker processes that overlap their waits, more than the cores.
+# TEST_WORKERS=0 runs it in one process (for a debugger, or -x on the first failure).
+TEST_WORKERS ?= 4
+
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

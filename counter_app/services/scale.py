@@ -93,8 +93,12 @@ class ScaleService:
         *,
         demo_seed: int | None = None,
         demo_scenario: bool = True,
+        clock: Callable[[], int] = _now_ms,
     ) -> None:
         self._config = config
+        # Monotonic milliseconds. Stability windows, silence and the age of a weight
+        # are all measured on it; a test passes its own to step time instead of waiting.
+        self._clock = clock
         self._on_change = on_change
         self._lock = threading.Lock()
         self._publish_lock = threading.Lock()
@@ -205,7 +209,7 @@ class ScaleService:
         )
 
     def _on_reading(self, reading: Reading) -> None:
-        now = _now_ms()
+        now = self._clock()
         indicator_says_motion = reading.stable is False  # the indicator's own flag
         unreadable = reading.kind == "error" and reading.error in UNREADABLE_ERRORS
         if not unreadable:
@@ -235,7 +239,7 @@ class ScaleService:
             self._stability.reset()
             self._link_detail = link.message or ""
             self._signal.reset()
-            self._link_since_ms = _now_ms() if self._link_up else None
+            self._link_since_ms = self._clock() if self._link_up else None
             self._latest = None
         self._publish()
 
@@ -256,7 +260,7 @@ class ScaleService:
                 if not self._link_detail and self._transport is None:
                     state = ScaleState.CONNECTING  # not started yet
                 return ScaleSnapshot(state, None, self._link_detail, self.port)
-            now = _now_ms()
+            now = self._clock()
             signal = self._signal.state(now)
             if (
                 signal is SignalState.WAITING
@@ -494,7 +498,7 @@ class ScaleService:
     def _dispatch_raw(self, chunk: RawChunk) -> None:
         if chunk.direction == "rx":
             with self._lock:
-                self._signal.bytes_arrived(_now_ms())
+                self._signal.bytes_arrived(self._clock())
         _notify(self._raw_listeners, chunk)
 
 

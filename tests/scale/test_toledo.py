@@ -142,9 +142,14 @@ def test_auto_detects_a_present_checksum() -> None:
 
 
 def _frame_with_checksum_02() -> bytes:
-    """A body whose checksum byte is 02h, the same as STX (found by trying weights)."""
-    for value in range(1_000_000):
-        weight = f"{value:06d}".encode()
+    """A body whose checksum byte is 02h, the same as STX: the lowest such weight.
+
+    The checksum depends on the sum of the weight's digits only, so one weight per
+    digit sum is tried (the lowest with that sum: its remainder digit, then nines).
+    """
+    for digit_sum in range(6 * 9 + 1):
+        nines, rest = divmod(digit_sum, 9)
+        weight = (str(rest) + "9" * nines).rjust(6, "0")[-6:].encode()
         body = toledo_frame(weight=weight, with_checksum=False)
         if checksum(body) == STX:
             return body

@@ -350,12 +350,13 @@ def test_garbled_frames_do_not_break_software_stability() -> None:
     from counter_app.services.scale import ScaleService
 
     config = parse_config('[scale]\nport = "/dev/null-not-used"\nprotocol = "xk3190"\n').scale
-    service = ScaleService(config)
+    now_ms = [0]
+    service = ScaleService(config, clock=lambda: now_ms[0])
     good = Reading(Decimal("12.34"), "kg", None, raw=b"\x02+012342...")
     bad = Reading.unreadable(b"\x02+01234 damaged", error="checksum")
     service._link_up = True  # as if connected; the readings are fed by hand
     service._link_since_ms = 0
     for i in range(40):
         service._on_reading(bad if i % 8 == 7 else good)
-        time.sleep(0.03)
+        now_ms[0] += 30  # a frame every 30 ms, on the service's own clock
     assert service.snapshot().state is ScaleState.STABLE

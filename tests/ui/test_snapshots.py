@@ -73,6 +73,11 @@ def test_picker(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
         await put_on_scale(pilot, app, "4.10", state=ScaleState.STABLE)
         await pilot.press("3", "h", "o")
         await wait_for(pilot, lambda: picker_filtered(app, "ho"))
+        from textual.widgets import Input
+
+        # The cursor blinks every 0.5 s: on a busy machine the screenshot could catch
+        # it hidden. Held visible, as the snapshot shows it.
+        app.screen.query_one(Input).cursor_blink = False
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
