@@ -82,7 +82,7 @@ def test_every_key_built_in_the_code_has_words(language: str) -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_chain_problem_has_words(language: str) -> None:
-    from db.records import CHAIN_PROBLEM_CODES
+    from db.verify import CHAIN_PROBLEM_CODES
 
     catalogue = message_catalogue(language)
     missing = [c for c in CHAIN_PROBLEM_CODES if f"cli_verify.problem_{c}" not in catalogue]

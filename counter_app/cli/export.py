@@ -178,7 +178,7 @@ class _Output:
 def _export(args: argparse.Namespace, ctx: CliContext) -> int:
     def body() -> int:
         from db.export import ExportIncomplete, export_rows, write_csv, write_json, write_xlsx
-        from db.records import chain_heads
+        from db.verify import chain_heads
 
         messages = messages_for(ctx)
         start = parse_day(args.start, "--from", messages)

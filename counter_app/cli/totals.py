@@ -22,7 +22,7 @@ from db.domain import STATION_TZ, Classification
 if TYPE_CHECKING:
     from counter_app.cli.context import CliContext
     from counter_app.i18n import Messages
-    from db.records import DayTotals
+    from db.queries import DayTotals
 
 
 def register(subparsers: Any) -> None:
@@ -166,7 +166,8 @@ def _print_totals_table(totals: DayTotals, ctx: CliContext, messages: Messages) 
 
 def _totals(args: argparse.Namespace, ctx: CliContext) -> int:
     def body() -> int:
-        from db.records import chain_heads, totals_for_day
+        from db.queries import totals_for_day
+        from db.verify import chain_heads
 
         messages = messages_for(ctx)
         day = (

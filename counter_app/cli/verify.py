@@ -48,7 +48,7 @@ def _verify(args: argparse.Namespace, ctx: CliContext) -> int:
     def body() -> int:
         from db.chain import Anchor, AnchorError
         from db.engine import DatabaseError, check_file
-        from db.records import verify_chain
+        from db.verify import verify_chain
 
         messages = messages_for(ctx)
         try:
@@ -103,7 +103,7 @@ def _print_chain_report(report: Any, ctx: CliContext, messages: Messages) -> Non
 
 
 def chain_problem_words(issue: Any, messages: Messages) -> str:
-    """A ``db.records.ChainProblem`` in the configured language."""
+    """A ``db.verify.ChainProblem`` in the configured language."""
     facts = dict(issue.facts)
     kind = facts.get("kind")
     if kind is not None:
