@@ -32,7 +32,7 @@ def _documents(profile: str) -> dict[str, bytes]:
     from counter_app.i18n import STATION_TZ, Messages, format_kg
     from counter_app.services.labels import totals_slip_for
     from db.domain import Classification
-    from db.records import CategoryTotal, DayTotals
+    from db.queries import CategoryTotal, DayTotals
     from drivers.printer.documents import (
         ItemLabel,
         render_item_label,
@@ -147,7 +147,7 @@ def _latency() -> list[tuple[str, str]]:
     from counter_app.i18n import Messages
     from counter_app.services.printing import PrintService
     from db.engine import open_database
-    from db.records import NewDropOff, record_drop_off
+    from db.writes import NewDropOff, record_drop_off
     from drivers.printer.settings import NetworkPrinter
 
     fake = _fake_printer_class()()

@@ -11,6 +11,7 @@ these names at their first paint, before SQLAlchemy is loaded.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -73,3 +74,12 @@ __all__ = [
     "PrintJobStatus",
     "WeightSource",
 ]
+
+
+def utc_now(now: datetime | None = None) -> datetime:
+    """``now`` (which must be timezone-aware) or the current time, in UTC."""
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"time without a timezone: {now!r}")
+    return now.astimezone(UTC)

@@ -50,7 +50,7 @@ from sqlmodel import col
 from db.domain import STATION_TZ, Classification
 from db.engine import DatabaseError, read_session
 from db.models import DropOff, UtcDateTime
-from db.records import day_bounds, not_a_void, voided_condition
+from db.queries import day_bounds, not_a_void, voided_condition
 
 # The sheet's order of classifications, as the plain text the export writes.
 _CLASSIFICATIONS: tuple[str, ...] = tuple(c.value for c in Classification)

@@ -42,17 +42,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from db.domain import PENDING_STATUSES, CopyMarker, DocumentKind, PrintJobStatus
+from db.domain import PENDING_STATUSES, CopyMarker, DocumentKind, PrintJobStatus, utc_now
 from db.engine import read_session, write_session
 from db.models import AuditEntry, DropOff, LabelSequence, PrintJob
-from db.records import (
-    RecordNotFound,
-    add_audit,
-    cancel_print_job_row,
-    new_id,
-    standing_drop_off,
-    utc_now,
-)
+from db.queries import RecordNotFound
+from db.writes import add_audit, cancel_print_job_row, new_id, standing_drop_off
 
 # Who the audit log names for changes the print worker makes on its own.
 PRINTER_ACTOR = "printer"

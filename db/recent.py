@@ -16,7 +16,7 @@ from sqlmodel import col
 
 from db.engine import read_session
 from db.models import DropOff
-from db.records import not_a_void
+from db.queries import not_a_void
 
 
 @dataclass(frozen=True, slots=True)

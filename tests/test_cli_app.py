@@ -45,7 +45,7 @@ def test_counter_refuses_to_start_half_configured(config_file, tmp_path: Path) -
 
 
 def test_config_after_the_sub_command_is_honoured(config_file) -> None:  # type: ignore[no-untyped-def]
-    from counter_app.cli import _hoist_config
+    from counter_app.cli.main import _hoist_config
 
     assert _hoist_config(["config", "check", "--config", "x.toml"]) == [
         "--config",
@@ -115,7 +115,7 @@ def test_an_unforeseen_error_in_a_command_leaves_a_crash_report(
     result = _run_python(
         f"""
         import sys
-        from counter_app import cli_config
+        from counter_app.cli import config as cli_config
 
         def check(args, ctx):
             ctx.config  # the configuration was read

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from counter_app import cli_config
 from counter_app.cli import CliContext, main
+from counter_app.cli import config as cli_config
 from counter_app.config import TOO_DEEP
 
 ConfigFile = Callable[..., Path]  # the config_file fixture of conftest.py

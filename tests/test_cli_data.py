@@ -26,7 +26,7 @@ from openpyxl import load_workbook
 from counter_app.cli import main
 from db.engine import open_database
 from db.export import EXPORT_COLUMNS
-from db.records import NewDropOff, NewReading, record_drop_off, void_drop_off
+from db.writes import NewDropOff, NewReading, record_drop_off, void_drop_off
 
 ConfigFile = Callable[..., Path]  # the config_file fixture of conftest.py
 

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from printer.escpos_fake_printer import FakeEscposPrinter
 
-from counter_app import cli_printer
 from counter_app.cli import CliContext, main
+from counter_app.cli import printer as cli_printer
 from counter_app.i18n import Messages
 from db.engine import open_database
 from db.printjobs import mark_failed
-from db.records import NewDropOff, record_drop_off
+from db.writes import NewDropOff, record_drop_off
 from drivers.printer.decode import decode_escpos
 from drivers.printer.factory import make_connection
 from drivers.printer.settings import read_printer_settings

@@ -15,7 +15,9 @@ import pytest
 import serial
 
 from counter_app.cli import main
-from counter_app.cli_scale import SimulatorConsole, parse_options, printable
+from counter_app.cli.scale_protocols import parse_options
+from counter_app.cli.scale_simulate import SimulatorConsole
+from counter_app.scale_view import printable
 from drivers.scale import registry
 from drivers.scale.comma import CommaProtocol
 from drivers.scale.reading import IndicatorState, Reading
@@ -240,7 +242,7 @@ class TestDecode:
     ) -> None:
         from datetime import UTC, datetime
 
-        from counter_app.cli_scale import MonitorView
+        from counter_app.cli.scale_monitor import MonitorView
         from drivers.scale.transport import RawChunk
 
         log_path = tmp_path / "line.log"
@@ -445,7 +447,7 @@ def test_monitor_names_an_unreadable_signal_and_a_silent_line() -> None:
 
     from rich.console import Console
 
-    from counter_app.cli_scale import MonitorView
+    from counter_app.cli.scale_monitor import MonitorView
     from drivers.scale.registry import make_protocol
 
     class Counts:
@@ -471,7 +473,7 @@ def test_monitor_counts_checksum_failures_apart() -> None:
 
     from rich.console import Console
 
-    from counter_app.cli_scale import MonitorView
+    from counter_app.cli.scale_monitor import MonitorView
     from drivers.scale.reading import IndicatorState
     from drivers.scale.registry import make_emulator, make_protocol
 
@@ -498,7 +500,7 @@ def test_decoding_a_monitor_log_prints_the_readings(tmp_path, capsys) -> None:  
     from datetime import UTC, datetime
 
     from counter_app.cli import main
-    from counter_app.cli_scale import MonitorView
+    from counter_app.cli.scale_monitor import MonitorView
     from drivers.scale.transport import RawChunk
 
     log_path = tmp_path / "line.log"
@@ -533,7 +535,7 @@ def test_monitor_shows_the_whole_weight_at_80_columns() -> None:
     """At 80 columns the raw column is cut, never the time, kind, weight, unit or stable."""
     from datetime import UTC, datetime
 
-    from counter_app.cli_scale import MonitorView
+    from counter_app.cli.scale_monitor import MonitorView
     from drivers.scale.transport import RawChunk
 
     at = datetime(2026, 1, 15, 11, 5, 9, 123000, tzinfo=UTC)
@@ -581,8 +583,9 @@ def test_monitor_times_are_the_stations_time_zone(monkeypatch: pytest.MonkeyPatc
     """Europe/Amsterdam, like the rest of the counter, whatever zone the computer is in."""
     from datetime import UTC, datetime
 
-    from counter_app import cli_scale, scale_view
-    from counter_app.cli_scale import MonitorView
+    from counter_app import scale_view
+    from counter_app.cli import scale_monitor
+    from counter_app.cli.scale_monitor import MonitorView
     from drivers.scale.transport import RawChunk
 
     if hasattr(time, "tzset"):
@@ -591,8 +594,8 @@ def test_monitor_times_are_the_stations_time_zone(monkeypatch: pytest.MonkeyPatc
     try:
         winter = datetime(2026, 1, 15, 11, 5, 9, 123000, tzinfo=UTC)
         summer = datetime(2026, 7, 15, 11, 5, 9, 4000, tzinfo=UTC)
-        assert cli_scale.clock is scale_view.clock  # one clock for both views
-        assert cli_scale.printable is scale_view.printable
+        assert scale_monitor.clock is scale_view.clock  # one clock for both views
+        assert scale_monitor.printable is scale_view.printable
         view = MonitorView("test")
         view.on_raw(RawChunk(b"ST,GS,+0012.34kg\r\n", summer, "rx"))
         view.on_reading(Reading(Decimal("12.34"), "kg", True, received_at=winter))
@@ -608,7 +611,8 @@ def test_monitor_times_are_the_stations_time_zone(monkeypatch: pytest.MonkeyPatc
 def test_monitor_log_to_a_pipe_gets_its_header(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import os
 
-    from counter_app.cli_scale import MONITOR_LOG_HEADER, MonitorView
+    from counter_app.cli.scale_decode import MONITOR_LOG_HEADER
+    from counter_app.cli.scale_monitor import MonitorView
 
     read_end, write_end = os.pipe()
     with os.fdopen(write_end, "w", encoding="utf-8") as pipe:

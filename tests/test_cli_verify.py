@@ -22,7 +22,7 @@ import pytest
 
 from counter_app.cli import main
 from db.engine import DatabaseReadOnly, open_database
-from db.records import NewDropOff, NewReading, record_drop_off, void_drop_off
+from db.writes import NewDropOff, NewReading, record_drop_off, void_drop_off
 
 AT = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)
 

@@ -2,7 +2,7 @@
 
 The catalogue test checks that the languages agree with each other; this one reads
 the code (``ast``) for the keys it passes to ``t(...)``, ``messages.t(...)`` and
-``_counted(messages, ...)``, so a key that was renamed or never written fails here
+``counted(messages, ...)``, so a key that was renamed or never written fails here
 instead of showing its bare name to a person. A key built at run time
 (``f"cli_verify.problem_{code}"``) must at least match some key with that prefix;
 the words for each reason code are checked where the codes are listed.
@@ -31,7 +31,7 @@ def _key_arguments(tree: ast.AST) -> Iterator[tuple[int, ast.expr, bool]]:
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
         if name == "t":
             yield node.lineno, node.args[0], False
-        elif name == "_counted" and len(node.args) >= 2:
+        elif name == "counted" and len(node.args) >= 2:
             yield node.lineno, node.args[1], True
 
 
@@ -82,7 +82,7 @@ def test_every_key_built_in_the_code_has_words(language: str) -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_chain_problem_has_words(language: str) -> None:
-    from db.records import CHAIN_PROBLEM_CODES
+    from db.verify import CHAIN_PROBLEM_CODES
 
     catalogue = message_catalogue(language)
     missing = [c for c in CHAIN_PROBLEM_CODES if f"cli_verify.problem_{c}" not in catalogue]

@@ -9,7 +9,7 @@ is typed: :class:`Recorded`, :class:`Refused` (a reason and the scale as it was)
 :class:`NeedsConfirmation` (the record it may repeat; :meth:`CounterService.confirm_repeat`
 records after a yes). A screen asks and shows; it holds no rule.
 
-A record is acknowledged only after its transaction committed (``db.records``): the
+A record is acknowledged only after its transaction committed (``db.writes``): the
 drop-off, its captured reading, audit entry, print job and outbox row in one go.
 Printing happens after, from the queue, so a jammed printer never delays a record.
 
@@ -36,9 +36,9 @@ if TYPE_CHECKING:
 
     from counter_app.config import Config
     from counter_app.services.printing import PrintService
+    from db.queries import DayTotals as DayTotals
+    from db.queries import RecordedDropOff as RecordedDropOff
     from db.recent import LastDropOff as LastDropOff
-    from db.records import DayTotals as DayTotals
-    from db.records import RecordedDropOff as RecordedDropOff
 
 
 class CounterRefusal(enum.Enum):
@@ -197,7 +197,7 @@ class CounterService:
 
         The step of :meth:`capture` that writes: it checks no rule of the counter.
         """
-        from db.records import NewDropOff, NewReading, record_drop_off
+        from db.writes import NewDropOff, NewReading, record_drop_off
 
         grams = reading.grams
         if grams is None or reading.weight is None or reading.unit is None:
@@ -255,7 +255,7 @@ class CounterService:
     # -- the day, and reprints -----------------------------------------------------------
 
     def today(self, day: date | None = None) -> TodayView:
-        from db.records import day_bounds, drop_offs_between, totals_for_day
+        from db.queries import day_bounds, drop_offs_between, totals_for_day
 
         day = day or datetime.now(STATION_TZ).date()
         start, end = day_bounds(day, STATION_TZ)

@@ -18,7 +18,7 @@ from db.domain import STATION_TZ, Classification, CopyMarker, WeightSource
 if TYPE_CHECKING:
     from counter_app.config import Config
     from db.chain import Anchor
-    from db.records import DayTotals, RecordedDropOff
+    from db.queries import DayTotals, RecordedDropOff
     from drivers.printer.documents import ItemLabel, TotalsSlip
 
 # Database copy markers -> catalogue keys of the words printed on the label.

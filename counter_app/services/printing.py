@@ -162,7 +162,7 @@ def print_jobs_of_day(
     With ``station_id`` only the jobs for that station's printer.
     """
     from db.printjobs import print_jobs_between
-    from db.records import day_bounds
+    from db.queries import day_bounds
 
     start, end = day_bounds(day, STATION_TZ)
     return print_jobs_between(engine, start, end, include_pending=True, station_id=station_id)
@@ -526,7 +526,8 @@ class PrintService:
     def render_job(self, job: PrintJobInfo) -> tuple[bytes, str | None]:
         """The bytes of a job's document, with its copy marker; and its label code."""
         from counter_app.services.labels import item_label_for, totals_slip_for
-        from db import records
+        from db.queries import drop_off_by_id, totals_for_day
+        from db.verify import chain_heads
         from drivers.printer.documents import (
             render_item_label,
             render_test_page,
@@ -535,17 +536,17 @@ class PrintService:
 
         profile = self._config.printer.profile
         if job.document == DocumentKind.ITEM_LABEL and job.drop_off_id is not None:
-            drop_off = records.drop_off_by_id(self._engine, job.drop_off_id)
+            drop_off = drop_off_by_id(self._engine, job.drop_off_id)
             label = item_label_for(drop_off, self._config, self._messages, job.copy_marker)
             return render_item_label(label, profile=profile), drop_off.label_code
         if job.document == DocumentKind.TOTALS_SLIP:
-            totals = records.totals_for_day(self._engine, _slip_day(self._engine, job), STATION_TZ)
+            totals = totals_for_day(self._engine, _slip_day(self._engine, job), STATION_TZ)
             slip = totals_slip_for(
                 totals,
                 self._config,
                 self._messages,
                 copy_marker=job.copy_marker,
-                anchors=records.chain_heads(self._engine),
+                anchors=chain_heads(self._engine),
             )
             return render_totals_slip(slip, profile=profile), None
         if job.document == DocumentKind.TEST_PAGE:

@@ -24,7 +24,8 @@ from db.engine import (
     read_session,
     write_session,
 )
-from db.records import drop_off_by_id, verify_chain
+from db.queries import drop_off_by_id
+from db.verify import verify_chain
 
 #: The newest schema revision this code knows.
 
@@ -179,7 +180,7 @@ RECORD_THEN_WAIT = textwrap.dedent(
     from datetime import UTC, datetime
     from decimal import Decimal
     from db.engine import open_database
-    from db.records import NewDropOff, NewReading, record_drop_off
+    from db.writes import NewDropOff, NewReading, record_drop_off
 
     engine = open_database(sys.argv[1])
     reading = NewReading(

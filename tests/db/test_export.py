@@ -29,7 +29,7 @@ from db.export import (
     write_json,
     write_xlsx,
 )
-from db.records import NewDropOff, NewReading, record_drop_off, void_drop_off
+from db.writes import NewDropOff, NewReading, record_drop_off, void_drop_off
 
 HEADER = (
     "id,label_code,recorded_at,station_id,visit_id,classification,category,"
@@ -398,7 +398,7 @@ def test_xlsx_numbers_are_exact_up_to_a_billion_tonnes(tmp_path: Path) -> None:
 def test_xlsx_totals_sheet_carries_the_chain_anchors(
     tmp_path: Path, engine: Engine, recorded: list[str]
 ) -> None:
-    from db.records import chain_heads
+    from db.verify import chain_heads
 
     anchors = [anchor.text(64) for anchor in chain_heads(engine)]
     assert anchors

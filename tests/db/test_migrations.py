@@ -31,7 +31,8 @@ from db.engine import (
     upgrade_database,
 )
 from db.models import metadata
-from db.records import NewDropOff, record_drop_off, verify_chain, void_drop_off
+from db.verify import verify_chain
+from db.writes import NewDropOff, record_drop_off, void_drop_off
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)

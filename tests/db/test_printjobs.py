@@ -32,14 +32,8 @@ from db.printjobs import (
     queue_reprint,
     settle_interrupted_attempt,
 )
-from db.records import (
-    NewDropOff,
-    RecordedDropOff,
-    RecordNotFound,
-    drop_off_by_id,
-    record_drop_off,
-    void_drop_off,
-)
+from db.queries import RecordedDropOff, RecordNotFound, drop_off_by_id
+from db.writes import NewDropOff, record_drop_off, void_drop_off
 
 T0 = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
 

@@ -23,16 +23,9 @@ from sqlalchemy.engine import Engine
 from db.engine import open_database
 from db.export import export_rows
 from db.printjobs import print_jobs_between
+from db.queries import day_bounds, drop_offs_between, totals_for_day
 from db.recent import last_drop_off
-from db.records import (
-    NewDropOff,
-    NewReading,
-    day_bounds,
-    drop_offs_between,
-    record_drop_off,
-    totals_for_day,
-    void_drop_off,
-)
+from db.writes import NewDropOff, NewReading, record_drop_off, void_drop_off
 
 DAY = date(2024, 5, 14)
 AT = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)

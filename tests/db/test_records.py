@@ -21,19 +21,16 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from db.engine import DatabaseError, open_database
-from db.records import (
-    NewDropOff,
-    NewReading,
+from db.queries import (
     RecordNotFound,
     day_bounds,
     drop_off_by_id,
     drop_off_by_label_code,
     drop_offs_between,
-    record_drop_off,
     totals_for_day,
-    verify_chain,
-    void_drop_off,
 )
+from db.verify import verify_chain
+from db.writes import NewDropOff, NewReading, record_drop_off, void_drop_off
 
 ROOT = Path(__file__).resolve().parents[2]
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -272,7 +269,7 @@ RECORD_MANY = textwrap.dedent(
     import sys
     from datetime import UTC, datetime
     from db.engine import open_database
-    from db.records import NewDropOff, record_drop_off
+    from db.writes import NewDropOff, record_drop_off
 
     engine = open_database(sys.argv[1])
     sys.stdin.readline()  # start together

@@ -21,14 +21,8 @@ from sqlalchemy.engine import Engine
 from db.chain import GENESIS_HASH, Anchor, AnchorError, audit_hash, chain_hash, drop_off_content
 from db.engine import DatabaseError, open_database
 from db.models import AuditEntry, CapturedReading, DropOff
-from db.records import (
-    NewDropOff,
-    NewReading,
-    chain_heads,
-    record_drop_off,
-    verify_chain,
-    void_drop_off,
-)
+from db.verify import chain_heads, verify_chain
+from db.writes import NewDropOff, NewReading, record_drop_off, void_drop_off
 
 NOON = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
 
@@ -344,7 +338,7 @@ def test_text_that_is_not_an_anchor_is_refused(text: str) -> None:
 
 
 def test_every_problem_code_has_english_words() -> None:
-    from db.records import CHAIN_PROBLEM_CODES, ChainProblem
+    from db.verify import CHAIN_PROBLEM_CODES, ChainProblem
 
     for code in CHAIN_PROBLEM_CODES:
         assert ChainProblem(code, {}).describe() != code

@@ -27,7 +27,7 @@ from counter_app.services.counter import (
     Refused,
 )
 from counter_app.services.scale import CaptureRefusal, ScaleService, ScaleState
-from db.records import void_drop_off
+from db.writes import void_drop_off
 from drivers.printer.settings import PreviewPrinter
 from drivers.scale.reading import Reading
 from drivers.scale.simulator import ScaleSimulator

@@ -15,7 +15,8 @@ from counter_app.services.labels import item_label_for, totals_slip_for
 from counter_app.ui.widgets import DropOffTable
 from db.domain import Classification, WeightSource
 from db.engine import open_database
-from db.records import NewDropOff, record_drop_off, totals_for_day
+from db.queries import totals_for_day
+from db.writes import NewDropOff, record_drop_off
 from drivers.printer.decode import decode_escpos
 from drivers.printer.documents import render_item_label, render_totals_slip
 

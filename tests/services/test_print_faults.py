@@ -32,7 +32,8 @@ from counter_app.services.printing import (
 from counter_app.ui.status_words import status_line
 from db.engine import open_database
 from db.printjobs import pending_print_jobs, print_job, queue_reprint
-from db.records import NewDropOff, NewReading, RecordedDropOff, record_drop_off
+from db.queries import RecordedDropOff
+from db.writes import NewDropOff, NewReading, record_drop_off
 from drivers.printer.decode import DecodedDocument, decode_escpos
 from drivers.printer.network import NetworkConnection
 from drivers.printer.settings import NetworkPrinter

@@ -37,13 +37,9 @@ from db.printjobs import (
     queue_document,
     totals_slip_day,
 )
-from db.records import (
-    NewDropOff,
-    RecordedDropOff,
-    record_drop_off,
-    verify_chain,
-    void_drop_off,
-)
+from db.queries import RecordedDropOff
+from db.verify import verify_chain
+from db.writes import NewDropOff, record_drop_off, void_drop_off
 from drivers.printer.connection import PaperState, PrinterStatus
 from drivers.printer.decode import DecodedDocument, decode_escpos
 from drivers.printer.preview import PreviewConnection
@@ -665,7 +661,7 @@ def test_a_certain_failure_the_database_would_not_record_prints_no_duplicate(
     import db.engine
     from counter_app.config import Config, DatabaseConfig, StationConfig
     from db.printjobs import print_job
-    from db.records import NewDropOff, record_drop_off
+    from db.writes import NewDropOff, record_drop_off
     from drivers.printer.connection import PrinterUnavailable
     from drivers.printer.decode import decode_escpos
     from drivers.printer.preview import PreviewConnection

@@ -22,7 +22,7 @@ from counter_app.i18n import Messages
 from counter_app.services.printing import PrintService
 from db.engine import open_database
 from db.printjobs import pending_print_jobs
-from db.records import NewDropOff, record_drop_off
+from db.writes import NewDropOff, record_drop_off
 from drivers.printer.decode import decode_escpos
 from drivers.printer.settings import NetworkPrinter
 

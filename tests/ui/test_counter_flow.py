@@ -183,7 +183,7 @@ async def test_english_when_configured(make_app, counter_config: Config) -> None
 async def test_a_refused_reprint_is_said_and_the_counter_goes_on(
     make_app, counter_config: Config
 ) -> None:
-    from db.records import void_drop_off
+    from db.writes import void_drop_off
 
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

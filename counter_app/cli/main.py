@@ -1,6 +1,7 @@
-"""The ``counter`` command line (DESIGN.md section 4).
+"""The ``counter`` command line: the parser and ``main``.
 
-Every sub-command lives in its own module that exposes ``register(subparsers)``;
+Every command group lives in its own module of this package that exposes
+``register(subparsers)``;
 each parser sets ``handler=function(args, ctx) -> int``. The handler gets a
 :class:`CliContext` that loads the configuration on first use, so commands that do
 not need it (``scale decode``) never fail on a bad config file.
@@ -15,32 +16,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TextIO
 
-if TYPE_CHECKING:
-    from counter_app.config import Config
-
-
-@dataclass
-class CliContext:
-    config_arg: str | None
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    err: TextIO = field(default_factory=lambda: sys.stderr)
-    _config: Config | None = None
-
-    @property
-    def config(self) -> Config:
-        """The loaded configuration; raises ``ConfigError`` with a readable message."""
-        if self._config is None:
-            from counter_app.config import load_config
-
-            self._config = load_config(self.config_arg)
-        return self._config
+from counter_app.cli.context import CliContext
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from counter_app import cli_config, cli_data, cli_printer, cli_scale
+    from counter_app.cli import app, config, export, printer, scale, totals, verify
 
     parser = argparse.ArgumentParser(
         prog="counter",
@@ -51,29 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="configuration file (default: $COUNTER_CONFIG, then the user config directory)",
     )
-    parser.set_defaults(handler=_run_app)
+    parser.set_defaults(handler=app.run)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (cli_config, cli_scale, cli_printer, cli_data):
+    for module in (config, scale, printer, export, totals, verify):
         module.register(sub)
     return parser
-
-
-def _run_app(args: argparse.Namespace, ctx: CliContext) -> int:
-    from counter_app.services.station_lock import hold_for_counter
-    from db.engine import make_private_dir
-
-    config = ctx.config
-    # The data directory holds the records, labels and crash reports: owner-only.
-    make_private_dir(config.data_dir())
-    # One counter per station per database: a second one stops here, with a message
-    # naming the one that runs, before the screen or the database is touched.
-    lock = hold_for_counter(config, ctx.err)
-    if lock is None:
-        return 2
-    from counter_app.ui.app import run_counter
-
-    with lock:
-        return run_counter(config)
 
 
 def _hoist_config(argv: Sequence[str]) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from counter_app.cli import CliContext
+from counter_app.cli.context import CliContext
 from counter_app.config import ConfigError, config_path_candidate, config_to_toml
 
 

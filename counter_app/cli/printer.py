@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from counter_app.cli import CliContext
+from counter_app.cli.context import CliContext
 
 if TYPE_CHECKING:
     from counter_app.i18n import Messages

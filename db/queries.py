@@ -1,0 +1,294 @@
+"""Reading drop-offs back: a day's list, one record, a day's totals.
+
+Everything returned here is a frozen dataclass detached from any session. Every query
+on a range of days goes through the date index (see :func:`not_a_void`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, exists, func, literal_column, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+from sqlmodel import col
+
+from db.domain import (
+    STATION_TZ,
+    Classification,
+    PrintJobStatus,
+    WeightSource,
+    utc_now,
+)
+from db.engine import read_session
+from db.models import (
+    DropOff,
+    PrintJob,
+)
+
+SHARE_QUANTUM = Decimal("0.0001")
+
+
+class RecordNotFound(LookupError):
+    """No record with the given id or label code."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedDropOff:
+    """A stored drop-off. ``print_job_id`` is its first label job (None if it has none);
+    ``print_status`` the status of its most recent print job."""
+
+    id: str
+    label_code: str
+    recorded_at: datetime
+    classification: Classification
+    category_code: str
+    category_name: str
+    eural_code: str | None
+    weight_grams: int
+    weight_source: WeightSource
+    operator: str
+    print_job_id: str | None
+    voided: bool = False
+    station_id: str = ""
+    label_no: int = 0
+    visit_id: str | None = None
+    reason: str | None = None
+    print_status: PrintJobStatus | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryTotal:
+    classification: Classification
+    category_code: str
+    category_name: str
+    eural_code: str | None
+    grams: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotals:
+    """Totals of one local day; voided drop-offs and void rows are left out.
+
+    ``grams_by_classification`` and ``count_by_classification`` have a key for every
+    classification, 0 where there was nothing. ``categories`` is ordered reuse,
+    repair, recycling, then heaviest first.
+    """
+
+    day: date
+    grams_by_classification: dict[Classification, int]
+    count_by_classification: dict[Classification, int]
+    categories: tuple[CategoryTotal, ...]
+    voided_count: int = 0
+
+    @property
+    def total_grams(self) -> int:
+        return sum(self.grams_by_classification.values())
+
+    @property
+    def count(self) -> int:
+        return sum(self.count_by_classification.values())
+
+    def share(self, classification: Classification) -> Decimal | None:
+        """The classification's part of the total weight (0.4567), None when nothing
+        was weighed."""
+        total = self.total_grams
+        if total == 0:
+            return None
+        grams = Decimal(self.grams_by_classification.get(classification, 0))
+        return (grams / Decimal(total)).quantize(SHARE_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+    @property
+    def reuse_share(self) -> Decimal | None:
+        return self.share(Classification.REUSE)
+
+
+# What verify_chain can find wrong; ChainProblem.code is one of these.
+
+
+def as_recorded(
+    row: DropOff, *, print_job_id: str | None, voided: bool, print_status: str | None
+) -> RecordedDropOff:
+    # The columns hold plain text; the record speaks the domain's words.
+    return RecordedDropOff(
+        id=row.id,
+        label_code=str(row.label_code),
+        recorded_at=row.recorded_at,
+        classification=Classification(row.classification),
+        category_code=row.category_code,
+        category_name=row.category_name,
+        eural_code=row.eural_code,
+        weight_grams=row.weight_grams,
+        weight_source=WeightSource(row.weight_source),
+        operator=row.operator,
+        print_job_id=print_job_id,
+        voided=voided,
+        station_id=row.station_id,
+        label_no=int(row.label_no or 0),
+        visit_id=row.visit_id,
+        reason=row.reason,
+        print_status=None if print_status is None else PrintJobStatus(print_status),
+    )
+
+
+def not_a_void() -> ColumnElement[bool]:
+    """Rows that are drop-offs, not voids (``voids_id IS NULL``), without steering the
+    query to the ``voids_id`` index.
+
+    Given ``voids_id IS NULL`` SQLite picks the unique index on ``voids_id``, in which
+    nearly every row is NULL, and so reads the whole table instead of the day through
+    ``ix_drop_off_recorded_at``. The unary ``+`` is SQLite's documented way to keep a
+    term from choosing an index (https://www.sqlite.org/optoverview.html, "Disqualifying
+    WHERE clause terms using unary-+").
+    """
+    return literal_column("+drop_off.voids_id").is_(None)
+
+
+def voided_condition() -> ColumnElement[bool]:
+    void = aliased(DropOff)
+    return exists().where(col(void.voids_id) == col(DropOff.id))
+
+
+def _drop_off_select() -> Select[Any]:
+    """Drop-offs (never void rows) with ``voided``, first job id and latest job status."""
+    first_job = (
+        select(col(PrintJob.id))
+        .where(col(PrintJob.drop_off_id) == col(DropOff.id))
+        .order_by(col(PrintJob.created_at), col(PrintJob.id))
+        .limit(1)
+        .scalar_subquery()
+    )
+    latest_status = (
+        select(col(PrintJob.status))
+        .where(col(PrintJob.drop_off_id) == col(DropOff.id))
+        .order_by(col(PrintJob.updated_at).desc(), col(PrintJob.created_at).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    statement: Select[Any] = select(
+        DropOff, voided_condition().label("voided"), first_job, latest_status
+    ).where(not_a_void())
+    return statement
+
+
+def _rows_to_recorded(rows: Any) -> list[RecordedDropOff]:
+    return [
+        as_recorded(row, print_job_id=job_id, voided=bool(voided), print_status=status)
+        for row, voided, job_id, status in rows
+    ]
+
+
+def drop_offs_between(
+    engine: Engine,
+    start_utc: datetime,
+    end_utc: datetime,
+    *,
+    station_id: str | None = None,
+) -> list[RecordedDropOff]:
+    """Drop-offs recorded in ``[start_utc, end_utc)``, newest first, voided ones
+    included with ``voided=True``; void rows themselves are not listed."""
+    start, end = utc_now(start_utc), utc_now(end_utc)
+    statement = (
+        _drop_off_select()
+        .where(col(DropOff.recorded_at) >= start, col(DropOff.recorded_at) < end)
+        .order_by(col(DropOff.recorded_at).desc(), col(DropOff.label_no).desc())
+    )
+    if station_id is not None:
+        statement = statement.where(col(DropOff.station_id) == station_id)
+    with read_session(engine) as session:
+        return _rows_to_recorded(session.execute(statement).all())
+
+
+def drop_off_by_id(engine: Engine, drop_off_id: str) -> RecordedDropOff:
+    """One drop-off; ``RecordNotFound`` if there is none with that id."""
+    with read_session(engine) as session:
+        found = _rows_to_recorded(
+            session.execute(_drop_off_select().where(col(DropOff.id) == drop_off_id)).all()
+        )
+    if not found:
+        raise RecordNotFound(f"no drop-off with id {drop_off_id}")
+    return found[0]
+
+
+def drop_off_by_label_code(engine: Engine, label_code: str) -> RecordedDropOff:
+    """The drop-off a label's QR code names; ``RecordNotFound`` if there is none."""
+    with read_session(engine) as session:
+        found = _rows_to_recorded(
+            session.execute(
+                _drop_off_select().where(col(DropOff.label_code) == label_code.strip())
+            ).all()
+        )
+    if not found:
+        raise RecordNotFound(f"no drop-off with label {label_code}")
+    return found[0]
+
+
+def day_bounds(day: date, tz: ZoneInfo = STATION_TZ) -> tuple[datetime, datetime]:
+    """The UTC instants where the local ``day`` starts and the next one starts.
+
+    A day is 23 or 25 hours long when the clocks change.
+    """
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def totals_for_day(engine: Engine, day: date, tz: ZoneInfo = STATION_TZ) -> DayTotals:
+    """Grams and counts per classification and per category/fraction of a local day."""
+    start, end = day_bounds(day, tz)
+    in_day = (
+        col(DropOff.recorded_at) >= start,
+        col(DropOff.recorded_at) < end,
+        not_a_void(),
+    )
+    grouped = (
+        select(
+            col(DropOff.classification),
+            col(DropOff.category_code),
+            col(DropOff.category_name),
+            col(DropOff.eural_code),
+            func.sum(col(DropOff.weight_grams)),
+            func.count(),
+        )
+        .where(*in_day, ~voided_condition())
+        .group_by(
+            col(DropOff.classification),
+            col(DropOff.category_code),
+            col(DropOff.category_name),
+            col(DropOff.eural_code),
+        )
+    )
+    voided_count = select(func.count()).select_from(DropOff).where(*in_day, voided_condition())
+    with read_session(engine) as session:
+        rows = session.execute(grouped).all()
+        voided = int(session.execute(voided_count).scalar_one())
+    categories = [
+        CategoryTotal(
+            classification=Classification(classification),
+            category_code=str(code),
+            category_name=str(name),
+            eural_code=eural,
+            grams=int(grams),
+            count=int(count),
+        )
+        for classification, code, name, eural, grams, count in rows
+    ]
+    order = {name: index for index, name in enumerate(Classification)}
+    categories.sort(key=lambda c: (order[c.classification], -c.grams, c.category_code))
+    grams_by = dict.fromkeys(Classification, 0)
+    count_by = dict.fromkeys(Classification, 0)
+    for category in categories:
+        grams_by[category.classification] += category.grams
+        count_by[category.classification] += category.count
+    return DayTotals(
+        day=day,
+        grams_by_classification=grams_by,
+        count_by_classification=count_by,
+        categories=tuple(categories),
+        voided_count=voided,
+    )
