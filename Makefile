@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/counter $(ARGS)
 
+# ruff, mypy, and the architecture's contracts ([tool.importlinter] in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check counter_app drivers db tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The suite waits far more than it computes (ptys, threads, child processes, Pilot), so
 # it runs in several worker processes that overlap their waits, more than the cores.

@@ -84,3 +84,21 @@ def test_the_first_screen_does_not_wait_for_the_database_or_printer_libraries() 
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert json.loads(result.stdout) == []
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """An import cycle between two modules (the app and its screen imported each other)
+    makes both hard to read and to test alone. Function-level imports count too."""
+    import grimp
+
+    graph = grimp.build_graph("counter_app", "drivers", "db")
+    assert "counter_app.ui.app" in graph.modules and len(graph.modules) > 50
+    pairs = sorted(
+        {
+            tuple(sorted((module, other)))
+            for module in graph.modules
+            for other in graph.find_modules_directly_imported_by(module)
+            if module in graph.find_modules_directly_imported_by(other)
+        }
+    )
+    assert pairs == []
