@@ -85,6 +85,8 @@ class FakeEscposPrinter:
         self.transmit_status_requests = 0
         self.host = "127.0.0.1"
         self.jobs: list[bytes] = []  # what would be printed: status requests removed
+        self._ordered_jobs: list[tuple[int, bytes]] = []
+        self._accepted = 0
         self.connections: list[bytes] = []  # every byte of each finished connection
         self.status_requests: list[int] = []
         self._lock = threading.Condition()
@@ -156,13 +158,14 @@ class FakeEscposPrinter:
                     conn, _ = listener.accept()
                 except BlockingIOError:
                     continue
-                self._start(self._serve, "fake-printer-connection", conn)
+                self._accepted += 1
+                self._start(self._serve, "fake-printer-connection", conn, self._accepted)
         finally:
             listener.close()
             self._listener = None
             self._listener_closed.set()
 
-    def _serve(self, conn: socket.socket) -> None:
+    def _serve(self, conn: socket.socket, order: int) -> None:
         if not self.reads:
             self._hold_without_reading(conn)
             return
@@ -176,7 +179,7 @@ class FakeEscposPrinter:
                 if self.drop_after is not None:
                     want = min(want, self.drop_after - len(raw))
                     if want <= 0:
-                        self._record(raw, payload + pending)  # before the client can go on
+                        self._record(order, raw, payload + pending)  # before the client goes on
                         self._reset(conn)
                         return
                 try:
@@ -190,7 +193,7 @@ class FakeEscposPrinter:
                 raw += chunk
                 pending += chunk
                 pending = self._take_requests(conn, pending, payload)
-            self._record(raw, payload + pending)
+            self._record(order, raw, payload + pending)
         finally:
             conn.close()
 
@@ -249,11 +252,15 @@ class FakeEscposPrinter:
                 self._lock.notify_all()
             conn.close()
 
-    def _record(self, raw: bytearray, payload: bytearray) -> None:
+    def _record(self, order: int, raw: bytearray, payload: bytearray) -> None:
+        # A printer prints in the order the connections came in; the threads here may
+        # see their connections end in another order on a busy machine.
         with self._lock:
             self.connections.append(bytes(raw))
             if payload:
-                self.jobs.append(bytes(payload))
+                self._ordered_jobs.append((order, bytes(payload)))
+                self._ordered_jobs.sort(key=lambda job: job[0])
+                self.jobs[:] = [job for _, job in self._ordered_jobs]
             self._lock.notify_all()
 
     @staticmethod
