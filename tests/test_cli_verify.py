@@ -384,3 +384,17 @@ def test_a_void_is_still_found_in_a_read_only_copy(
     _copy, config = _archive(database, folder)
     result = _run(prefix, folder, "--config", str(config), "verify")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_db_check_runs_the_full_check_of_the_file(
+    config: str, database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", config, "db", "check"]) == 0
+    assert capsys.readouterr().out == "Bestand: in orde (volledige controle)\n"
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA foreign_keys = OFF")
+        connection.execute("UPDATE print_job SET reprint_of = 'no-such-job'")
+    assert main(["--config", config, "db", "check"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("Bestand: BESCHADIGD (volledige controle)")
+    assert "points at a missing row of print_job" in out

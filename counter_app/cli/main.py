@@ -21,7 +21,7 @@ from counter_app.cli.context import CliContext
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from counter_app.cli import app, config, export, printer, scale, totals, verify
+    from counter_app.cli import app, config, db, export, printer, scale, totals, verify
 
     parser = argparse.ArgumentParser(
         prog="counter",
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.set_defaults(handler=app.run)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (config, scale, printer, export, totals, verify):
+    for module in (config, scale, printer, export, totals, verify, db):
         module.register(sub)
     return parser
 

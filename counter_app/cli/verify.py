@@ -57,7 +57,7 @@ def _verify(args: argparse.Namespace, ctx: CliContext) -> int:
             raise UsageError(messages.t("cli_verify.not_an_anchor")) from None
         with open_for_reading(ctx, messages) as engine:
             physical = check_file(engine, full=args.full)
-            _print_file_check(physical, ctx, messages)
+            print_file_check(physical, ctx, messages)
             try:
                 report = verify_chain(engine, anchors)
             except DatabaseError as exc:
@@ -69,7 +69,7 @@ def _verify(args: argparse.Namespace, ctx: CliContext) -> int:
     return run_command(ctx, body)
 
 
-def _print_file_check(physical: Any, ctx: CliContext, messages: Messages) -> None:
+def print_file_check(physical: Any, ctx: CliContext, messages: Messages) -> None:
     kind = messages.t("cli_verify.full_check" if physical.full else "cli_verify.quick_check")
     if physical.ok:
         print(messages.t("cli_verify.file_ok", kind=kind), file=ctx.out)
