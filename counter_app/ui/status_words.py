@@ -1,17 +1,22 @@
 """The printer's part of the status line: the print service's events put into words.
 
 The print service reports what happened (:class:`PrintEvent`: a health, the number
-of waiting jobs, the driver's reason in English); the attendant reads it here, in the
-configured language.
+of waiting jobs, the driver's reason as a code with the place it names); the attendant
+reads it here, in the configured language. The driver's English sentence stays in the
+log and the job's last error.
 """
 
 from __future__ import annotations
 
 from counter_app.i18n import Messages
 from counter_app.services.printing import PrinterHealth, PrintEvent
+from drivers.printer.connection import PrinterFault
 
 #: The longest driver detail shown in brackets on the status line.
 STATUS_DETAIL_LIMIT = 60
+
+#: The longest place (address, device, path) named in the status line's detail.
+_WHERE_LIMIT = 32
 
 #: Catalogue key of each health on the status line ("Printer: papier op").
 HEALTH_KEYS: dict[PrinterHealth, str] = {
@@ -25,8 +30,19 @@ HEALTH_KEYS: dict[PrinterHealth, str] = {
     PrinterHealth.ERROR: "printer.error",
 }
 
-# Where the Dutch words say all there is to say, no English detail follows them.
+# Where the health says all there is to say (paper out), no detail follows it.
 _DETAIL_SHOWN = frozenset({PrinterHealth.UNREACHABLE, PrinterHealth.ERROR})
+
+
+def fault_words(fault: PrinterFault, messages: Messages, where: str = "") -> str:
+    """The driver's reason in the attendant's language: ``10.0.0.9:9100: weigert de
+    verbinding``; the place first, as the driver named it (an address, a device)."""
+    words = messages.t(f"printer.fault.{fault.value}")
+    if len(where) > _WHERE_LIMIT:
+        # The end of a path names the place (``…/blocked/labels``); its start is the same
+        # on every station.
+        where = "…" + where[-(_WHERE_LIMIT - 1) :]
+    return f"{where}: {words}" if where else words
 
 
 def short_detail(message: str, limit: int = STATUS_DETAIL_LIMIT) -> str:
@@ -50,11 +66,12 @@ def short_detail(message: str, limit: int = STATUS_DETAIL_LIMIT) -> str:
 def status_line(event: PrintEvent, messages: Messages, connection: str = "") -> str:
     """The printer's part of the status line, in the attendant's language.
 
-    ``Printer: niet bereikbaar · wachtrij: 2 (printer at 10.0.0.9:9100 refuses …)``:
-    the health in words, the number of jobs waiting, and a short English detail in
-    brackets where the words alone do not say enough (unreachable, fault). The count
-    comes before the detail so a narrow terminal (80 columns) cuts the detail, never
-    the count.
+    ``Printer: niet bereikbaar · wachtrij: 2 (10.0.0.9:9100: weigert de verbinding)``:
+    the health in words, the number of jobs waiting, and the driver's reason in
+    brackets where the health alone does not say enough (unreachable, fault). The
+    count comes before the detail so a narrow terminal (80 columns) cuts the detail,
+    never the count. A failure no driver explained (a program error) shows no detail
+    here: its English text is in the log.
     """
     line = messages.t(HEALTH_KEYS[event.health])
     if connection == "preview" and event.health is PrinterHealth.UNKNOWN:
@@ -62,8 +79,6 @@ def status_line(event: PrintEvent, messages: Messages, connection: str = "") -> 
         line = messages.t("printer.preview_mode")
     if event.pending:
         line += " · " + messages.t("printer.pending", count=event.pending)
-    if event.message and event.health in _DETAIL_SHOWN:
-        detail = short_detail(event.message)
-        if detail:
-            line += f" ({detail})"
+    if event.fault is not None and event.health in _DETAIL_SHOWN:
+        line += f" ({fault_words(event.fault, messages, event.where)})"
     return line
