@@ -176,9 +176,7 @@ class FileConnection(PrinterConnection):
             except BlockingIOError:
                 count = 0
             except OSError as error:
-                raise unavailable(
-                    self.path, error, device=device, uncertain=written > 0
-                ) from error
+                raise unavailable(self.path, error, device=device, uncertain=written > 0) from error
             written += count
             if count == 0 and written < len(view):
                 remaining = deadline - time.monotonic()
