@@ -244,8 +244,9 @@ class PrintService:
         self._backoff = tuple(backoff)
         self._mark_sent_retry_delays = tuple(mark_sent_retry_delays)
         self._sleep = sleep
-        # Jobs whose certain failure the database refused to record (job id -> reason).
-        self._failed_unrecorded: dict[str, str] = {}
+        # Jobs whose certain failure the database refused to record
+        # (job id -> reason, its fault code).
+        self._failed_unrecorded: dict[str, tuple[str, str | None]] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -375,7 +376,8 @@ class PrintService:
             if job.id in self._failed_unrecorded:
                 # The last attempt failed for certain, but the database would not take
                 # it then: record it now, so this print carries no duplicate marker.
-                self._settle_failed(job.id, self._failed_unrecorded[job.id], uncertain=False)
+                reason, fault = self._failed_unrecorded[job.id]
+                self._settle_failed(job.id, reason, uncertain=False, fault=fault)
             # An earlier attempt that began and never ended may have printed: this
             # print then carries the duplicate marker, so render after settling it.
             job = printjobs.settle_interrupted_attempt(
@@ -477,23 +479,28 @@ class PrintService:
         label_code: str | None,
     ) -> bool:
         error = reason if isinstance(reason, PrinterError) else None
-        self._settle_failed(job.id, str(reason), uncertain=uncertain)
+        fault = None if error is None else error.fault.value
+        self._settle_failed(job.id, str(reason), uncertain=uncertain, fault=fault)
         # No bytes of the job with the event: nothing (or not all of it) printed.
         self._emit(health, pending, str(reason), job.id, label_code, error=error)
         return False
 
-    def _settle_failed(self, job_id: str, reason: str, *, uncertain: bool) -> None:
+    def _settle_failed(
+        self, job_id: str, reason: str, *, uncertain: bool, fault: str | None = None
+    ) -> None:
         from db import printjobs
 
         refusal = self._write_through(
-            lambda: printjobs.mark_failed(self._engine, job_id, reason, uncertain=uncertain)
+            lambda: printjobs.mark_failed(
+                self._engine, job_id, reason, uncertain=uncertain, fault=fault
+            )
         )
         if refusal is None:
             self._failed_unrecorded.pop(job_id, None)
         elif not uncertain:
             # Still open in the database, which would make the next print a duplicate:
             # remember here that nothing went out, and record it before that print.
-            self._failed_unrecorded[job_id] = reason
+            self._failed_unrecorded[job_id] = (reason, fault)
 
     def _cancel_quietly(self, job_id: str) -> None:
         from db import printjobs

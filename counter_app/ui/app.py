@@ -29,7 +29,7 @@ from counter_app.ui.messages import (
     TodayLoaded,
     WeightChanged,
 )
-from counter_app.ui.status_words import status_line
+from counter_app.ui.status_words import failure_words, status_line
 
 if TYPE_CHECKING:
     from counter_app.config import Config
@@ -110,7 +110,7 @@ class CounterApp(App[None]):
         try:
             self.scale_service.start()
         except Exception as exc:  # the counter keeps running; the screen says why
-            self.counter_screen.post_message(ServiceFailed(str(exc) or repr(exc)))
+            self.counter_screen.post_message(ServiceFailed(failure_words(exc, self.messages)))
 
     @work(thread=True, group="start")
     def _open_database(self) -> None:
@@ -126,7 +126,7 @@ class CounterApp(App[None]):
             generation = self._next_generation()
             view = counter.today(self.local_day())
         except Exception as exc:
-            self.post_message(DatabaseFailed(str(exc) or repr(exc)))
+            self.post_message(DatabaseFailed(failure_words(exc, self.messages)))
             return
         self.post_message(TodayLoaded(view, generation))
         print_service.start()
@@ -154,7 +154,7 @@ class CounterApp(App[None]):
         try:
             view = self.counter_service.today(self.local_day())
         except Exception as exc:
-            self.counter_screen.post_message(ServiceFailed(str(exc) or repr(exc)))
+            self.counter_screen.post_message(ServiceFailed(failure_words(exc, self.messages)))
             return
         self.post_message(TodayLoaded(view, generation))
 

@@ -9,11 +9,10 @@ log and the job's last error.
 from __future__ import annotations
 
 from counter_app.i18n import Messages
+from counter_app.services.failures import reason_of
 from counter_app.services.printing import PrinterHealth, PrintEvent
 from drivers.printer.connection import PrinterFault
-
-#: The longest driver detail shown in brackets on the status line.
-STATUS_DETAIL_LIMIT = 60
+from drivers.scale.link import LinkCause
 
 #: The longest place (address, device, path) named in the status line's detail.
 _WHERE_LIMIT = 32
@@ -45,24 +44,6 @@ def fault_words(fault: PrinterFault, messages: Messages, where: str = "") -> str
     return f"{where}: {words}" if where else words
 
 
-def short_detail(message: str, limit: int = STATUS_DETAIL_LIMIT) -> str:
-    """The first part of a driver message, for the status line.
-
-    Driver messages say what happened first and give advice after a colon or dash
-    ("printer at 10.0.0.9:9100 refuses the connection: is this ..."); the first part
-    is kept, and shortened at a word when it is still longer than ``limit``.
-    """
-    text = " ".join(message.split())
-    for separator in (": ", " — "):
-        head, found, _ = text.partition(separator)
-        if found and head:
-            text = head
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0] or text[: limit - 1]
-    return cut.rstrip(" ,;") + "…"
-
-
 def status_line(event: PrintEvent, messages: Messages, connection: str = "") -> str:
     """The printer's part of the status line, in the attendant's language.
 
@@ -71,7 +52,7 @@ def status_line(event: PrintEvent, messages: Messages, connection: str = "") -> 
     brackets where the health alone does not say enough (unreachable, fault). The
     count comes before the detail so a narrow terminal (80 columns) cuts the detail,
     never the count. A failure no driver explained (a program error) shows no detail
-    here: its English text is in the log.
+    here: its English text stays in the job's last error.
     """
     line = messages.t(HEALTH_KEYS[event.health])
     if connection == "preview" and event.health is PrinterHealth.UNKNOWN:
@@ -82,3 +63,16 @@ def status_line(event: PrintEvent, messages: Messages, connection: str = "") -> 
     if event.fault is not None and event.health in _DETAIL_SHOWN:
         line += f" ({fault_words(event.fault, messages, event.where)})"
     return line
+
+
+def link_words(cause: LinkCause, messages: Messages) -> str:
+    """Why the line to the indicator is down, in the attendant's language."""
+    return messages.t(f"scale_cause.{cause.value}")
+
+
+def failure_words(error: BaseException, messages: Messages) -> str:
+    """A failure a service reported, in the attendant's language (see
+    :func:`counter_app.services.failures.reason_of`)."""
+    reason = reason_of(error)
+    words = messages.t(reason.key, kind=reason.kind)
+    return f"{reason.where}: {words}" if reason.where else words

@@ -8,7 +8,7 @@ import pytest
 
 from counter_app.i18n import Messages
 from counter_app.services.printing import PrinterHealth, PrintEvent
-from counter_app.ui.status_words import short_detail, status_line
+from counter_app.ui.status_words import status_line
 from drivers.printer.connection import PrinterFault
 
 NL = Messages("nl")
@@ -62,17 +62,6 @@ def test_status_line_words_the_drivers_reason_only_where_the_health_needs_it() -
     # A failure no driver explained (a program error) shows its English only in the log.
     bug = PrintEvent(PrinterHealth.ERROR, 0, "KeyError: 'profile'")
     assert status_line(bug, NL) == "Printer: storing"
-
-
-def test_short_detail_keeps_what_happened_and_drops_the_advice() -> None:
-    assert short_detail("cannot write to /dev/usb/lp0: permission denied — is the user") == (
-        "cannot write to /dev/usb/lp0"
-    )
-    long = "connection to the printer at printer-balie-2.milieustraat.local broke while sending"
-    shortened = short_detail(long)
-    assert len(shortened) <= 60
-    assert shortened.endswith("…")
-    assert long.startswith(shortened[:-1])
 
 
 def test_the_preview_connection_is_named_not_called_unknown() -> None:
