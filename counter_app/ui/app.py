@@ -176,6 +176,19 @@ class CounterApp(App[None]):
         self.terminal_gone = message.terminal_gone
         self.exit()
 
+    def action_help_quit(self) -> None:
+        """Ctrl+C: say how the counter is closed, in the attendant's language (Textual's
+        own hint is English)."""
+        for active in self.active_bindings.values():
+            if active.binding.action in ("quit", "app.quit"):
+                display = self.get_key_display(active.binding)
+                self.notify(
+                    self.messages.t("quit_prompt.hint", keys=display),
+                    title=self.messages.t("quit_prompt.title"),
+                    markup=False,
+                )
+                return
+
     def on_unmount(self) -> None:
         self.scale_service.stop()
         if self.print_service is not None:
