@@ -61,6 +61,7 @@ class DatabaseProblem(enum.StrEnum):
     SCHEMA_TOO_OLD = "schema_too_old"
     BUSY = "busy"
     READ_ONLY = "read_only"
+    UNREAD_WAL = "unread_wal"
     CHAIN_BROKEN = "chain_broken"
     INCOMPLETE = "incomplete"
     OTHER = "other"
@@ -101,6 +102,12 @@ class DatabaseReadOnly(DatabaseError):
     """The file, or the folder it is in, can be read but not written."""
 
     problem = DatabaseProblem.READ_ONLY
+
+
+class UnreadWal(DatabaseReadOnly):
+    """Records wait in the ``-wal`` file, and the folder is read-only: they cannot be read."""
+
+    problem = DatabaseProblem.UNREAD_WAL
 
 
 class SchemaTooOld(DatabaseError):
@@ -453,7 +460,7 @@ def _open_read_only(path: Path) -> Engine:
     for mode in modes:
         if mode == "immutable" and wal.exists() and wal.stat().st_size > 0:
             # Immutable reads ignore the WAL, and this one may hold committed records.
-            raise DatabaseReadOnly(
+            raise UnreadWal(
                 f"The database {path} has records in its {wal.name} file that are not in "
                 f"the main file yet, and the folder {path.parent} is read-only, so they "
                 "cannot be read. Copy the database together with its -wal file to a "

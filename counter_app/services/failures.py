@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drivers.printer.connection import PrinterError
+from counter_app.i18n import Messages
+from drivers.printer.connection import PrinterError, PrinterFault
 from drivers.scale.link import LinkCause
 from drivers.scale.simulator import SimulatorUnavailableError
+
+#: The longest place (address, device, path) named before a reason's words.
+_WHERE_LIMIT = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +49,23 @@ def reason_of(error: BaseException) -> FailureReason:
     if isinstance(error, SimulatorUnavailableError):
         return FailureReason(f"scale_cause.{LinkCause.NO_SIMULATOR.value}")
     return FailureReason("failure.unexpected", kind=type(error).__name__)
+
+
+def _with_place(words: str, where: str) -> str:
+    if len(where) > _WHERE_LIMIT:
+        # The end of a path names the place (``…/blocked/labels``); its start is the same
+        # on every station.
+        where = "…" + where[-(_WHERE_LIMIT - 1) :]
+    return f"{where}: {words}" if where else words
+
+
+def fault_words(fault: PrinterFault, messages: Messages, where: str = "") -> str:
+    """The printer driver's reason in the attendant's language: ``10.0.0.9:9100: weigert
+    de verbinding``; the place first, as the driver named it (an address, a device)."""
+    return _with_place(messages.t(f"printer.fault.{fault.value}"), where)
+
+
+def failure_words(error: BaseException, messages: Messages) -> str:
+    """A failure in the configured language, for the screens and the command line."""
+    reason = reason_of(error)
+    return _with_place(messages.t(reason.key, kind=reason.kind), reason.where)

@@ -18,6 +18,7 @@ from textual.driver import Driver
 from counter_app.catalogue import Catalogue, Classification, load_default_catalogue
 from counter_app.i18n import STATION_TZ, Messages
 from counter_app.services.counter import CounterService, TodayView
+from counter_app.services.failures import failure_words
 from counter_app.services.printing import PrintEvent, PrintService
 from counter_app.services.scale import ScaleService, ScaleSnapshot
 from counter_app.ui.counter_screen import CounterScreen
@@ -29,7 +30,7 @@ from counter_app.ui.messages import (
     TodayLoaded,
     WeightChanged,
 )
-from counter_app.ui.status_words import failure_words, status_line
+from counter_app.ui.status_words import status_line
 
 if TYPE_CHECKING:
     from counter_app.config import Config

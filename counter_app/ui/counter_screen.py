@@ -24,11 +24,12 @@ from counter_app.services.counter import (
     Refused,
     TodayView,
 )
+from counter_app.services.failures import failure_words
 from counter_app.services.scale import CaptureRefusal, ScaleService, ScaleSnapshot, ScaleState
 from counter_app.ui.help import HelpScreen
 from counter_app.ui.messages import ActionDone, CaptureFinished, RecordFailed, ServiceFailed
 from counter_app.ui.picker import CategoryPicker
-from counter_app.ui.status_words import failure_words, link_words
+from counter_app.ui.status_words import link_words
 from counter_app.ui.widgets import DropOffTable, LabelPreview, TotalsStrip, WeightDisplay
 
 if TYPE_CHECKING:

@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from counter_app.i18n import STATION_TZ, Messages
+from counter_app.services.failures import failure_words
 from counter_app.services.labels import COPY_MARKER_KEYS
 from counter_app.services.printing import (
     PENDING_STATUSES,
@@ -28,7 +29,6 @@ from counter_app.services.printing import (
     PrintJobStatus,
     PrintService,
 )
-from counter_app.ui.status_words import failure_words
 
 #: Seconds between reloads of the list while the screen is open.
 REFRESH_SECONDS = 2.0

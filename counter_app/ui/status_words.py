@@ -9,13 +9,9 @@ log and the job's last error.
 from __future__ import annotations
 
 from counter_app.i18n import Messages
-from counter_app.services.failures import reason_of
+from counter_app.services.failures import fault_words
 from counter_app.services.printing import PrinterHealth, PrintEvent
-from drivers.printer.connection import PrinterFault
 from drivers.scale.link import LinkCause
-
-#: The longest place (address, device, path) named in the status line's detail.
-_WHERE_LIMIT = 32
 
 #: Catalogue key of each health on the status line ("Printer: papier op").
 HEALTH_KEYS: dict[PrinterHealth, str] = {
@@ -31,17 +27,6 @@ HEALTH_KEYS: dict[PrinterHealth, str] = {
 
 # Where the health says all there is to say (paper out), no detail follows it.
 _DETAIL_SHOWN = frozenset({PrinterHealth.UNREACHABLE, PrinterHealth.ERROR})
-
-
-def fault_words(fault: PrinterFault, messages: Messages, where: str = "") -> str:
-    """The driver's reason in the attendant's language: ``10.0.0.9:9100: weigert de
-    verbinding``; the place first, as the driver named it (an address, a device)."""
-    words = messages.t(f"printer.fault.{fault.value}")
-    if len(where) > _WHERE_LIMIT:
-        # The end of a path names the place (``…/blocked/labels``); its start is the same
-        # on every station.
-        where = "…" + where[-(_WHERE_LIMIT - 1) :]
-    return f"{where}: {words}" if where else words
 
 
 def status_line(event: PrintEvent, messages: Messages, connection: str = "") -> str:
@@ -68,11 +53,3 @@ def status_line(event: PrintEvent, messages: Messages, connection: str = "") -> 
 def link_words(cause: LinkCause, messages: Messages) -> str:
     """Why the line to the indicator is down, in the attendant's language."""
     return messages.t(f"scale_cause.{cause.value}")
-
-
-def failure_words(error: BaseException, messages: Messages) -> str:
-    """A failure a service reported, in the attendant's language (see
-    :func:`counter_app.services.failures.reason_of`)."""
-    reason = reason_of(error)
-    words = messages.t(reason.key, kind=reason.kind)
-    return f"{reason.where}: {words}" if reason.where else words
