@@ -16,6 +16,7 @@ first. Readers use a plain deferred ``BEGIN`` and never block a writer.
 from __future__ import annotations
 
 import contextlib
+import enum
 import errno
 import functools
 import os
@@ -23,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
@@ -51,32 +52,68 @@ PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
 
 
+class DatabaseProblem(enum.StrEnum):
+    """Why the database cannot be used, as a code the application puts into words."""
+
+    MISSING = "missing"
+    NOT_A_DATABASE = "not_a_database"
+    SCHEMA_TOO_NEW = "schema_too_new"
+    SCHEMA_TOO_OLD = "schema_too_old"
+    BUSY = "busy"
+    READ_ONLY = "read_only"
+    UNREAD_WAL = "unread_wal"
+    CHAIN_BROKEN = "chain_broken"
+    INCOMPLETE = "incomplete"
+    OTHER = "other"
+
+
 class DatabaseError(Exception):
-    """The database cannot be used. ``str()`` says why, in words a technician follows."""
+    """The database cannot be used. ``str()`` says why in plain English, for the log and
+    the technician; ``problem`` is the same reason as a code, for the attendant's words."""
+
+    problem: ClassVar[DatabaseProblem] = DatabaseProblem.OTHER
 
 
 class DatabaseMissing(DatabaseError):
     """No database file exists where one was expected."""
 
+    problem = DatabaseProblem.MISSING
+
 
 class NotADatabase(DatabaseError):
     """The file exists but is not a counter database (empty, not SQLite, foreign)."""
+
+    problem = DatabaseProblem.NOT_A_DATABASE
 
 
 class SchemaTooNew(DatabaseError):
     """The database was written by a newer version of the counter."""
 
+    problem = DatabaseProblem.SCHEMA_TOO_NEW
+
 
 class DatabaseBusy(DatabaseError):
     """Another program held the database locked for longer than the busy timeout."""
+
+    problem = DatabaseProblem.BUSY
 
 
 class DatabaseReadOnly(DatabaseError):
     """The file, or the folder it is in, can be read but not written."""
 
+    problem = DatabaseProblem.READ_ONLY
+
+
+class UnreadWal(DatabaseReadOnly):
+    """Records wait in the ``-wal`` file, and the folder is read-only: they cannot be read."""
+
+    problem = DatabaseProblem.UNREAD_WAL
+
 
 class SchemaTooOld(DatabaseError):
     """Opened for reading only, the database still needs a migration this code has."""
+
+    problem = DatabaseProblem.SCHEMA_TOO_OLD
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +460,7 @@ def _open_read_only(path: Path) -> Engine:
     for mode in modes:
         if mode == "immutable" and wal.exists() and wal.stat().st_size > 0:
             # Immutable reads ignore the WAL, and this one may hold committed records.
-            raise DatabaseReadOnly(
+            raise UnreadWal(
                 f"The database {path} has records in its {wal.name} file that are not in "
                 f"the main file yet, and the folder {path.parent} is read-only, so they "
                 "cannot be read. Copy the database together with its -wal file to a "

@@ -48,7 +48,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from db.domain import STATION_TZ, Classification
-from db.engine import DatabaseError, read_session
+from db.engine import DatabaseError, DatabaseProblem, read_session
 from db.models import DropOff, UtcDateTime
 from db.queries import day_bounds, not_a_void, voided_condition
 
@@ -86,6 +86,8 @@ class ExportIncomplete(DatabaseError):
     """The rows read for a period are fewer or other than the table holds: a damaged
     index. ``expected`` and ``found`` are the two counts of drop-offs, ``expected_voided``
     and ``found_voided`` those of the voided ones among them."""
+
+    problem = DatabaseProblem.INCOMPLETE
 
     def __init__(self, expected: int, found: int, expected_voided: int, found_voided: int) -> None:
         super().__init__(

@@ -218,6 +218,7 @@ class PrintJob(CounterTable, table=True):
     copy_marker: str | None = None
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=Text)
+    last_fault: str | None = None  # the reason of last_error as a code, for the screen
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

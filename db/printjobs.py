@@ -78,6 +78,7 @@ class PrintJobInfo:
     reprint_of: str | None
     label_code: str | None = None
     station_id: str | None = None
+    last_fault: str | None = None
 
 
 def _info(job: PrintJob, label_code: str | None) -> PrintJobInfo:
@@ -96,6 +97,7 @@ def _info(job: PrintJob, label_code: str | None) -> PrintJobInfo:
         reprint_of=job.reprint_of,
         label_code=label_code,
         station_id=job.station_id,
+        last_fault=job.last_fault,
     )
 
 
@@ -160,6 +162,9 @@ def print_job(engine: Engine, job_id: str) -> PrintJobInfo:
 #: The audit actions that begin and end a delivery attempt.
 ATTEMPT_BEGUN = "print_job.sending"
 ATTEMPT_ENDED: tuple[str, ...] = ("print_job.sent", "print_job.failed")
+
+#: ``last_fault`` of an attempt that began and never ended (the reason as a code).
+INTERRUPTED_FAULT = "interrupted"
 
 #: ``last_error`` of an attempt that began and never ended.
 INTERRUPTED_ERROR = (
@@ -311,7 +316,14 @@ def settle_interrupted_attempt(
         job = _pending_job(session, job_id, "retried")
         claimant = _open_attempt(session, job.id)
         if claimant is not None and not alive(claimant):
-            _fail(session, job, INTERRUPTED_ERROR, uncertain=True, at=utc_now(now))
+            _fail(
+                session,
+                job,
+                INTERRUPTED_ERROR,
+                uncertain=True,
+                at=utc_now(now),
+                fault=INTERRUPTED_FAULT,
+            )
         return _info(job, _label_code(session, job.drop_off_id))
 
 
@@ -331,6 +343,7 @@ def mark_sent(engine: Engine, job_id: str, *, now: datetime | None = None) -> Pr
         job.sent_at = at
         job.updated_at = at
         job.last_error = None
+        job.last_fault = None
         session.add(job)
         add_audit(
             session,
@@ -353,9 +366,13 @@ def mark_failed(
     error: str,
     *,
     uncertain: bool,
+    fault: str | None = None,
     now: datetime | None = None,
 ) -> PrintJobInfo:
     """A delivery attempt failed; the job stays pending and is retried.
+
+    ``error`` is the reason in plain English, ``fault`` the same as a code the screen
+    words (the printer driver's, or None where nobody gave one).
 
     ``uncertain``: the connection broke while sending, so part of the label may have
     come out; its next print is marked ``"duplicate"`` (unless it is a reprint).
@@ -363,14 +380,23 @@ def mark_failed(
     at = utc_now(now)
     with write_session(engine) as session:
         job = _pending_job(session, job_id, "marked failed")
-        _fail(session, job, error, uncertain=uncertain, at=at)
+        _fail(session, job, error, uncertain=uncertain, fault=fault, at=at)
         return _info(job, _label_code(session, job.drop_off_id))
 
 
-def _fail(session: Session, job: PrintJob, error: str, *, uncertain: bool, at: datetime) -> None:
+def _fail(
+    session: Session,
+    job: PrintJob,
+    error: str,
+    *,
+    uncertain: bool,
+    at: datetime,
+    fault: str | None = None,
+) -> None:
     job.status = PrintJobStatus.FAILED
     job.attempts += 1
     job.last_error = error
+    job.last_fault = fault
     job.updated_at = at
     if uncertain and job.copy_marker is None:
         job.copy_marker = CopyMarker.DUPLICATE

@@ -36,7 +36,7 @@ from db.domain import (
     WeightSource,
     utc_now,
 )
-from db.engine import DatabaseError, write_session
+from db.engine import DatabaseError, DatabaseProblem, write_session
 from db.models import (
     AuditEntry,
     CapturedReading,
@@ -50,6 +50,13 @@ from db.queries import RecordedDropOff, RecordNotFound, as_recorded
 
 class ChainBroken(DatabaseError):
     """The database was changed outside the counter in a way that stops recording."""
+
+    problem = DatabaseProblem.CHAIN_BROKEN
+
+
+class DropOffVoided(ValueError):
+    """The drop-off was voided (or is itself a void row): it cannot be voided or
+    reprinted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,18 +282,18 @@ def standing_drop_off(session: Session, drop_off_id: str, action: str) -> DropOf
     """The drop-off, if it still stands: not a void row itself, and not voided.
 
     ``action`` ("voided", "reprinted") completes the refusal. Raises ``RecordNotFound``
-    for an unknown id and ``ValueError`` otherwise.
+    for an unknown id and :class:`DropOffVoided` (a ``ValueError``) otherwise.
     """
     drop_off = session.get(DropOff, drop_off_id)
     if drop_off is None:
         raise RecordNotFound(f"no drop-off with id {drop_off_id}")
     if drop_off.voids_id is not None:
-        raise ValueError(f"{drop_off_id} is a void row and cannot be {action}")
+        raise DropOffVoided(f"{drop_off_id} is a void row and cannot be {action}")
     voided = session.execute(
         select(col(DropOff.id)).where(col(DropOff.voids_id) == drop_off_id)
     ).first()
     if voided is not None:
-        raise ValueError(f"drop-off {drop_off.label_code} was voided already; not {action}")
+        raise DropOffVoided(f"drop-off {drop_off.label_code} was voided already; not {action}")
     return drop_off
 
 

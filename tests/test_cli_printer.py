@@ -111,9 +111,9 @@ def test_test_page_to_a_printer_that_is_off(
     code, out, err = run_handler(cli_printer.test, network_config(config_file, fake.port))
 
     assert (code, out) == (1, "")
-    # The reason is the driver's, in English.
+    # The driver's reason, in words.
     assert err.startswith(
-        f"testpagina niet afgedrukt: printer at 127.0.0.1:{fake.port} refuses the connection"
+        f"testpagina niet afgedrukt: 127.0.0.1:{fake.port}: weigert de verbinding"
     )
 
 
@@ -137,7 +137,7 @@ def test_test_page_waits_for_a_printer_out_of_paper_unless_forced(
     assert cli_printer.test(argparse.Namespace(force=True), ctx) == 1
     (job,) = fake.wait_for_jobs(1)
     assert b"Printer test" in job
-    assert "did not confirm" in err_stream.getvalue()
+    assert "afdruk niet bevestigd" in err_stream.getvalue()
 
 
 # -- where the bytes go ------------------------------------------------------------------
@@ -260,7 +260,7 @@ def test_status_of_a_printer_that_is_off(config_file: ConfigFile, fake: FakeEscp
 
     assert code == 1
     assert out.splitlines()[1].startswith(
-        f"status: niet bereikbaar: printer at 127.0.0.1:{fake.port} refuses the connection"
+        f"status: niet bereikbaar: 127.0.0.1:{fake.port}: weigert de verbinding"
     )
 
 
@@ -401,9 +401,7 @@ def test_test_page_not_sent_in_english(config_file: ConfigFile, fake: FakeEscpos
     code, out, err = run_handler(cli_printer.test, config)
 
     assert (code, out) == (1, "")
-    assert err.startswith(
-        f"test page not printed: printer at 127.0.0.1:{fake.port} refuses the connection"
-    )
+    assert err.startswith(f"test page not printed: 127.0.0.1:{fake.port}: refuses the connection")
 
 
 def test_status_that_says_nothing_in_english(
@@ -422,7 +420,7 @@ def test_status_that_says_nothing_in_english(
     code, out, _ = run_handler(cli_printer.status, network)
     assert code == 1
     assert out.splitlines()[1].startswith(
-        f"status: not reachable: printer at 127.0.0.1:{fake.port} refuses the connection"
+        f"status: not reachable: 127.0.0.1:{fake.port}: refuses the connection"
     )
 
     preview = preview_config(config_file, tmp_path, language="en")

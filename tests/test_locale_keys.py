@@ -87,3 +87,19 @@ def test_every_chain_problem_has_words(language: str) -> None:
     catalogue = message_catalogue(language)
     missing = [c for c in CHAIN_PROBLEM_CODES if f"cli_verify.problem_{c}" not in catalogue]
     assert missing == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_reason_code_has_words(language: str) -> None:
+    from db.engine import DatabaseProblem
+    from drivers.printer.connection import PrinterFault
+    from drivers.scale.link import LinkCause
+
+    catalogue = message_catalogue(language)
+    keys = [
+        *(f"printer.fault.{fault.value}" for fault in PrinterFault),
+        *(f"scale_cause.{cause.value}" for cause in LinkCause),
+        *(f"database_problem.{problem.value}" for problem in DatabaseProblem),
+        "printer.fault.interrupted",  # db.printjobs.INTERRUPTED_FAULT
+    ]
+    assert [key for key in keys if key not in catalogue] == []

@@ -82,6 +82,7 @@ def open_for_reading(ctx: CliContext, messages: Messages) -> Iterator[Engine]:
     while opening or reading becomes :class:`DatabaseUnavailable` with words."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from counter_app.services.failures import failure_words
     from db.engine import DatabaseBusy, DatabaseError, DatabaseMissing, open_database
 
     path = ctx.config.database_path()
@@ -90,12 +91,15 @@ def open_for_reading(ctx: CliContext, messages: Messages) -> Iterator[Engine]:
     except DatabaseMissing as exc:
         raise DatabaseUnavailable(messages.t("cli_export.no_database", path=path)) from exc
     except DatabaseError as exc:
-        # The reason comes from db/ in English; the words around it are translated.
-        raise DatabaseUnavailable(messages.t("cli_export.database_unavailable", error=exc)) from exc
+        raise DatabaseUnavailable(
+            messages.t("cli_export.database_unavailable", error=failure_words(exc, messages))
+        ) from exc
     try:
         yield engine
     except DatabaseBusy as exc:
-        raise DatabaseUnavailable(messages.t("cli_export.database_unavailable", error=exc)) from exc
+        raise DatabaseUnavailable(
+            messages.t("cli_export.database_unavailable", error=failure_words(exc, messages))
+        ) from exc
     except DatabaseError as exc:
         # Found while reading: a damaged file ("database disk image is malformed").
         raise DatabaseUnavailable(messages.t("cli_export.database_damaged", error=exc)) from exc

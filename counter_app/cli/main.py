@@ -17,7 +17,9 @@ import os
 import sys
 from collections.abc import Sequence
 
+from counter_app.cli.argparse_words import argparse_language, config_argument, speaking
 from counter_app.cli.context import CliContext
+from counter_app.i18n import Messages
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,11 +60,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from counter_app.config import ConfigError
 
-        parser = build_parser()
-        args = parser.parse_args(_hoist_config(arguments))
+        hoisted = _hoist_config(arguments)
+        # argparse's own words (usage, errors, the help a command group prints when no
+        # command is given) in the language of the config the command will use.
+        language = argparse_language(config_argument(hoisted))
+        with speaking(Messages(language)):
+            args = build_parser().parse_args(hoisted)
         ctx = CliContext(config_arg=args.config)
         try:
-            result: int = args.handler(args, ctx)
+            with speaking(Messages(language)):
+                result: int = args.handler(args, ctx)
         except ConfigError as exc:
             print(str(exc), file=ctx.err)
             return 2

@@ -18,6 +18,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from counter_app.cli.context import CliContext
+from counter_app.services.failures import failure_words
 
 if TYPE_CHECKING:
     from counter_app.i18n import Messages
@@ -141,7 +142,9 @@ def test(args: argparse.Namespace, ctx: CliContext) -> int:
             return 1
         connection.send(page)
     except PrinterError as exc:
-        print(messages.t("cli_printer.test_failed", error=exc), file=ctx.err)
+        print(
+            messages.t("cli_printer.test_failed", error=failure_words(exc, messages)), file=ctx.err
+        )
         return 1
     where = describe_connection(connection, messages)
     if isinstance(connection, PreviewConnection) and connection.last_path is not None:
@@ -171,7 +174,10 @@ def status(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
         answer = connection.status()
     except PrinterError as exc:
-        print(messages.t("cli_printer.status_unreachable", error=exc), file=ctx.out)
+        print(
+            messages.t("cli_printer.status_unreachable", error=failure_words(exc, messages)),
+            file=ctx.out,
+        )
         return 1
     if not answer.answered:
         print(messages.t("cli_printer.status_no_answer"), file=ctx.out)
@@ -220,12 +226,18 @@ def queue(args: argparse.Namespace, ctx: CliContext) -> int:
         print(messages.t("cli_printer.no_database", path=path), file=ctx.err)
         return 1
     except DatabaseError as exc:
-        print(messages.t("cli_printer.database_unavailable", error=exc), file=ctx.err)
+        print(
+            messages.t("cli_printer.database_unavailable", error=failure_words(exc, messages)),
+            file=ctx.err,
+        )
         return 1
     try:
         jobs = pending_print_jobs(engine, ctx.config.station.id)
     except DatabaseError as exc:
-        print(messages.t("cli_printer.database_unavailable", error=exc), file=ctx.err)
+        print(
+            messages.t("cli_printer.database_unavailable", error=failure_words(exc, messages)),
+            file=ctx.err,
+        )
         return 1
     finally:
         engine.dispose()

@@ -12,6 +12,7 @@ from counter_app.cli.database import (
     open_for_reading,
     run_command,
 )
+from counter_app.services.failures import failure_words
 
 if TYPE_CHECKING:
     from counter_app.cli.context import CliContext
@@ -61,7 +62,10 @@ def _verify(args: argparse.Namespace, ctx: CliContext) -> int:
             try:
                 report = verify_chain(engine, anchors)
             except DatabaseError as exc:
-                print(messages.t("cli_verify.chain_unreadable", error=exc), file=ctx.out)
+                print(
+                    messages.t("cli_verify.chain_unreadable", error=failure_words(exc, messages)),
+                    file=ctx.out,
+                )
                 return 1
         _print_chain_report(report, ctx, messages)
         return 0 if physical.ok and report.ok else 1

@@ -49,6 +49,7 @@ from drivers.printer.connection import (
     PaperState,
     PrinterConnection,
     PrinterError,
+    PrinterFault,
     PrinterNotReady,
     PrinterStatus,
     PrinterUnconfirmed,
@@ -103,7 +104,9 @@ class PrintEvent:
 
     ``pending`` is the number of jobs still waiting after this event. ``message`` is
     the driver's reason in plain English when a job failed (stored as the job's
-    ``last_error`` too), empty after a job was sent.
+    ``last_error`` too, for the log), empty after a job was sent. ``fault`` and
+    ``where`` are the driver's reason as a code and the place it names (an address, a
+    device), which the UI words; ``fault`` is None where no driver gave a reason.
     """
 
     health: PrinterHealth
@@ -113,6 +116,8 @@ class PrintEvent:
     label_code: str | None = None
     document: bytes | None = None  # the bytes of the job
     preview: tuple[PreviewLine, ...] = ()  # the same bytes decoded, as they will print
+    fault: PrinterFault | None = None
+    where: str = ""
 
 
 def health_from_status(status: PrinterStatus) -> PrinterHealth:
@@ -239,8 +244,9 @@ class PrintService:
         self._backoff = tuple(backoff)
         self._mark_sent_retry_delays = tuple(mark_sent_retry_delays)
         self._sleep = sleep
-        # Jobs whose certain failure the database refused to record (job id -> reason).
-        self._failed_unrecorded: dict[str, str] = {}
+        # Jobs whose certain failure the database refused to record
+        # (job id -> reason, its fault code).
+        self._failed_unrecorded: dict[str, tuple[str, str | None]] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -349,19 +355,19 @@ class PrintService:
     def check_printer(self) -> PrinterHealth:
         """Ask the printer how it is and tell the UI, without sending anything."""
         pending = len(self._pending())
-        health, message = self._ask()
-        self._emit(health, pending, message)
+        health, message, error = self._ask()
+        self._emit(health, pending, message, error=error)
         return health
 
-    def _ask(self) -> tuple[PrinterHealth, str]:
+    def _ask(self) -> tuple[PrinterHealth, str, PrinterError | None]:
         try:
             status = self._connection_factory().status()
         except PrinterError as exc:
-            return PrinterHealth.UNREACHABLE, str(exc)
+            return PrinterHealth.UNREACHABLE, str(exc), exc
         except Exception as exc:  # a wrong setting: ValueError from the factory
-            return PrinterHealth.ERROR, str(exc) or repr(exc)
+            return PrinterHealth.ERROR, str(exc) or repr(exc), None
         health = health_from_status(status)
-        return health, _not_ready_message(status) if status.ready is False else ""
+        return health, _not_ready_message(status) if status.ready is False else "", None
 
     def _send_job(self, job: PrintJobInfo, pending: int) -> bool:
         from db import printjobs
@@ -370,7 +376,8 @@ class PrintService:
             if job.id in self._failed_unrecorded:
                 # The last attempt failed for certain, but the database would not take
                 # it then: record it now, so this print carries no duplicate marker.
-                self._settle_failed(job.id, self._failed_unrecorded[job.id], uncertain=False)
+                reason, fault = self._failed_unrecorded[job.id]
+                self._settle_failed(job.id, reason, uncertain=False, fault=fault)
             # An earlier attempt that began and never ended may have printed: this
             # print then carries the duplicate marker, so render after settling it.
             job = printjobs.settle_interrupted_attempt(
@@ -398,7 +405,7 @@ class PrintService:
         except PrinterError as exc:
             if not isinstance(exc, PrinterNotReady):
                 health = PrinterHealth.UNREACHABLE
-            return self._failed(job, pending, str(exc), exc.uncertain, health, label_code)
+            return self._failed(job, pending, exc, exc.uncertain, health, label_code)
         except Exception as exc:  # e.g. ValueError for a wrong setting, a driver bug
             reason = str(exc) or repr(exc)
             return self._failed(job, pending, reason, False, PrinterHealth.ERROR, label_code)
@@ -415,10 +422,10 @@ class PrintService:
             connection.send(document)
         except PrinterUnconfirmed as exc:
             # It took the bytes and did not answer after them: a fault, not "unreachable".
-            return self._failed(job, pending, str(exc), True, PrinterHealth.ERROR, label_code)
+            return self._failed(job, pending, exc, True, PrinterHealth.ERROR, label_code)
         except PrinterError as exc:
             health = PrinterHealth.UNREACHABLE
-            return self._failed(job, pending, str(exc), exc.uncertain, health, label_code)
+            return self._failed(job, pending, exc, exc.uncertain, health, label_code)
         except Exception as exc:  # a driver bug: the bytes may or may not have gone out
             reason = str(exc) or repr(exc)
             return self._failed(job, pending, reason, True, PrinterHealth.ERROR, label_code)
@@ -466,28 +473,34 @@ class PrintService:
         self,
         job: PrintJobInfo,
         pending: int,
-        reason: str,
+        reason: str | PrinterError,
         uncertain: bool,
         health: PrinterHealth,
         label_code: str | None,
     ) -> bool:
-        self._settle_failed(job.id, reason, uncertain=uncertain)
+        error = reason if isinstance(reason, PrinterError) else None
+        fault = None if error is None else error.fault.value
+        self._settle_failed(job.id, str(reason), uncertain=uncertain, fault=fault)
         # No bytes of the job with the event: nothing (or not all of it) printed.
-        self._emit(health, pending, reason, job.id, label_code)
+        self._emit(health, pending, str(reason), job.id, label_code, error=error)
         return False
 
-    def _settle_failed(self, job_id: str, reason: str, *, uncertain: bool) -> None:
+    def _settle_failed(
+        self, job_id: str, reason: str, *, uncertain: bool, fault: str | None = None
+    ) -> None:
         from db import printjobs
 
         refusal = self._write_through(
-            lambda: printjobs.mark_failed(self._engine, job_id, reason, uncertain=uncertain)
+            lambda: printjobs.mark_failed(
+                self._engine, job_id, reason, uncertain=uncertain, fault=fault
+            )
         )
         if refusal is None:
             self._failed_unrecorded.pop(job_id, None)
         elif not uncertain:
             # Still open in the database, which would make the next print a duplicate:
             # remember here that nothing went out, and record it before that print.
-            self._failed_unrecorded[job_id] = reason
+            self._failed_unrecorded[job_id] = (reason, fault)
 
     def _cancel_quietly(self, job_id: str) -> None:
         from db import printjobs
@@ -503,13 +516,21 @@ class PrintService:
         job_id: str | None = None,
         label_code: str | None = None,
         document: bytes | None = None,
+        *,
+        error: PrinterError | None = None,
+        fault: PrinterFault | None = None,
+        where: str = "",
     ) -> None:
         if self._on_event is None:
             return
         preview: tuple[PreviewLine, ...] = ()
         if document is not None:
             preview = self.preview(document)
-        event = PrintEvent(health, max(0, pending), message, job_id, label_code, document, preview)
+        if error is not None:
+            fault, where = error.fault, error.where
+        event = PrintEvent(
+            health, max(0, pending), message, job_id, label_code, document, preview, fault, where
+        )
         self._last_event = event
         self._on_event(event)
 
@@ -583,7 +604,9 @@ class PrintService:
         """
         cancelled = cancel_job(self._engine, job_id, self.actor)
         last = self._last_event
-        self._emit(last.health, len(self._pending()), last.message)
+        self._emit(
+            last.health, len(self._pending()), last.message, fault=last.fault, where=last.where
+        )
         self.wake()
         return cancelled
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from drivers.scale.link import LinkCause
 from drivers.scale.reading import Reading
 from drivers.scale.registry import emulator_class, make_protocol, protocol_class
 from drivers.scale.signal import UNREADABLE_ERRORS, SignalJudge, SignalState
@@ -61,8 +62,9 @@ class CaptureRefusal(enum.Enum):
 class ScaleSnapshot:
     state: ScaleState
     reading: Reading | None
-    detail: str = ""
+    detail: str = ""  # the driver's reason in English, for the log and the technician
     port: str = ""
+    cause: LinkCause | None = None  # the same reason as a code, for the attendant's words
 
     @property
     def grams(self) -> int | None:
@@ -117,6 +119,7 @@ class ScaleService:
         self._link_up = False
         self._link_state = "connecting"
         self._link_detail = ""
+        self._link_cause: LinkCause | None = None
         self._state = ScaleState.CONNECTING
         self._stop = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -144,6 +147,7 @@ class ScaleService:
                 # the scale shows offline and says why.
                 with self._lock:
                     self._link_detail = str(exc)
+                    self._link_cause = LinkCause.NO_SIMULATOR
                 self._publish()
                 return
         self.port = port
@@ -238,6 +242,7 @@ class ScaleService:
             # A weight from before a reconnect says nothing about the scale now.
             self._stability.reset()
             self._link_detail = link.message or ""
+            self._link_cause = link.cause
             self._signal.reset()
             self._link_since_ms = self._clock() if self._link_up else None
             self._latest = None
@@ -259,7 +264,7 @@ class ScaleService:
                 state = ScaleState.CONNECTING if connecting else ScaleState.OFFLINE
                 if not self._link_detail and self._transport is None:
                     state = ScaleState.CONNECTING  # not started yet
-                return ScaleSnapshot(state, None, self._link_detail, self.port)
+                return ScaleSnapshot(state, None, self._link_detail, self.port, self._link_cause)
             now = self._clock()
             signal = self._signal.state(now)
             if (

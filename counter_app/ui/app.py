@@ -18,6 +18,7 @@ from textual.driver import Driver
 from counter_app.catalogue import Catalogue, Classification, load_default_catalogue
 from counter_app.i18n import STATION_TZ, Messages
 from counter_app.services.counter import CounterService, TodayView
+from counter_app.services.failures import failure_words
 from counter_app.services.printing import PrintEvent, PrintService
 from counter_app.services.scale import ScaleService, ScaleSnapshot
 from counter_app.ui.counter_screen import CounterScreen
@@ -110,7 +111,7 @@ class CounterApp(App[None]):
         try:
             self.scale_service.start()
         except Exception as exc:  # the counter keeps running; the screen says why
-            self.counter_screen.post_message(ServiceFailed(str(exc) or repr(exc)))
+            self.counter_screen.post_message(ServiceFailed(failure_words(exc, self.messages)))
 
     @work(thread=True, group="start")
     def _open_database(self) -> None:
@@ -126,7 +127,7 @@ class CounterApp(App[None]):
             generation = self._next_generation()
             view = counter.today(self.local_day())
         except Exception as exc:
-            self.post_message(DatabaseFailed(str(exc) or repr(exc)))
+            self.post_message(DatabaseFailed(failure_words(exc, self.messages)))
             return
         self.post_message(TodayLoaded(view, generation))
         print_service.start()
@@ -154,7 +155,7 @@ class CounterApp(App[None]):
         try:
             view = self.counter_service.today(self.local_day())
         except Exception as exc:
-            self.counter_screen.post_message(ServiceFailed(str(exc) or repr(exc)))
+            self.counter_screen.post_message(ServiceFailed(failure_words(exc, self.messages)))
             return
         self.post_message(TodayLoaded(view, generation))
 
@@ -175,6 +176,19 @@ class CounterApp(App[None]):
         # the database; the scale's port is let go (on_unmount).
         self.terminal_gone = message.terminal_gone
         self.exit()
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C: say how the counter is closed, in the attendant's language (Textual's
+        own hint is English)."""
+        for active in self.active_bindings.values():
+            if active.binding.action in ("quit", "app.quit"):
+                display = self.get_key_display(active.binding)
+                self.notify(
+                    self.messages.t("quit_prompt.hint", keys=display),
+                    title=self.messages.t("quit_prompt.title"),
+                    markup=False,
+                )
+                return
 
     def on_unmount(self) -> None:
         self.scale_service.stop()

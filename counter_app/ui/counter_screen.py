@@ -24,10 +24,12 @@ from counter_app.services.counter import (
     Refused,
     TodayView,
 )
+from counter_app.services.failures import failure_words
 from counter_app.services.scale import CaptureRefusal, ScaleService, ScaleSnapshot, ScaleState
 from counter_app.ui.help import HelpScreen
 from counter_app.ui.messages import ActionDone, CaptureFinished, RecordFailed, ServiceFailed
 from counter_app.ui.picker import CategoryPicker
+from counter_app.ui.status_words import link_words
 from counter_app.ui.widgets import DropOffTable, LabelPreview, TotalsStrip, WeightDisplay
 
 if TYPE_CHECKING:
@@ -244,7 +246,7 @@ class CounterScreen(Screen[None]):
         try:
             outcome = self._counter.capture(entry, repeat_confirmed=repeat_confirmed)
         except Exception as exc:  # the attendant must see it; nothing was acknowledged
-            self.post_message(RecordFailed(str(exc)))
+            self.post_message(RecordFailed(failure_words(exc, self._messages)))
             return
         self.post_message(CaptureFinished(outcome))
         if isinstance(outcome, Recorded):
@@ -372,10 +374,10 @@ class CounterScreen(Screen[None]):
                 line = t("status.scale_offline", port=where)
                 if snapshot.detail == "silent":
                     line += " (" + t("status.scale_silent") + ")"
-                elif snapshot.detail and (not demo or self._scale.simulator is None):
-                    # The driver's reason names the port and what to check (in demo
-                    # mode only when the simulator itself could not start).
-                    line += f" ({snapshot.detail})"
+                elif snapshot.cause and (not demo or self._scale.simulator is None):
+                    # The driver's reason, in words (in demo mode only when the
+                    # simulator itself could not start); its English is in the detail.
+                    line += f" ({link_words(snapshot.cause, self._messages)})"
                 parts.append(line)
             else:
                 parts.append(t("status.scale", port=where))
@@ -406,7 +408,7 @@ class CounterScreen(Screen[None]):
         try:
             self._counter.reprint(drop_off_id)
         except Exception as exc:
-            self.post_message(ServiceFailed(str(exc) or repr(exc)))
+            self.post_message(ServiceFailed(failure_words(exc, self._messages)))
             return
         text = self._messages.t("record.reprint_queued", label_code=label_code)
         self.post_message(ActionDone(text))
@@ -466,7 +468,7 @@ class CounterScreen(Screen[None]):
         try:
             printer.queue_totals_slip()
         except Exception as exc:
-            self.post_message(ServiceFailed(str(exc) or repr(exc)))
+            self.post_message(ServiceFailed(failure_words(exc, self._messages)))
             return
         self.post_message(ActionDone(self._messages.t("slip.queued")))
 

@@ -33,6 +33,7 @@ from counter_app.scale_view import (
     printable,
 )
 from counter_app.services.scale import ScaleService, ScaleState
+from counter_app.ui.status_words import link_words
 from counter_app.ui.widgets import STATE_KEYS
 from drivers.scale.reading import Reading
 from drivers.scale.transport import RawChunk
@@ -241,8 +242,10 @@ class DiagnosticsScreen(Screen[None]):
         else:
             colour = {"connected": "green", "connecting": "yellow"}.get(link.state, "red")
             link_text = Text(t(f"diagnostics.link_{link.state}"), f"bold {colour}")
-            if link.message:
-                link_text.append(f": {link.message}", colour)
+            if link.cause is not None:
+                link_text.append(f": {link_words(link.cause, self._messages)}", colour)
+            elif link.state == "connected":
+                link_text.append(f": {link.port}", colour)
         grid.add_row(t("diagnostics.link"), link_text)
         # The counter's own judgement of the line: the same words the attendant sees.
         state = self._service.snapshot().state

@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from counter_app.i18n import STATION_TZ, Messages
+from counter_app.services.failures import failure_words
 from counter_app.services.labels import COPY_MARKER_KEYS
 from counter_app.services.printing import (
     PENDING_STATUSES,
@@ -28,7 +29,6 @@ from counter_app.services.printing import (
     PrintJobStatus,
     PrintService,
 )
-from counter_app.ui.status_words import short_detail
 
 #: Seconds between reloads of the list while the screen is open.
 REFRESH_SECONDS = 2.0
@@ -168,8 +168,16 @@ class PrintQueueScreen(ModalScreen[None]):
             Text(t(f"print_queue.statuses.{job.status}"), style=_STATUS_STYLES[job.status]),
             str(job.attempts),
             marker,
-            short_detail(job.last_error) if job.last_error else "",
+            self._error_words(job),
         ]
+
+    def _error_words(self, job: PrintJobInfo) -> str:
+        """The last failure in words: the printer's reason where it gave one, else only
+        that it failed (its English sentence is for the technician: ``counter printer
+        queue``)."""
+        if job.last_fault:
+            return self._messages.t(f"printer.fault.{job.last_fault}")
+        return self._messages.t("printer.fault.other") if job.last_error else ""
 
     def selected_job_id(self) -> str | None:
         table = self.query_one(DataTable)
@@ -260,7 +268,7 @@ class PrintQueueScreen(ModalScreen[None]):
         )
 
     def _failed(self, exc: Exception) -> PrintQueueChanged:
-        reason = str(exc) or type(exc).__name__
+        reason = failure_words(exc, self._messages)
         return PrintQueueChanged(self._messages.t("print_queue.failed", reason=reason), "error")
 
     def _say(self, text: str, severity: str) -> None:

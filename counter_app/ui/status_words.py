@@ -1,17 +1,17 @@
 """The printer's part of the status line: the print service's events put into words.
 
 The print service reports what happened (:class:`PrintEvent`: a health, the number
-of waiting jobs, the driver's reason in English); the attendant reads it here, in the
-configured language.
+of waiting jobs, the driver's reason as a code with the place it names); the attendant
+reads it here, in the configured language. The driver's English sentence stays in the
+log and the job's last error.
 """
 
 from __future__ import annotations
 
 from counter_app.i18n import Messages
+from counter_app.services.failures import fault_words
 from counter_app.services.printing import PrinterHealth, PrintEvent
-
-#: The longest driver detail shown in brackets on the status line.
-STATUS_DETAIL_LIMIT = 60
+from drivers.scale.link import LinkCause
 
 #: Catalogue key of each health on the status line ("Printer: papier op").
 HEALTH_KEYS: dict[PrinterHealth, str] = {
@@ -25,36 +25,19 @@ HEALTH_KEYS: dict[PrinterHealth, str] = {
     PrinterHealth.ERROR: "printer.error",
 }
 
-# Where the Dutch words say all there is to say, no English detail follows them.
+# Where the health says all there is to say (paper out), no detail follows it.
 _DETAIL_SHOWN = frozenset({PrinterHealth.UNREACHABLE, PrinterHealth.ERROR})
-
-
-def short_detail(message: str, limit: int = STATUS_DETAIL_LIMIT) -> str:
-    """The first part of a driver message, for the status line.
-
-    Driver messages say what happened first and give advice after a colon or dash
-    ("printer at 10.0.0.9:9100 refuses the connection: is this ..."); the first part
-    is kept, and shortened at a word when it is still longer than ``limit``.
-    """
-    text = " ".join(message.split())
-    for separator in (": ", " — "):
-        head, found, _ = text.partition(separator)
-        if found and head:
-            text = head
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0] or text[: limit - 1]
-    return cut.rstrip(" ,;") + "…"
 
 
 def status_line(event: PrintEvent, messages: Messages, connection: str = "") -> str:
     """The printer's part of the status line, in the attendant's language.
 
-    ``Printer: niet bereikbaar · wachtrij: 2 (printer at 10.0.0.9:9100 refuses …)``:
-    the health in words, the number of jobs waiting, and a short English detail in
-    brackets where the words alone do not say enough (unreachable, fault). The count
-    comes before the detail so a narrow terminal (80 columns) cuts the detail, never
-    the count.
+    ``Printer: niet bereikbaar · wachtrij: 2 (10.0.0.9:9100: weigert de verbinding)``:
+    the health in words, the number of jobs waiting, and the driver's reason in
+    brackets where the health alone does not say enough (unreachable, fault). The
+    count comes before the detail so a narrow terminal (80 columns) cuts the detail,
+    never the count. A failure no driver explained (a program error) shows no detail
+    here: its English text stays in the job's last error.
     """
     line = messages.t(HEALTH_KEYS[event.health])
     if connection == "preview" and event.health is PrinterHealth.UNKNOWN:
@@ -62,8 +45,11 @@ def status_line(event: PrintEvent, messages: Messages, connection: str = "") -> 
         line = messages.t("printer.preview_mode")
     if event.pending:
         line += " · " + messages.t("printer.pending", count=event.pending)
-    if event.message and event.health in _DETAIL_SHOWN:
-        detail = short_detail(event.message)
-        if detail:
-            line += f" ({detail})"
+    if event.fault is not None and event.health in _DETAIL_SHOWN:
+        line += f" ({fault_words(event.fault, messages, event.where)})"
     return line
+
+
+def link_words(cause: LinkCause, messages: Messages) -> str:
+    """Why the line to the indicator is down, in the attendant's language."""
+    return messages.t(f"scale_cause.{cause.value}")

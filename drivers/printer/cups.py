@@ -17,7 +17,12 @@ import subprocess
 import tempfile
 from typing import Any
 
-from drivers.printer.connection import PrinterConnection, PrinterError, PrinterUnavailable
+from drivers.printer.connection import (
+    PrinterConnection,
+    PrinterError,
+    PrinterFault,
+    PrinterUnavailable,
+)
 
 JOB_TITLE = "counter label"
 
@@ -43,6 +48,11 @@ class CupsConnection(PrinterConnection):
     def _queue_words(self) -> str:
         return f"CUPS queue {self.queue!r}" if self.queue else "the CUPS default printer"
 
+    def _refused(self, message: str) -> PrinterUnavailable:
+        return PrinterUnavailable(
+            message, fault=PrinterFault.SPOOLER_REFUSED, where=self.queue or "CUPS"
+        )
+
     def send(self, data: bytes) -> None:
         """Hand the job to CUPS; raises :class:`PrinterUnavailable` if CUPS refuses it."""
         lp = shutil.which("lp")
@@ -52,7 +62,7 @@ class CupsConnection(PrinterConnection):
         try:
             cups = _import_pycups()
         except ImportError:
-            raise PrinterUnavailable(
+            raise self._refused(
                 f"cannot print to {self._queue_words()}: neither the lp command nor the "
                 "pycups package is installed (install the CUPS client, e.g. cups-client or "
                 "cups-bsd)"
@@ -78,12 +88,14 @@ class CupsConnection(PrinterConnection):
                 f"the lp command did not finish within {self.timeout:g} s for "
                 f"{self._queue_words()}: the job may or may not be queued",
                 uncertain=True,
+                fault=PrinterFault.NOT_CONFIRMED,
+                where=self.queue or "CUPS",
             ) from exc
         except OSError as exc:
-            raise PrinterUnavailable(f"the lp command cannot be run ({exc})") from exc
+            raise self._refused(f"the lp command cannot be run ({exc})") from exc
         if result.returncode != 0:
             said = result.stderr.decode("utf-8", "replace").strip() or f"exit {result.returncode}"
-            raise PrinterUnavailable(
+            raise self._refused(
                 f"CUPS did not accept the job for {self._queue_words()} ({said}): check the "
                 "queue name in the config (lpstat -p lists the queues)"
             )
@@ -93,11 +105,9 @@ class CupsConnection(PrinterConnection):
             connection = cups.Connection()
             queue = self.queue or connection.getDefault()
             if not queue:
-                raise PrinterUnavailable(
-                    "CUPS has no default printer: set the queue name in the config"
-                )
+                raise self._refused("CUPS has no default printer: set the queue name in the config")
             if queue not in connection.getPrinters():
-                raise PrinterUnavailable(
+                raise self._refused(
                     f"CUPS has no queue {queue!r}: check the queue name in the config "
                     "(lpstat -p lists the queues)"
                 )
@@ -107,7 +117,7 @@ class CupsConnection(PrinterConnection):
                 raw = getattr(cups, "CUPS_FORMAT_RAW", "application/vnd.cups-raw")
                 connection.printFile(queue, job.name, JOB_TITLE, {"document-format": raw})
         except (RuntimeError, cups.IPPError) as exc:  # no scheduler / refused by it
-            raise PrinterUnavailable(
+            raise self._refused(
                 f"CUPS did not accept the job for {self._queue_words()} ({exc}): is the CUPS "
                 "service running?"
             ) from exc

@@ -18,7 +18,12 @@ import stat
 import time
 from pathlib import Path
 
-from drivers.printer.connection import PrinterConnection, PrinterNotReady, PrinterUnavailable
+from drivers.printer.connection import (
+    PrinterConnection,
+    PrinterFault,
+    PrinterNotReady,
+    PrinterUnavailable,
+)
 
 #: Seconds a device may take to accept a job before ``send`` gives up.
 DEFAULT_TIMEOUT = 10.0
@@ -74,6 +79,39 @@ def describe_os_error(path: Path, error: OSError, *, device: bool, action: str =
     return f"{start}: {reason[:1].lower()}{reason[1:]}"
 
 
+def os_error_fault(error: OSError, *, device: bool) -> PrinterFault:
+    """The fault code of a failed file operation (the same cases as the sentence)."""
+    code = error.errno
+    if code == errno.ENOENT:
+        return PrinterFault.NO_DEVICE if device else PrinterFault.WRONG_PATH
+    if code in (errno.EACCES, errno.EPERM):
+        return PrinterFault.NO_PERMISSION
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return PrinterFault.DISK_FULL
+    if code == errno.EIO:
+        return PrinterFault.IO_ERROR
+    if code in (errno.ENXIO, errno.ENODEV):
+        return PrinterFault.NO_DEVICE
+    if code in (errno.EISDIR, errno.ENOTDIR, errno.EROFS):
+        return PrinterFault.WRONG_PATH
+    if code == errno.EBUSY:
+        return PrinterFault.DEVICE_BUSY
+    return PrinterFault.OTHER
+
+
+def unavailable(
+    path: Path, error: OSError, *, device: bool, action: str = "write to", uncertain: bool = False
+) -> PrinterUnavailable:
+    """The error for a failed file operation: the sentence, the fault and the facts."""
+    return PrinterUnavailable(
+        describe_os_error(path, error, device=device, action=action),
+        uncertain=uncertain,
+        fault=os_error_fault(error, device=device),
+        where=str(path),
+        errno=error.errno,
+    )
+
+
 class FileConnection(PrinterConnection):
     """Writes each job to ``path``: a printer device or a file that collects jobs."""
 
@@ -99,15 +137,13 @@ class FileConnection(PrinterConnection):
         except FileNotFoundError:
             info = None
         except OSError as error:
-            raise PrinterUnavailable(
-                describe_os_error(path, error, device=is_device_path(path))
-            ) from error
+            raise unavailable(path, error, device=is_device_path(path)) from error
         if info is None and is_device_path(path):
             missing = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
-            raise PrinterUnavailable(describe_os_error(path, missing, device=True))
+            raise unavailable(path, missing, device=True)
         if info is not None and stat.S_ISDIR(info.st_mode):
             folder = IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
-            raise PrinterUnavailable(describe_os_error(path, folder, device=False))
+            raise unavailable(path, folder, device=False)
         device = info is not None and not stat.S_ISREG(info.st_mode)
         if device:
             flags = os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY
@@ -116,7 +152,7 @@ class FileConnection(PrinterConnection):
         try:
             fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
         except OSError as error:
-            raise PrinterUnavailable(describe_os_error(path, error, device=device)) from error
+            raise unavailable(path, error, device=device) from error
         try:
             written = self._write_all(fd, data, device)
             self._sync(fd, device)
@@ -128,9 +164,7 @@ class FileConnection(PrinterConnection):
             os.close(fd)
         except OSError as error:
             # A file system may report a failed write-back only at close.
-            raise PrinterUnavailable(
-                describe_os_error(path, error, device=device), uncertain=written > 0
-            ) from error
+            raise unavailable(path, error, device=device, uncertain=written > 0) from error
 
     def _write_all(self, fd: int, data: bytes, device: bool) -> int:
         view = memoryview(data)
@@ -142,9 +176,7 @@ class FileConnection(PrinterConnection):
             except BlockingIOError:
                 count = 0
             except OSError as error:
-                raise PrinterUnavailable(
-                    describe_os_error(self.path, error, device=device), uncertain=written > 0
-                ) from error
+                raise unavailable(self.path, error, device=device, uncertain=written > 0) from error
             written += count
             if count == 0 and written < len(view):
                 remaining = deadline - time.monotonic()
@@ -154,6 +186,8 @@ class FileConnection(PrinterConnection):
                         f"{written} of {len(view)} bytes and then nothing for "
                         f"{self.timeout:g} s — is it out of paper, open or offline?",
                         uncertain=written > 0,
+                        fault=PrinterFault.STALLED,
+                        where=str(self.path),
                     )
                 select.select([], [fd], [], min(remaining, _POLL_SECONDS))
         return written
@@ -164,6 +198,4 @@ class FileConnection(PrinterConnection):
         except OSError as error:
             if device and error.errno in _FSYNC_UNSUPPORTED:
                 return  # a printer device or pipe has nothing to sync
-            raise PrinterUnavailable(
-                describe_os_error(self.path, error, device=device), uncertain=True
-            ) from error
+            raise unavailable(self.path, error, device=device, uncertain=True) from error

@@ -23,6 +23,7 @@ import time
 from drivers.printer.connection import (
     PrinterConnection,
     PrinterError,
+    PrinterFault,
     PrinterNotReady,
     PrinterStatus,
     PrinterUnavailable,
@@ -94,7 +95,8 @@ class NetworkConnection(PrinterConnection):
                 status = self._ask_status(sock)
                 if status.ready is False:
                     raise PrinterNotReady(
-                        f"printer at {self.address} is {not_ready_reason(status)}"
+                        f"printer at {self.address} is {not_ready_reason(status)}",
+                        where=self.address,
                     )
             try:
                 sock.settimeout(self.timeout)
@@ -104,6 +106,9 @@ class NetworkConnection(PrinterConnection):
                     f"connection to the printer at {self.address} broke while sending "
                     f"({_reason(exc)}): the label may be incomplete",
                     uncertain=True,
+                    fault=PrinterFault.BROKE_WHILE_SENDING,
+                    where=self.address,
+                    errno=exc.errno,
                 ) from exc
             self._confirm_delivery(sock)
         finally:
@@ -132,17 +137,25 @@ class NetworkConnection(PrinterConnection):
         except socket.gaierror as exc:
             raise PrinterUnavailable(
                 f"printer host {self.host!r} is not known ({exc.strerror}): "
-                "check the host name or IP address in the config"
+                "check the host name or IP address in the config",
+                fault=PrinterFault.HOST_UNKNOWN,
+                where=self.host,
             ) from exc
         except ConnectionRefusedError as exc:
             raise PrinterUnavailable(
                 f"printer at {self.address} refuses the connection: is this the printer's "
-                "address and raw port (usually 9100), and is no other computer printing to it?"
+                "address and raw port (usually 9100), and is no other computer printing to it?",
+                fault=PrinterFault.REFUSED,
+                where=self.address,
+                errno=exc.errno,
             ) from exc
         except OSError as exc:  # timeout, host or network unreachable
             raise PrinterUnavailable(
                 f"printer at {self.address} does not answer ({_reason(exc)}): "
-                "is it on and on the network?"
+                "is it on and on the network?",
+                fault=PrinterFault.NO_ANSWER,
+                where=self.address,
+                errno=exc.errno,
             ) from exc
 
     def _ask_status(self, sock: socket.socket) -> PrinterStatus:
@@ -174,12 +187,17 @@ class NetworkConnection(PrinterConnection):
                     f"the printer at {self.address} dropped the connection before it "
                     "confirmed the job: the label may be incomplete",
                     uncertain=True,
+                    fault=PrinterFault.BROKE_WHILE_SENDING,
+                    where=self.address,
+                    errno=exc.errno,
                 ) from exc
             if not chunk:
                 raise PrinterError(
                     f"the printer at {self.address} closed the connection before it "
                     "confirmed the job: the label may be incomplete",
                     uncertain=True,
+                    fault=PrinterFault.BROKE_WHILE_SENDING,
+                    where=self.address,
                 )
             if self.delivery_check.first_reply(chunk) is not None:
                 with contextlib.suppress(OSError):
@@ -188,7 +206,8 @@ class NetworkConnection(PrinterConnection):
         raise PrinterUnconfirmed(
             f"the printer at {self.address} took the job but did not confirm it within "
             f"{self.timeout:g} s (it read nothing, or stopped: out of paper, cover open, "
-            "offline?): the label may not have printed"
+            "offline?): the label may not have printed",
+            where=self.address,
         )
 
 

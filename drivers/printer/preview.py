@@ -29,7 +29,7 @@ from typing import Literal
 import qrcode
 import qrcode.constants
 
-from drivers.printer.connection import PrinterConnection, PrinterUnavailable
+from drivers.printer.connection import PrinterConnection, PrinterFault, PrinterUnavailable
 from drivers.printer.decode import (
     Align,
     DecodedBarcode,
@@ -40,7 +40,7 @@ from drivers.printer.decode import (
     DecodedSpan,
     decode_escpos,
 )
-from drivers.printer.file import describe_os_error
+from drivers.printer.file import unavailable
 
 PreviewKind = Literal["text", "qr", "barcode", "cut"]
 
@@ -280,8 +280,8 @@ class PreviewConnection(PrinterConnection):
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise PrinterUnavailable(
-                describe_os_error(folder, error, device=False, action="create the preview folder")
+            raise unavailable(
+                folder, error, device=False, action="create the preview folder"
             ) from error
 
     def _append(self, data: bytes) -> None:
@@ -291,7 +291,9 @@ class PreviewConnection(PrinterConnection):
             # fsync fails on it: every job would come out again as a duplicate.
             raise PrinterUnavailable(
                 f"{target} is not a regular file: the preview printer writes files; "
-                'for a device use connection = "file"'
+                'for a device use connection = "file"',
+                fault=PrinterFault.WRONG_PATH,
+                where=str(target),
             )
         self._create_folder(target.parent)
         try:
@@ -299,7 +301,7 @@ class PreviewConnection(PrinterConnection):
                 target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644
             )
         except OSError as error:
-            raise PrinterUnavailable(describe_os_error(target, error, device=False)) from error
+            raise unavailable(target, error, device=False) from error
         start: int | None = None
         try:
             # One append puts the whole job after whatever is in the file, even when
@@ -319,9 +321,7 @@ class PreviewConnection(PrinterConnection):
                     os.ftruncate(fd, start)
                 except OSError:
                     uncertain = True
-            raise PrinterUnavailable(
-                describe_os_error(target, error, device=False), uncertain=uncertain
-            ) from error
+            raise unavailable(target, error, device=False, uncertain=uncertain) from error
         finally:
             os.close(fd)
         self.last_path = target
@@ -344,7 +344,7 @@ class PreviewConnection(PrinterConnection):
         except OSError as error:
             with contextlib.suppress(OSError):
                 temporary.unlink()
-            raise PrinterUnavailable(describe_os_error(target, error, device=False)) from error
+            raise unavailable(target, error, device=False) from error
         self.last_path = target
 
     def jobs(self) -> list[Path]:

@@ -30,6 +30,7 @@ import serial
 from drivers.printer.connection import (
     PrinterConnection,
     PrinterError,
+    PrinterFault,
     PrinterNotReady,
     PrinterStatus,
     PrinterUnavailable,
@@ -47,6 +48,13 @@ from drivers.printer.status import (
 )
 
 FLOW_CONTROLS: tuple[str, ...] = get_args(FlowControl)
+
+#: The fault of a port that cannot be opened, by errno (the cases ``_open_failure`` words).
+_OPEN_FAULTS = {
+    errno.ENOENT: PrinterFault.NO_DEVICE,
+    errno.EACCES: PrinterFault.NO_PERMISSION,
+    errno.EBUSY: PrinterFault.DEVICE_BUSY,
+}
 
 _BITS_PER_BYTE_8N1 = 10  # start + 8 data + stop: the usual frame, close enough for others
 
@@ -119,7 +127,8 @@ class SerialConnection(PrinterConnection):
                 status = self._ask_status(port)
                 if status.ready is False:
                     raise PrinterNotReady(
-                        f"serial printer on {self.port} is {not_ready_reason(status)}"
+                        f"serial printer on {self.port} is {not_ready_reason(status)}",
+                        where=self.port,
                     )
             with contextlib.suppress(serial.SerialException, OSError, NotImplementedError):
                 port.reset_input_buffer()  # stale bytes are no answer to the check
@@ -157,11 +166,18 @@ class SerialConnection(PrinterConnection):
         try:
             return self._make(do_not_open=False, write_timeout=write_timeout)
         except serial.SerialException as exc:
-            raise PrinterUnavailable(self._open_failure(exc)) from exc
+            raise PrinterUnavailable(
+                self._open_failure(exc),
+                fault=_OPEN_FAULTS.get(exc.errno or 0, PrinterFault.OTHER),
+                where=self.port,
+                errno=exc.errno,
+            ) from exc
         except (OSError, ValueError) as exc:  # URL handlers raise these for bad hosts
             raise PrinterUnavailable(
                 f"serial printer on {self.port} cannot be opened ({exc}): "
-                "check the port name in the config"
+                "check the port name in the config",
+                fault=PrinterFault.NO_DEVICE,
+                where=self.port,
             ) from exc
 
     def _open_failure(self, exc: serial.SerialException) -> str:
@@ -189,11 +205,23 @@ class SerialConnection(PrinterConnection):
                 f"serial printer on {self.port} stopped taking data before the end of the "
                 "job (flow control held the line): the label may be incomplete",
                 uncertain=True,
+                fault=PrinterFault.STALLED,
+                where=self.port,
             ) from exc
         except (serial.SerialException, OSError) as exc:
-            raise PrinterError(f"{broken} ({exc})", uncertain=True) from exc
+            raise PrinterError(
+                f"{broken} ({exc})",
+                uncertain=True,
+                fault=PrinterFault.BROKE_WHILE_SENDING,
+                where=self.port,
+            ) from exc
         if written is not None and written != len(data):
-            raise PrinterError(f"{broken}: {written} of {len(data)} bytes written", uncertain=True)
+            raise PrinterError(
+                f"{broken}: {written} of {len(data)} bytes written",
+                uncertain=True,
+                fault=PrinterFault.BROKE_WHILE_SENDING,
+                where=self.port,
+            )
         self._wait_until_sent(port, len(data), deadline)
 
     def _wait_until_sent(self, port: Any, size: int, deadline: float) -> None:
@@ -206,12 +234,16 @@ class SerialConnection(PrinterConnection):
                         raise PrinterUnavailable(
                             f"serial printer on {self.port} takes no data: is it on, and do "
                             f"the baud rate ({self.baudrate}) and flow control "
-                            f"({self.flow}) match its settings?"
+                            f"({self.flow}) match its settings?",
+                            fault=PrinterFault.NO_ANSWER,
+                            where=self.port,
                         )
                     raise PrinterError(
                         f"serial printer on {self.port} stopped taking data before the end "
                         "of the job: the label may be incomplete",
                         uncertain=True,
+                        fault=PrinterFault.STALLED,
+                        where=self.port,
                     )
                 time.sleep(0.01)
         except (AttributeError, NotImplementedError):
@@ -220,6 +252,8 @@ class SerialConnection(PrinterConnection):
             raise PrinterError(
                 f"the line to the serial printer on {self.port} broke while sending ({exc})",
                 uncertain=True,
+                fault=PrinterFault.BROKE_WHILE_SENDING,
+                where=self.port,
             ) from exc
 
     def _confirm_delivery(self, port: Any) -> None:
@@ -236,11 +270,14 @@ class SerialConnection(PrinterConnection):
                 f"the line to the serial printer on {self.port} broke before the printer "
                 f"confirmed the job ({exc}): the label may be incomplete",
                 uncertain=True,
+                fault=PrinterFault.BROKE_WHILE_SENDING,
+                where=self.port,
             ) from exc
         raise PrinterUnconfirmed(
             f"serial printer on {self.port} took the job but did not confirm it within "
             f"{self.timeout:g} s (out of paper, cover open, offline, or no return line in "
-            "the cable?): the label may not have printed"
+            "the cable?): the label may not have printed",
+            where=self.port,
         )
 
     def _ask_status(self, port: Any) -> PrinterStatus:
@@ -254,7 +291,9 @@ class SerialConnection(PrinterConnection):
             except (serial.SerialException, OSError) as exc:
                 raise PrinterUnavailable(
                     f"the line to the serial printer on {self.port} is broken ({exc}): "
-                    "check the cable"
+                    "check the cable",
+                    fault=PrinterFault.IO_ERROR,
+                    where=self.port,
                 ) from exc
 
         return parse_status(collect_replies(exchange))

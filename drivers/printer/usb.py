@@ -29,6 +29,7 @@ from typing import Any
 from drivers.printer.connection import (
     PrinterConnection,
     PrinterError,
+    PrinterFault,
     PrinterNotReady,
     PrinterStatus,
     PrinterUnavailable,
@@ -57,6 +58,14 @@ def _import_pyusb() -> tuple[Any, Any]:
     import usb.util
 
     return usb.core, usb.util
+
+
+#: The fault of a device that cannot be opened, by errno (the cases ``_fault`` words).
+_OPEN_FAULTS = {
+    errno.EACCES: PrinterFault.NO_PERMISSION,
+    errno.EBUSY: PrinterFault.DEVICE_BUSY,
+    errno.ENODEV: PrinterFault.NO_DEVICE,
+}
 
 
 class UsbConnection(PrinterConnection):
@@ -113,7 +122,9 @@ class UsbConnection(PrinterConnection):
             if check_status:
                 status = device.ask_status()
                 if status.ready is False:
-                    raise PrinterNotReady(f"USB printer {self.ids} is {not_ready_reason(status)}")
+                    raise PrinterNotReady(
+                        f"USB printer {self.ids} is {not_ready_reason(status)}", where=self.ids
+                    )
             device.write_job(data)
             device.confirm_delivery()
 
@@ -123,6 +134,16 @@ class UsbConnection(PrinterConnection):
             return device.ask_status()
 
     # -- messages ------------------------------------------------------------------------
+
+    def _unavailable(self, exc: BaseException) -> PrinterUnavailable:
+        """The error for a pyusb failure while opening: the sentence and its fault."""
+        code = getattr(exc, "errno", None)
+        return PrinterUnavailable(
+            self._fault(exc),
+            fault=_OPEN_FAULTS.get(code or 0, PrinterFault.OTHER),
+            where=self.ids,
+            errno=code,
+        )
 
     def _fault(self, exc: BaseException) -> str:
         """A sentence for a pyusb error while opening, by its errno."""
@@ -184,7 +205,7 @@ class _OpenDevice:
         try:
             self.device = self.core.find(idVendor=owner.vendor_id, idProduct=owner.product_id)
         except usb_error as exc:
-            raise PrinterUnavailable(owner._fault(exc)) from exc
+            raise owner._unavailable(exc) from exc
         except ValueError as exc:  # pyusb's NoBackendError: libusb is missing
             raise PrinterUnavailable(
                 f"cannot look for USB printer {owner.ids}: the libusb library is not installed"
@@ -192,7 +213,9 @@ class _OpenDevice:
         if self.device is None:
             raise PrinterUnavailable(
                 f"no USB printer with id {owner.ids} found: check the cable and the ids in "
-                "the config"
+                "the config",
+                fault=PrinterFault.NO_DEVICE,
+                where=owner.ids,
             )
         device = self.device
         try:
@@ -212,7 +235,7 @@ class _OpenDevice:
             self.util.claim_interface(device, owner.interface)
             self.claimed = True
         except usb_error as exc:
-            raise PrinterUnavailable(owner._fault(exc)) from exc
+            raise owner._unavailable(exc) from exc
         self._choose_endpoints(interface)
 
     def _detach_kernel_driver(self) -> None:
@@ -279,11 +302,15 @@ class _OpenDevice:
                     f"USB printer {owner.ids} did not take the job within {owner.timeout:g} s "
                     f"(out of paper, cover open or offline?): {incomplete}",
                     uncertain=True,
+                    fault=PrinterFault.STALLED,
+                    where=owner.ids,
                 ) from exc
             if getattr(exc, "errno", None) == errno.ENODEV:
                 raise PrinterError(
                     f"USB printer {owner.ids} was unplugged while printing: {incomplete}",
                     uncertain=True,
+                    fault=PrinterFault.BROKE_WHILE_SENDING,
+                    where=owner.ids,
                 ) from exc
             raise PrinterError(
                 f"sending to USB printer {owner.ids} failed ({exc}): {incomplete}",
@@ -321,6 +348,8 @@ class _OpenDevice:
                         f"USB printer {owner.ids} was unplugged before it confirmed the job: "
                         f"{incomplete}",
                         uncertain=True,
+                        fault=PrinterFault.BROKE_WHILE_SENDING,
+                        where=owner.ids,
                     ) from exc
                 break  # timed out (or a stall): no answer
             if check.first_reply(reply) is not None:
@@ -328,7 +357,8 @@ class _OpenDevice:
         raise PrinterUnconfirmed(
             f"USB printer {owner.ids} took the job but did not confirm it within "
             f"{owner.timeout:g} s (out of paper, cover open or offline?): the label may not "
-            "have printed"
+            "have printed",
+            where=owner.ids,
         )
 
     def ask_status(self) -> PrinterStatus:
@@ -342,14 +372,14 @@ class _OpenDevice:
             try:
                 self.device.write(self.out_ep, status_request(n), _milliseconds(owner.timeout))
             except usb_error as exc:
-                raise PrinterUnavailable(owner._fault(exc)) from exc
+                raise owner._unavailable(exc) from exc
             deadline = time.monotonic() + owner.status_timeout
             while (remaining := deadline - time.monotonic()) > 0:
                 try:
                     reply = bytes(self.device.read(in_ep, 64, _milliseconds(remaining)))
                 except usb_error as exc:
                     if getattr(exc, "errno", None) == errno.ENODEV:
-                        raise PrinterUnavailable(owner._fault(exc)) from exc
+                        raise owner._unavailable(exc) from exc
                     return None  # timed out (or a stall): no answer
                 value = first_status_byte(reply)
                 if value is not None:

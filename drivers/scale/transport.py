@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import serial
 
+from drivers.scale.link import LinkCause
 from drivers.scale.protocol import ScaleProtocol
 from drivers.scale.reading import Reading
 
@@ -40,11 +41,14 @@ LinkState = Literal["connecting", "connected", "disconnected"]
 
 @dataclass(frozen=True, slots=True)
 class TransportLink:
-    """The state of the line to the indicator, with a reason a person can read."""
+    """The state of the line to the indicator: ``message`` in plain English for the log
+    and the technician's tools, ``cause`` (when it is down for a reason) for the words
+    the application shows."""
 
     state: LinkState
     port: str
     message: str = ""
+    cause: LinkCause | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,36 @@ def _errno_of(exc: BaseException) -> int | None:
             return number
         current = current.__cause__ or current.__context__
     return None
+
+
+# The cause of each errno in ``_REASONS`` (the same cases, as a code).
+_CAUSES: dict[int, LinkCause] = {
+    errno.ENOENT: LinkCause.NO_DEVICE,
+    errno.ENODEV: LinkCause.NO_DEVICE,
+    errno.ENXIO: LinkCause.NO_DEVICE,
+    errno.EACCES: LinkCause.NO_PERMISSION,
+    errno.EPERM: LinkCause.NO_PERMISSION,
+    errno.EBUSY: LinkCause.BUSY,
+    errno.EIO: LinkCause.IO_ERROR,
+    errno.ECONNREFUSED: LinkCause.REFUSED,
+    errno.ECONNRESET: LinkCause.RESET,
+    errno.EHOSTUNREACH: LinkCause.UNREACHABLE,
+    errno.ETIMEDOUT: LinkCause.TIMED_OUT,
+    errno.EINVAL: LinkCause.BUSY,
+}
+
+
+def link_cause(exc: BaseException) -> LinkCause:
+    """The cause of a port error, as :func:`describe_error` words it in English."""
+    number = _errno_of(exc)
+    if number is not None:
+        return _CAUSES[number]
+    text = str(exc)
+    if "readiness to read but returned no data" in text:
+        return LinkCause.STOPPED_ANSWERING
+    if "socket disconnected" in text:
+        return LinkCause.CLOSED_BY_PEER
+    return LinkCause.OTHER
 
 
 def describe_error(exc: BaseException) -> str:
@@ -259,7 +293,11 @@ class ScaleTransport:
                 # (termios.error on POSIX): whatever it is, the line is lost and the
                 # thread must live on to reconnect.
                 reason = describe_error(exc)
-                self._set_link("disconnected", f"lost connection to {self.port}: {reason}")
+                self._set_link(
+                    "disconnected",
+                    f"lost connection to {self.port}: {reason}",
+                    link_cause(exc),
+                )
             finally:
                 self._connected.clear()
                 self._close(port)
@@ -280,7 +318,9 @@ class ScaleTransport:
             port.write_timeout = 1.0
             port.open()
         except Exception as exc:  # e.g. termios.error (EINVAL) from a port in use
-            self._set_link("disconnected", f"cannot open {self.port}: {describe_error(exc)}")
+            self._set_link(
+                "disconnected", f"cannot open {self.port}: {describe_error(exc)}", link_cause(exc)
+            )
             return None
         reset = getattr(self.protocol, "reset", None)
         if callable(reset):
@@ -369,11 +409,11 @@ class ScaleTransport:
         if self._raw_listener is not None:
             self._call(self._raw_listener, RawChunk(data, datetime.now(UTC), "tx"))
 
-    def _set_link(self, state: LinkState, message: str) -> None:
+    def _set_link(self, state: LinkState, message: str, cause: LinkCause | None = None) -> None:
         with self._link_lock:
             if self._link.state == state and self._link.message == message:
                 return
-            self._link = TransportLink(state, self.port, message)
+            self._link = TransportLink(state, self.port, message, cause)
             link = self._link
         self._call(self._on_link, link)
 
@@ -387,4 +427,12 @@ class ScaleTransport:
             log.exception("scale transport callback %r failed", callback)
 
 
-__all__ = ["LinkState", "RawChunk", "ScaleTransport", "TransportLink", "describe_error"]
+__all__ = [
+    "LinkCause",
+    "LinkState",
+    "RawChunk",
+    "ScaleTransport",
+    "TransportLink",
+    "describe_error",
+    "link_cause",
+]

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from db.engine import open_database
 from db.printjobs import (
     INTERRUPTED_ERROR,
+    INTERRUPTED_FAULT,
     PrintJobClaimed,
     PrintJobStateError,
     adopt_unassigned_jobs,
@@ -120,12 +121,16 @@ def test_failures_are_retried_and_an_uncertain_one_marks_a_duplicate(
     assert failed.last_error == "printer unreachable"
     assert [job.id for job in pending_print_jobs(engine)] == [job_id]
 
-    failed = mark_failed(engine, job_id, "connection lost while sending", uncertain=True)
+    assert failed.last_fault is None  # nobody gave a code
+    failed = mark_failed(
+        engine, job_id, "connection lost while sending", uncertain=True, fault="io_error"
+    )
     assert (failed.status, failed.attempts, failed.copy_marker) == ("failed", 2, "duplicate")
+    assert (failed.last_error, failed.last_fault) == ("connection lost while sending", "io_error")
 
     sent = mark_sent(engine, job_id)
     assert (sent.status, sent.attempts, sent.copy_marker) == ("sent", 3, "duplicate")
-    assert sent.last_error is None
+    assert (sent.last_error, sent.last_fault) == (None, None)
     entries = audit(db_path, job_id)
     assert [action for _, action, _ in entries] == [
         "print_job.failed",
@@ -217,7 +222,7 @@ def test_an_attempt_that_began_and_never_ended_is_settled_as_an_uncertain_failur
     settled = settle_interrupted_attempt(engine, job_id)
 
     assert (settled.status, settled.attempts, settled.copy_marker) == ("failed", 1, "duplicate")
-    assert settled.last_error == INTERRUPTED_ERROR
+    assert (settled.last_error, settled.last_fault) == (INTERRUPTED_ERROR, INTERRUPTED_FAULT)
     assert not attempt_interrupted(engine, job_id)
     assert settle_interrupted_attempt(engine, job_id) == settled  # nothing more to settle
     begin_attempt(engine, job_id)

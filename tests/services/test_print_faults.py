@@ -34,6 +34,7 @@ from db.engine import open_database
 from db.printjobs import pending_print_jobs, print_job, queue_reprint
 from db.queries import RecordedDropOff
 from db.writes import NewDropOff, NewReading, record_drop_off
+from drivers.printer.connection import PrinterFault
 from drivers.printer.decode import DecodedDocument, decode_escpos
 from drivers.printer.network import NetworkConnection
 from drivers.printer.settings import NetworkPrinter
@@ -220,9 +221,9 @@ def test_a_printer_that_is_off_fails_the_job_with_the_reason_and_the_queue_waits
     assert job.copy_marker is None  # refused before any byte: not uncertain
     waiting = print_job(engine, records[1].print_job_id or "")
     assert (waiting.status, waiting.attempts) == ("queued", 0)
+    assert (failed.fault, failed.where) == (PrinterFault.REFUSED, f"127.0.0.1:{fake.port}")
     assert status_line(failed, NL) == (
-        f"Printer: niet bereikbaar · wachtrij: 2 (printer at 127.0.0.1:{fake.port} refuses "
-        "the connection)"
+        f"Printer: niet bereikbaar · wachtrij: 2 (127.0.0.1:{fake.port}: weigert de verbinding)"
     )
 
     with FakeEscposPrinter(lifetime=20) as back:  # switched on again

@@ -160,9 +160,8 @@ def test_an_unwritable_preview_folder_keeps_the_job_waiting(
     assert job.status == "failed"
     assert job.last_error == events[-1].message
     assert events[-1].health is PrinterHealth.UNREACHABLE
-    assert status_line(events[-1], NL).startswith(
-        "Printer: niet bereikbaar · wachtrij: 1 (cannot create the preview folder"
-    )
+    assert status_line(events[-1], NL).startswith("Printer: niet bereikbaar · wachtrij: 1 (…")
+    assert status_line(events[-1], NL).endswith("/blocked/labels: verkeerd pad)")
 
 
 def test_a_wrong_setting_fails_the_job_with_its_reason(config: Config, engine: Engine) -> None:

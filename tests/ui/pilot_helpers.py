@@ -73,3 +73,27 @@ async def screen_shows(pilot, app: CounterApp, state: ScaleState) -> None:  # ty
     shows.__doc__ = f"screen showing {state.value}"
     await wait_for(pilot, shows)
     await pilot.pause()
+
+
+def screen_text(app: CounterApp) -> str:
+    """Every character the attendant sees now (the screen, its modals, notifications),
+    as plain text lines: the same composition a screenshot takes."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+    return console.export_text()

@@ -109,7 +109,7 @@ async def test_a_waiting_label_shows_its_error_and_can_be_cancelled(
         oldest = queue_rows(screen)[1]
         assert oldest[1:3] == ["MS01-000001", "Etiket"]
         assert oldest[3] == "mislukt"
-        assert oldest[6].startswith("cannot create the preview folder")
+        assert oldest[6] == "verkeerd pad"
 
         await pilot.press("x")  # the newest, still waiting behind the failed one
         assert said(screen).startswith("Nogmaals x om MS01-000002 te annuleren")
@@ -122,7 +122,8 @@ async def test_a_waiting_label_shows_its_error_and_can_be_cancelled(
         await wait_for(pilot, lambda: queue_rows(screen)[0][3] == "geannuleerd")
         # The status line hears at once that one label less is waiting.
         await wait_for(pilot, lambda: "wachtrij: 1" in app.printer_line)
-        assert app.printer_line.startswith("Printer: niet bereikbaar · wachtrij: 1 (cannot create")
+        assert app.printer_line.startswith("Printer: niet bereikbaar · wachtrij: 1 (…")
+        assert app.printer_line.endswith("/blocked/labels: verkeerd pad)")
 
     assert rows(config.database_path(), "select status from print_job order by created_at") == [
         ("failed",),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from counter_app.i18n import Messages
 from counter_app.services.printing import PrinterHealth, PrintEvent
-from counter_app.ui.status_words import short_detail, status_line
+from counter_app.ui.status_words import status_line
+from drivers.printer.connection import PrinterFault
 
 NL = Messages("nl")
 EN = Messages("en")
@@ -32,37 +35,33 @@ def test_status_line_speaks_plain_words(health: PrinterHealth, dutch: str, engli
     assert status_line(PrintEvent(health, 4), EN) == f"{english} · queued: 4"
 
 
-def test_status_line_adds_a_short_english_detail_only_where_the_words_need_it() -> None:
-    refused = (
+def test_status_line_words_the_drivers_reason_only_where_the_health_needs_it() -> None:
+    refused = PrintEvent(
+        PrinterHealth.UNREACHABLE,
+        2,
         "printer at 10.0.0.9:9100 refuses the connection: is this the printer's address "
-        "and raw port (usually 9100), and is no other computer printing to it?"
+        "and raw port (usually 9100), and is no other computer printing to it?",
+        fault=PrinterFault.REFUSED,
+        where="10.0.0.9:9100",
     )
     # The count before the detail: where the line is cut short, the detail goes first.
-    assert status_line(PrintEvent(PrinterHealth.UNREACHABLE, 2, refused), NL) == (
-        "Printer: niet bereikbaar · wachtrij: 2 (printer at 10.0.0.9:9100 refuses the connection)"
+    assert status_line(refused, NL) == (
+        "Printer: niet bereikbaar · wachtrij: 2 (10.0.0.9:9100: weigert de verbinding)"
     )
-    assert status_line(PrintEvent(PrinterHealth.UNREACHABLE, 2, refused), EN) == (
-        "Printer: not reachable · queued: 2 (printer at 10.0.0.9:9100 refuses the connection)"
+    assert status_line(refused, EN) == (
+        "Printer: not reachable · queued: 2 (10.0.0.9:9100: refuses the connection)"
     )
-    assert status_line(PrintEvent(PrinterHealth.UNREACHABLE, 0, refused), NL) == (
-        "Printer: niet bereikbaar (printer at 10.0.0.9:9100 refuses the connection)"
+    assert status_line(replace(refused, pending=0), NL) == (
+        "Printer: niet bereikbaar (10.0.0.9:9100: weigert de verbinding)"
     )
-    # Paper out says it all in Dutch; the English reason stays in the job's last error.
-    assert (
-        status_line(PrintEvent(PrinterHealth.PAPER_OUT, 1, "the printer is out of paper"), NL)
-        == "Printer: papier op · wachtrij: 1"
+    # Paper out says it all; the English reason stays in the job's last error.
+    paper_out = PrintEvent(
+        PrinterHealth.PAPER_OUT, 1, "the printer is out of paper", fault=PrinterFault.NOT_READY
     )
-
-
-def test_short_detail_keeps_what_happened_and_drops_the_advice() -> None:
-    assert short_detail("cannot write to /dev/usb/lp0: permission denied — is the user") == (
-        "cannot write to /dev/usb/lp0"
-    )
-    long = "connection to the printer at printer-balie-2.milieustraat.local broke while sending"
-    shortened = short_detail(long)
-    assert len(shortened) <= 60
-    assert shortened.endswith("…")
-    assert long.startswith(shortened[:-1])
+    assert status_line(paper_out, NL) == "Printer: papier op · wachtrij: 1"
+    # A failure no driver explained (a program error) shows its English only in the log.
+    bug = PrintEvent(PrinterHealth.ERROR, 0, "KeyError: 'profile'")
+    assert status_line(bug, NL) == "Printer: storing"
 
 
 def test_the_preview_connection_is_named_not_called_unknown() -> None:
