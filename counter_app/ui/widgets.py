@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -222,7 +223,6 @@ class KeyLine(Widget):
     # space between keys.
     DEFAULT_CSS = """
     KeyLine {
-        width: auto;
         height: 1;
         text-wrap: nowrap;
         background: $footer-item-background;
@@ -246,6 +246,12 @@ class KeyLine(Widget):
         keys = tuple(keys)
         if keys != self._keys:
             self._keys = keys
+            # As wide as the keys, wider than the terminal if need be (an auto width
+            # stops at the bar's): the bar scrolls to the rest.
+            self.styles.width = sum(
+                cell_len(k.display) + (cell_len(k.description) + 1 if k.description else 0) + 1
+                for k in keys
+            )
             self.refresh(layout=True)
 
     def render(self) -> Text:
