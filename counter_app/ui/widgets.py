@@ -285,9 +285,9 @@ class KeyBar(ScrollableContainer, can_focus=False, can_focus_children=False):
     """The screen's keys and what they do, along the bottom: in place of Textual's Footer.
 
     Textual 8.2.8's Footer builds a widget per key each time the bindings change (a
-    modal screen opening or closing) and keeps every one it ever built alive: about
-    22 widgets and 0.8 MiB for each drop-off at the counter. This bar draws the keys
-    as one line of text and draws it again instead. See docs/textual-footer-leak.md,
+    modal screen opening or closing) and keeps every one it ever built alive: 22
+    widgets and about 0.5 MiB for each drop-off at the counter. This bar draws the
+    keys as one line of text and draws it again instead. See docs/textual-footer-leak.md,
     also for when ``Footer(compact=True)`` can come back.
     """
 

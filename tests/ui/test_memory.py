@@ -4,7 +4,8 @@ Each record goes the attendant's way through the real counter (simulator on a pt
 real SQLite file, preview printer): a new weight, 1 (the category picker opens),
 Enter (it closes), Enter (capture, the list reloads). Opening and closing the picker
 is what made the key bar rebuild; with Textual's Footer every rebuild left its key
-widgets alive (docs/textual-footer-leak.md), about 22 widgets and 0.8 MiB a record.
+widgets alive (docs/textual-footer-leak.md), about 22 widgets and 0.5 MiB a record;
+and the line caches of the picker's widgets stayed behind, 0.3 MiB a record more.
 
 Widgets and all Python objects are counted after 20 records and after 200; the
 memory the last 15 records add is traced (tracemalloc slows the counter down four
@@ -45,8 +46,8 @@ OBJECTS_PER_RECORD = 60
 #: was taken before tracing started is not subtracted when it is freed (the list is
 #: built anew each record), so growth is counted from the second mark on.
 TRACE_FROM, TRACED_FROM = RECORDS - 20, RECORDS - 15
-#: Memory the traced records may add (their rows: a few KiB). The Footer's leak was
-#: 0.8 MiB a record.
+#: Memory the traced records may add (their rows: a few KiB). The two retentions
+#: together kept 0.8 MiB a record.
 TRACED_SLACK_BYTES = 1024 * 1024
 
 
