@@ -10,7 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from counter_app.catalogue import Catalogue, CatalogueEntry, Classification
 from counter_app.i18n import STATION_TZ, Messages, format_kg
@@ -30,7 +30,14 @@ from counter_app.ui.help import HelpScreen
 from counter_app.ui.messages import ActionDone, CaptureFinished, RecordFailed, ServiceFailed
 from counter_app.ui.picker import CategoryPicker
 from counter_app.ui.status_words import link_words
-from counter_app.ui.widgets import DropOffTable, LabelPreview, TotalsStrip, WeightDisplay
+from counter_app.ui.widgets import (
+    DropOffTable,
+    KeyBar,
+    LabelPreview,
+    TotalsStrip,
+    WeightDisplay,
+    release_lines_of_removed_widgets,
+)
 
 if TYPE_CHECKING:
     from counter_app.config import Config
@@ -144,7 +151,7 @@ class CounterScreen(Screen[None]):
                 yield Static(t("preview.title"), id="preview-title")
                 yield LabelPreview(t("preview.empty"), id="preview")
         yield Static("", id="status")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._show_totals()
@@ -160,6 +167,10 @@ class CounterScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         self._composed = False
+
+    def on_screen_resume(self) -> None:
+        # Back from the picker, a question or another screen: what they drew can go.
+        release_lines_of_removed_widgets()
 
     def on_resize(self) -> None:
         self._layout_preview()

@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, RichLog, Static
+from textual.widgets import RichLog, Static
 
 from counter_app.i18n import Messages
 from counter_app.scale_view import (
@@ -34,7 +34,7 @@ from counter_app.scale_view import (
 )
 from counter_app.services.scale import ScaleService, ScaleState
 from counter_app.ui.status_words import link_words
-from counter_app.ui.widgets import STATE_KEYS
+from counter_app.ui.widgets import STATE_KEYS, KeyBar
 from drivers.scale.reading import Reading
 from drivers.scale.transport import RawChunk
 
@@ -160,7 +160,7 @@ class DiagnosticsScreen(Screen[None]):
                 yield Static(self._readings_header(), classes="diag-pane-title")
                 yield RichLog(id="diag-readings", max_lines=LOG_LINES, min_width=20)
         yield Static("", id="diag-notice")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._service.add_raw_listener(self._feed.on_raw)

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
+from textual import events
+from textual._styles_cache import StylesCache
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, ScrollableContainer, Vertical
+from textual.widget import Widget
 from textual.widgets import DataTable, Digits, Static
 
 from counter_app.catalogue import CLASSIFICATIONS, Classification
@@ -38,6 +44,8 @@ CLASS_STYLES = {
 }
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from counter_app.services.counter import RecordedDropOff
     from drivers.printer.preview import PreviewLine
 
@@ -197,3 +205,154 @@ class LabelPreview(Static):
                 )
                 text.append(span.text, style=style)
         self.update(text)
+
+
+#: Style meta naming the key drawn in a cell of the key bar.
+KEY_META = "key-bar.key"
+
+
+@dataclass(frozen=True, slots=True)
+class ShownKey:
+    """One key on the key bar: what to press, what it does, whether it does it now."""
+
+    key: str
+    display: str
+    description: str
+    enabled: bool
+
+
+class KeyLine(Widget):
+    """The keys as one line of text; a click on a key presses it."""
+
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES = {"key-line--key", "key-line--description"}
+    # The look of Textual's compact Footer: bold key, its text after one space, one
+    # space between keys.
+    DEFAULT_CSS = """
+    KeyLine {
+        height: 1;
+        text-wrap: nowrap;
+        background: $footer-item-background;
+        .key-line--key {
+            color: $footer-key-foreground;
+            background: $footer-key-background;
+            text-style: bold;
+        }
+        .key-line--description {
+            color: $footer-description-foreground;
+            background: $footer-description-background;
+        }
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._keys: tuple[ShownKey, ...] = ()
+
+    def show(self, keys: Iterable[ShownKey]) -> None:
+        keys = tuple(keys)
+        if keys != self._keys:
+            self._keys = keys
+            # As wide as the keys, wider than the terminal if need be (an auto width
+            # stops at the bar's): the bar scrolls to the rest.
+            self.styles.width = sum(
+                cell_len(k.display) + (cell_len(k.description) + 1 if k.description else 0) + 1
+                for k in keys
+            )
+            self.refresh(layout=True)
+
+    def render(self) -> Text:
+        key_style = self.get_component_rich_style("key-line--key")
+        description_style = self.get_component_rich_style("key-line--description")
+        text = Text(no_wrap=True, overflow="crop")
+        for shown in self._keys:
+            # The key under the mouse is found by its style (see on_mouse_down); it
+            # also keeps a key's cells apart from the space after it, as the Footer's
+            # widgets were (the screenshots stay the same).
+            pressed = Style(dim=not shown.enabled, meta={KEY_META: shown.key})
+            text.append(shown.display, key_style + pressed)
+            if shown.description:
+                text.append(" " + shown.description, description_style + pressed)
+            text.append(" ")
+        text.stylize_before(self.rich_style)
+        return text
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        key = event.style.meta.get(KEY_META)
+        shown = next((k for k in self._keys if k.key == key), None)
+        if shown is None:
+            return
+        if shown.enabled:
+            self.app.simulate_key(shown.key)
+        else:
+            self.app.bell()
+
+
+class KeyBar(ScrollableContainer, can_focus=False, can_focus_children=False):
+    """The screen's keys and what they do, along the bottom: in place of Textual's Footer.
+
+    Textual 8.2.8's Footer builds a widget per key each time the bindings change (a
+    modal screen opening or closing) and keeps every one it ever built alive: 22
+    widgets and about 0.5 MiB for each drop-off at the counter. This bar draws the
+    keys as one line of text and draws it again instead. See docs/textual-footer-leak.md,
+    also for when ``Footer(compact=True)`` can come back.
+    """
+
+    ALLOW_SELECT = False
+    DEFAULT_CSS = """
+    KeyBar {
+        dock: bottom;
+        height: 1;
+        layout: horizontal;
+        color: $footer-foreground;
+        background: $footer-background;
+        scrollbar-size: 0 0;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield KeyLine()
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        self._bindings_changed(self.screen)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen: Screen[object]) -> None:
+        # As the Footer: the bindings shown, one key per action (the first bound).
+        by_action: dict[str, ShownKey] = {}
+        for _, binding, enabled, _ in screen.active_bindings.values():
+            if binding.show and binding.action not in by_action:
+                by_action[binding.action] = ShownKey(
+                    binding.key, self.app.get_key_display(binding), binding.description, enabled
+                )
+        self.query_one(KeyLine).show(by_action.values())
+
+    # A key bar wider than the terminal scrolls sideways with the wheel, as the Footer.
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        if self.allow_horizontal_scroll:
+            self.release_anchor()
+            if self._scroll_right_for_pointer(animate=True):
+                event.stop()
+                event.prevent_default()
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if self.allow_horizontal_scroll:
+            self.release_anchor()
+            if self._scroll_left_for_pointer(animate=True):
+                event.stop()
+                event.prevent_default()
+
+
+def release_lines_of_removed_widgets() -> None:
+    """Let the lines drawn by widgets that are gone be freed.
+
+    Textual 8.2.8 memoizes ``StylesCache.get_inner_outer`` with ``functools.lru_cache``
+    on the instance method: the cache keeps the ``StylesCache`` of up to 1024 widgets,
+    with every line they drew, after the widgets are gone. A category picker leaves
+    seven behind per drop-off (about 0.3 MiB) until some 45 MiB are held. The cache
+    only saves making two ``Style`` objects; see docs/textual-footer-leak.md.
+    """
+    StylesCache.get_inner_outer.cache_clear()

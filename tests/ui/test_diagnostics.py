@@ -195,7 +195,7 @@ async def test_fits_80x24_and_uses_a_large_terminal(make_app) -> None:  # type: 
             "#diag-raw",
             "#diag-readings",
             "#diag-notice",
-            "Footer",
+            "KeyBar",
         ):
             region = screen.query_one(selector).region
             assert region.height > 0, selector
