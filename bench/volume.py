@@ -462,6 +462,13 @@ def working_copy(folder: Path) -> Path:
     return target
 
 
+def _parsers() -> list[tuple[str, str]]:
+    """The two slowest parsers, as bench.parsers measures them (aim: 100k frames/s)."""
+    from bench.parsers import measure
+
+    return [figure for name in ("toledo", "nci") for figure in measure(name)[:1]]
+
+
 def run() -> list[tuple[str, str]]:
     from bench import volume_commands, volume_counter
 
@@ -473,6 +480,7 @@ def run() -> list[tuple[str, str]]:
         figures.append(("the million database", built.read_text(encoding="utf-8").strip()))
     figures.extend(volume_commands.run())
     figures.extend(volume_counter.run())
+    figures.extend(_parsers())
     figures.append(("(whole volume bench)", f"{time.perf_counter() - started:.0f} s"))
     return figures
 
