@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from bench.startup import seconds_until
 from bench.volume import STATION, VENV_BIN, bench_env, config_file, working_copy
 from bench.volume_commands import RUNS, Counter, compared, last_day, ms
 
@@ -83,17 +84,9 @@ Bare().run(headless=True, size=(80, 24))
 
 
 def seconds_until_mark(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True
-    )
-    assert proc.stdout is not None
-    seconds = float("nan")
-    for line in proc.stdout:
-        if "MARK" in line:
-            seconds = time.perf_counter() - start
-            break
-    proc.wait(timeout=120)
+    seconds = seconds_until(argv, env, "MARK")
+    if seconds is None:
+        raise RuntimeError(f"{argv[-1]}: the child never got there")
     return seconds
 
 
