@@ -10,7 +10,15 @@ import platform
 import sys
 import time
 
-MODULES = ("bench.startup", "bench.recording", "bench.parsers", "bench.latency", "bench.labels")
+MODULES = (
+    "bench.startup",
+    "bench.recording",
+    "bench.parsers",
+    "bench.latency",
+    "bench.labels",
+    # Last: it builds the million-drop-off database once (minutes) and runs longest.
+    "bench.volume",
+)
 
 
 def machine() -> str:

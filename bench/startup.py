@@ -32,6 +32,23 @@ FirstPaint(load_config(None)).run(headless=True, size=(80, 24))
 """
 
 
+def seconds_until(argv: list[str], env: dict[str, str], marker: str = "PAINTED") -> float | None:
+    """Seconds from launching ``argv`` until it prints a line with ``marker`` (None if
+    it never does)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True
+    )
+    assert proc.stdout is not None
+    seconds = None
+    for line in proc.stdout:
+        if marker in line:
+            seconds = time.perf_counter() - start
+            break
+    proc.wait(timeout=120)
+    return seconds
+
+
 def run() -> list[tuple[str, str]]:
     times = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,20 +59,9 @@ def run() -> list[tuple[str, str]]:
         )
         env.pop("COUNTER_CONFIG", None)
         for _ in range(RUNS):
-            start = time.perf_counter()
-            proc = subprocess.Popen(
-                [sys.executable, "-c", CHILD],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=env,
-                text=True,
-            )
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                if "PAINTED" in line:
-                    times.append(time.perf_counter() - start)
-                    break
-            proc.wait(timeout=30)
+            seconds = seconds_until([sys.executable, "-c", CHILD], env)
+            if seconds is not None:
+                times.append(seconds)
     if not times:
         return [("cold start to first painted counter screen", "FAILED")]
     return [
