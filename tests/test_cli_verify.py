@@ -15,48 +15,23 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from drop_offs import scale_drop_off
 
 from counter_app.cli import main
 from db.engine import DatabaseReadOnly, open_database
-from db.writes import NewDropOff, NewReading, record_drop_off, void_drop_off
+from db.writes import record_drop_off, void_drop_off
 
 AT = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)
-
-
-def drop_off(grams: int = 12340) -> NewDropOff:
-    return NewDropOff(
-        station_id="MS01",
-        classification="recycling",
-        category_code="metaal",
-        category_name="Metalen",
-        eural_code="20 01 40",
-        weight_grams=grams,
-        weight_source="scale",
-        operator="balie",
-        reading=NewReading(
-            weight=Decimal(grams).scaleb(-3),
-            unit="kg",
-            grams=grams,
-            stable=True,
-            net=False,
-            tare=None,
-            raw_frame=b"ST,GS,+12.340kg\r\n",
-            received_at=AT,
-            protocol="comma",
-            port="sim",
-        ),
-    )
 
 
 def fill(path: Path, count: int = 5) -> list[str]:
     engine = open_database(path)
     try:
         return [
-            record_drop_off(engine, drop_off(1000 + i), now=AT + timedelta(seconds=i)).id
+            record_drop_off(engine, scale_drop_off(1000 + i), now=AT + timedelta(seconds=i)).id
             for i in range(count)
         ]
     finally:
@@ -203,7 +178,7 @@ def test_a_new_database_and_its_folder_are_private(tmp_path: Path) -> None:
     path = tmp_path / "new" / "deeper" / "counter.sqlite3"
     engine = open_database(path)
     try:
-        record_drop_off(engine, drop_off(), now=AT)
+        record_drop_off(engine, scale_drop_off(), now=AT)
         wal = Path(f"{path}-wal")
         assert wal.exists()
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -377,7 +352,7 @@ def test_a_void_is_still_found_in_a_read_only_copy(
     database: Path, read_only: tuple[Path, list[str]]
 ) -> None:
     engine = open_database(database)
-    first = record_drop_off(engine, drop_off(), now=AT + timedelta(hours=1))
+    first = record_drop_off(engine, scale_drop_off(), now=AT + timedelta(hours=1))
     void_drop_off(engine, first.id, "teamleider", "dubbel", now=AT + timedelta(hours=2))
     engine.dispose()
     folder, prefix = read_only

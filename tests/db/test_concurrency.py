@@ -14,14 +14,14 @@ import subprocess
 import sys
 import textwrap
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from drop_offs import scale_drop_off
 from sqlalchemy import event
 
 from db.engine import open_database
-from db.writes import NewDropOff, NewReading, record_drop_off
+from db.writes import record_drop_off
 
 AT = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
 
@@ -47,35 +47,10 @@ EXPORTER = textwrap.dedent(
 )
 
 
-def _drop_off(grams: int) -> NewDropOff:
-    return NewDropOff(
-        station_id="MS01",
-        classification="recycling",
-        category_code="metaal",
-        category_name="Metalen",
-        eural_code="20 01 40",
-        weight_grams=grams,
-        weight_source="scale",
-        operator="balie",
-        reading=NewReading(
-            weight=Decimal(grams).scaleb(-3),
-            unit="kg",
-            grams=grams,
-            stable=True,
-            net=False,
-            tare=None,
-            raw_frame=b"frame",
-            received_at=AT,
-            protocol="comma",
-            port="sim",
-        ),
-    )
-
-
 def test_records_go_in_while_exports_run_in_another_process(tmp_path: Path) -> None:
     path = tmp_path / "counter.sqlite3"
     engine = open_database(path)
-    record_drop_off(engine, _drop_off(1000), now=AT)
+    record_drop_off(engine, scale_drop_off(1000), now=AT)
     engine.dispose()
     # Months of a busy counter for the export to read.
     with sqlite3.connect(path) as connection:
@@ -116,7 +91,9 @@ def test_records_go_in_while_exports_run_in_another_process(tmp_path: Path) -> N
         # Record without pause, as fast as the counter can, while the exports run: every
         # record must go in at once.
         recorded = [
-            record_drop_off(engine, _drop_off(2000 + i), now=AT + timedelta(seconds=i)).label_code
+            record_drop_off(
+                engine, scale_drop_off(2000 + i), now=AT + timedelta(seconds=i)
+            ).label_code
             for i in range(200)
         ]
         # The exports were running all along: the process is still at it.
@@ -126,7 +103,7 @@ def test_records_go_in_while_exports_run_in_another_process(tmp_path: Path) -> N
         out, err = exporter.communicate(timeout=300)
         assert exporter.returncode == 0, err
         assert int(out.split()[-1]) >= 3
-        assert recorded == [f"MS01-{n:06d}" for n in range(2, 202)]
+        assert [r.label_code for r in recorded] == [f"MS01-{n:06d}" for n in range(2, 202)]
         engine.dispose()
     finally:
         if exporter.poll() is None:

@@ -12,11 +12,11 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from drop_offs import scale_drop_off
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -25,35 +25,10 @@ from db.export import export_rows
 from db.printjobs import print_jobs_between
 from db.queries import day_bounds, drop_offs_between, totals_for_day
 from db.recent import last_drop_off
-from db.writes import NewDropOff, NewReading, record_drop_off, void_drop_off
+from db.writes import record_drop_off, void_drop_off
 
 DAY = date(2024, 5, 14)
 AT = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
-
-
-def _drop_off(grams: int) -> NewDropOff:
-    return NewDropOff(
-        station_id="MS01",
-        classification="recycling",
-        category_code="metaal",
-        category_name="Metalen",
-        eural_code="20 01 40",
-        weight_grams=grams,
-        weight_source="scale",
-        operator="balie",
-        reading=NewReading(
-            weight=Decimal(grams).scaleb(-3),
-            unit="kg",
-            grams=grams,
-            stable=True,
-            net=False,
-            tare=None,
-            raw_frame=b"frame",
-            received_at=AT,
-            protocol="comma",
-            port="sim",
-        ),
-    )
 
 
 @pytest.fixture
@@ -62,7 +37,7 @@ def db_path(tmp_path: Path) -> Path:
     engine = open_database(path)
     try:
         ids = [
-            record_drop_off(engine, _drop_off(1000 + i), now=AT + timedelta(hours=i)).id
+            record_drop_off(engine, scale_drop_off(1000 + i), now=AT + timedelta(hours=i)).id
             for i in range(30)
         ]
         void_drop_off(engine, ids[3], "teamleider", "dubbel", now=AT + timedelta(hours=40))

@@ -12,44 +12,19 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from drop_offs import scale_drop_off
 from sqlalchemy.engine import Engine
 
 from db.chain import GENESIS_HASH, Anchor, AnchorError, audit_hash, chain_hash, drop_off_content
 from db.engine import DatabaseError, open_database
 from db.models import AuditEntry, CapturedReading, DropOff
 from db.verify import chain_heads, verify_chain
-from db.writes import NewDropOff, NewReading, record_drop_off, void_drop_off
+from db.writes import record_drop_off, void_drop_off
 
 NOON = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
-
-
-def new_drop_off(station_id: str = "MS01") -> NewDropOff:
-    return NewDropOff(
-        station_id=station_id,
-        classification="recycling",
-        category_code="metaal",
-        category_name="Metalen",
-        eural_code="20 01 40",
-        weight_grams=12340,
-        weight_source="scale",
-        operator="balie",
-        reading=NewReading(
-            weight=Decimal("12.340"),
-            unit="kg",
-            grams=12340,
-            stable=True,
-            net=False,
-            tare=None,
-            raw_frame=b"ST,GS,+12.340kg\r\n",
-            received_at=NOON,
-            protocol="comma",
-            port="sim",
-        ),
-    )
 
 
 ALL_TRIGGERS = (
@@ -89,7 +64,7 @@ def tamper(db_path: Path, *statements: str) -> None:
 def record_some(engine: Engine, station: str = "MS01", count: int = 4) -> list[str]:
     return [
         record_drop_off(
-            engine, new_drop_off(station_id=station), now=NOON + timedelta(seconds=i)
+            engine, scale_drop_off(station_id=station), now=NOON + timedelta(seconds=i)
         ).id
         for i in range(count)
     ]
@@ -206,7 +181,7 @@ def test_deleting_the_label_sequence_is_found_and_recording_says_why(
     assert report.issue is not None and report.issue.code == "head_missing"
     # Recording refuses with words, not a UNIQUE error, and stores nothing.
     with pytest.raises(DatabaseError, match="counter verify"):
-        record_drop_off(engine, new_drop_off(), now=NOON + timedelta(hours=1))
+        record_drop_off(engine, scale_drop_off(), now=NOON + timedelta(hours=1))
 
 
 def test_changing_the_label_sequence_is_found(engine: Engine, db_path: Path) -> None:
