@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from counter_app.version import installed_version
+
 if TYPE_CHECKING:
     from textual.app import App
 
@@ -38,21 +40,12 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("milieustraat-counter")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def crash_report_text(error: BaseException, argv: Sequence[str], now: datetime) -> str:
     """The report: when, which version and command, and the traceback (no locals)."""
     lines = [
         "Milieustraat counter crash report",
         f"time: {now.isoformat(timespec='seconds')}",
-        f"version: {_version()}",
+        f"version: {installed_version()}",
         f"python: {platform.python_version()} ({platform.system()} {platform.machine()})",
         f"command: counter {' '.join(argv)}".rstrip(),
         "",

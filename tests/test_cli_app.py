@@ -259,3 +259,14 @@ def test_without_a_place_for_the_report_the_error_is_shown(
     assert "RuntimeError: forced failure without a data directory" in lines
     assert lines[-1].startswith("De teller is gestopt door een onverwachte fout. Het foutrapport")
     assert "kon niet worden opgeslagen" in lines[-1]
+
+
+def test_version_names_the_installed_package(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    from counter_app.cli import main
+
+    with pytest.raises(SystemExit) as ended:
+        main(["--version"])
+    assert ended.value.code == 0
+    assert capsys.readouterr().out == f"counter {version('milieustraat-counter')}\n"
