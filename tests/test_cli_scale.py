@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -280,9 +281,64 @@ def test_parse_options_and_printable() -> None:
     assert printable(b"ST\r\n\x02\xff") == "ST\\r\\n\\x02\\xff"
 
 
-def test_ports_lists_or_says_there_are_none(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["scale", "ports"]) == 0
-    assert capsys.readouterr().out.strip()
+PORTS_HEADER = {
+    "nl": ["Poort", "Omschrijving", "Hardware-id"],
+    "en": ["Port", "Description", "Hardware", "ID"],
+}
+NO_PORTS = {"nl": "Geen seriële poorten gevonden", "en": "No serial ports found"}
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_ports_prints_a_header_or_says_there_are_none(
+    capsys: pytest.CaptureFixture[str], config_file: Callable[..., Path], language: str
+) -> None:
+    from drivers.scale.ports import list_ports
+
+    config = config_file(f'language = "{language}"')
+    assert main(["--config", str(config), "scale", "ports"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    if list_ports():
+        assert lines[0].split() == PORTS_HEADER[language]
+        assert len(lines) == 1 + len(list_ports())
+    else:
+        assert len(lines) == 1 and lines[0].startswith(NO_PORTS[language])
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_ports_listing_has_a_header_and_a_line_per_port(language: str) -> None:
+    from counter_app.cli.scale import ports_listing
+    from counter_app.i18n import Messages
+    from drivers.scale.ports import PortInfo
+
+    ports = [
+        PortInfo("/dev/ttyS0", "n/a", "n/a"),
+        PortInfo("/dev/ttyUSB0", "FT232R USB UART", "USB VID:PID=0403:6001 SER=A50285BI"),
+    ]
+    header, first, second = ports_listing(ports, Messages(language))
+    assert header.split() == PORTS_HEADER[language]
+    assert first.split() == ["/dev/ttyS0", "n/a", "n/a"]
+    assert second.split() == [
+        "/dev/ttyUSB0",
+        "FT232R",
+        "USB",
+        "UART",
+        "USB",
+        "VID:PID=0403:6001",
+        "SER=A50285BI",
+    ]
+    # The columns line up under the header.
+    columns = [header.index(word) for word in PORTS_HEADER[language][1:3]]
+    assert [first.index("n/a"), first.rindex("n/a")] == columns
+    assert [second.index("FT232R"), second.index("USB VID")] == columns
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_ports_listing_says_in_words_that_there_are_none(language: str) -> None:
+    from counter_app.cli.scale import ports_listing
+    from counter_app.i18n import Messages
+
+    (line,) = ports_listing([], Messages(language))
+    assert line.startswith(NO_PORTS[language])
 
 
 def read_reading(port: serial.Serial, predicate: object, timeout: float = 10.0) -> Reading:
