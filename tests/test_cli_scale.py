@@ -342,10 +342,20 @@ def test_ports_listing_says_in_words_that_there_are_none(language: str) -> None:
 
 
 def read_reading(port: serial.Serial, predicate: object, timeout: float = 10.0) -> Reading:
-    protocol = CommaProtocol()
+    return read_reading_of(port, CommaProtocol(), predicate, timeout)
+
+
+def read_reading_of(
+    port: serial.Serial, protocol: object, predicate: object, timeout: float = 10.0
+) -> Reading:
+    """The first reading ``protocol`` decodes from ``port`` that ``predicate`` accepts;
+    a polled protocol's weight request is sent before each read."""
+    request = protocol.weight_request()  # type: ignore[attr-defined]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for reading in protocol.feed(port.read(256)):
+        if request:
+            port.write(request)
+        for reading in protocol.feed(port.read(256)):  # type: ignore[attr-defined]
             if predicate(reading):  # type: ignore[operator]
                 return reading
     raise AssertionError("no matching reading on the simulated port")
@@ -408,6 +418,56 @@ class TestSimulate:
             assert process.wait(timeout=30) == 0
             assert "unknown command 'nonsense'" in (process.stderr.read() if process.stderr else "")
             assert not link.is_symlink()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+
+    @pytest.mark.parametrize(
+        ("protocol", "bytesize", "parity"),
+        [("toledo", 7, "E"), ("nci", 7, "E"), ("comma", 8, "N")],
+    )
+    def test_the_port_can_be_opened_again_and_again(
+        self, protocol: str, bytesize: int, parity: str
+    ) -> None:
+        """A technician's tool or the counter closes the port and opens it again (a
+        restart, a reconnect): every time, the line is set up and frames arrive."""
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "counter_app",
+                "scale",
+                "simulate",
+                "--protocol",
+                protocol,
+                "--weight",
+                "3.25",
+                "--rate",
+                "50",
+            ],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            path = process.stdout.readline().strip()
+            for _ in range(4):
+                port = serial.Serial(
+                    path, 9600, bytesize=bytesize, parity=parity, stopbits=1, timeout=0.05
+                )
+                try:
+                    parser = registry.make_protocol(protocol)
+                    reading = read_reading_of(port, parser, lambda r: r.kind == "weight")
+                    assert reading.weight == Decimal("3.25")
+                finally:
+                    port.close()
+            process.stdin.write("q\n")
+            process.stdin.flush()
+            assert process.wait(timeout=30) == 0
         finally:
             if process.poll() is None:
                 process.kill()
