@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import serial
 from counter_app.cli import main
 from counter_app.cli.scale_protocols import parse_options
 from counter_app.cli.scale_simulate import SimulatorConsole
+from counter_app.i18n import STATION_TZ
 from counter_app.scale_view import printable
 from drivers.scale import registry
 from drivers.scale.comma import CommaProtocol
@@ -539,7 +541,10 @@ class TestMonitor:
         assert lines
         stamp, direction, *_ = lines[0].split(" ")
         assert direction == "rx"
-        assert "T" in stamp and stamp.endswith("+00:00")
+        # The station's local time with its offset from UTC, as ISO 8601.
+        at = datetime.fromisoformat(stamp)
+        assert at.utcoffset() == at.astimezone(STATION_TZ).utcoffset() != timedelta(0)
+        assert stamp[-6:] in ("+01:00", "+02:00") and "." in stamp
         # The hex column of every chunk, joined, is the byte stream the indicator sent.
         stream = b"".join(bytes.fromhex(line.split("  ")[0].split(" ", 2)[2]) for line in lines)
         assert b"ST,GS,+0004.20kg\r\n" in stream
@@ -555,6 +560,31 @@ class TestMonitor:
         code = main(["scale", "monitor", "--port", "sim", "--protocol", "x", "--duration", "0"])
         assert code == 2
         assert "unknown scale protocol" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("received_at", "stamp"),
+    [
+        (datetime(2026, 12, 2, 11, 30, 1, 123_000, tzinfo=UTC), "2026-12-02T12:30:01.123+01:00"),
+        (datetime(2026, 7, 1, 22, 0, 0, 5_000, tzinfo=UTC), "2026-07-02T00:00:00.005+02:00"),
+    ],
+)
+def test_the_monitor_log_carries_the_station_time_with_its_offset(
+    received_at: datetime, stamp: str
+) -> None:
+    from io import StringIO
+
+    from counter_app.cli.scale_monitor import MonitorView
+    from drivers.scale.transport import RawChunk
+
+    log = StringIO()
+    view = MonitorView("sim (comma)", log)
+    view.on_raw(RawChunk(b"ST,GS,+0004.20kg\r\n", received_at, "rx"))
+    header, line = log.getvalue().splitlines()
+    assert header.startswith("# counter scale monitor log")
+    assert line == f"{stamp} rx 53 54 2c 47 53 2c 2b 30 30 30 34 2e 32 30 6b 67 0d 0a  " + (
+        "ST,GS,+0004.20kg\\r\\n"
+    )
 
 
 def test_monitor_names_an_unreadable_signal_and_a_silent_line() -> None:
