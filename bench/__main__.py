@@ -16,6 +16,7 @@ MODULES = (
     "bench.parsers",
     "bench.latency",
     "bench.labels",
+    "bench.enter_to_list",
     # Last: it builds the million-drop-off database once (minutes) and runs longest.
     "bench.volume",
 )

@@ -10,7 +10,7 @@ the cell that is missing.
 from __future__ import annotations
 
 import pytest
-from busy_day import DROP_OFFS, record_busy_day, on_busy_day
+from busy_day import DROP_OFFS, on_busy_day, record_busy_day
 from pilot_helpers import ready, screen_text, wait_for
 
 from counter_app.config import Config
