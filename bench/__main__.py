@@ -17,6 +17,7 @@ MODULES = (
     "bench.latency",
     "bench.labels",
     "bench.enter_to_list",
+    "bench.list_update",
     # Last: it builds the million-drop-off database once (minutes) and runs longest.
     "bench.volume",
 )

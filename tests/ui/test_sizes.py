@@ -18,7 +18,7 @@ from counter_app.i18n import STATION_TZ, format_kg
 from counter_app.ui.app import CounterApp
 from counter_app.ui.widgets import DropOffTable, KeyBar
 
-SIZES = [(80, 24), (100, 30), (120, 30), (160, 50), (200, 50)]
+SIZES = [(80, 24), (100, 30), (120, 30), (160, 50), (200, 50), (250, 60)]
 
 #: Every key the attendant needs, as the key bar names them.
 KEYS = ("1", "2", "3", "Enter", "Esc", "F1", "F9", "r", "w", "s", "v", "^q")
