@@ -97,7 +97,7 @@ async def test_every_column_whole_and_every_key_shown(
 
         # v shows the label preview where it is hidden and hides it where it is shown.
         beside = screen.has_class("-show-preview")
-        await pilot.press("v")
+        app.simulate_key("v")  # pilot.press waits for an idle process: up to 1 s
         await wait_for(pilot, lambda: screen.has_class("-show-preview") != beside)
         await pilot.pause()
         if beside:
@@ -107,7 +107,7 @@ async def test_every_column_whole_and_every_key_shown(
         else:
             assert screen.has_class("-preview-only")
             assert not table.display
-        await pilot.press("v")
+        app.simulate_key("v")  # pilot.press waits for an idle process: up to 1 s
         await wait_for(pilot, lambda: screen.has_class("-show-preview") == beside)
         await pilot.pause()
         check_every_cell(app, recorded)
