@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from counter_app.config import Config, StationConfig
 from counter_app.i18n import STATION_TZ, Messages, format_kg
 from counter_app.services.labels import item_label_for, totals_slip_for
-from counter_app.ui.widgets import DropOffTable
+from counter_app.ui.widgets import drop_off_cells, plan_columns
 from db.domain import Classification, WeightSource
 from db.engine import open_database
 from db.queries import totals_for_day
@@ -66,7 +66,8 @@ def test_screen_label_and_slip_show_the_same_weight(
     )
 
     # The screen: the weight cell of today's list.
-    screen = DropOffTable(messages, language)._cells(drop_off)[-1].plain
+    columns = plan_columns(80, kind=10, weight=13)
+    screen = drop_off_cells(drop_off, messages, language, columns)[-1].plain
 
     # The label: its bytes decoded as the printer reads them.
     label_bytes = render_item_label(item_label_for(drop_off, config, messages, None))
