@@ -251,6 +251,20 @@ class CorrectionService:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    @staticmethod
+    def refusal_for(drop_off: RecordedDropOff) -> CorrectionRefused | None:
+        """Why ``drop_off``, as it was last read, cannot be voided or corrected; ``None``
+        when it can (the write transaction checks again)."""
+        if not drop_off.voided:
+            return None
+        if drop_off.corrected_by_label_code:
+            return CorrectionRefused(
+                CorrectionRefusal.ALREADY_CORRECTED,
+                drop_off.label_code,
+                drop_off.corrected_by_label_code,
+            )
+        return CorrectionRefused(CorrectionRefusal.ALREADY_VOIDED, drop_off.label_code)
+
     def _standing(self, label_or_id: str, reason: str) -> RecordedDropOff | CorrectionRefused:
         """The drop-off if it can be voided or corrected, else why not (checked again
         inside the write transaction)."""
@@ -262,15 +276,7 @@ class CorrectionService:
         found = self.find(asked)
         if found is None:
             return CorrectionRefused(CorrectionRefusal.UNKNOWN_LABEL, asked)
-        if found.voided:
-            if found.corrected_by_label_code:
-                return CorrectionRefused(
-                    CorrectionRefusal.ALREADY_CORRECTED,
-                    found.label_code,
-                    found.corrected_by_label_code,
-                )
-            return CorrectionRefused(CorrectionRefusal.ALREADY_VOIDED, found.label_code)
-        return found
+        return self.refusal_for(found) or found
 
     def _new_reading(self, reading: Reading) -> NewReading:
         from datetime import UTC, datetime

@@ -299,6 +299,15 @@ class CounterService:
         """Void a drop-off (see ``services.corrections``). Blocks on the database."""
         return self._corrections.void(label_or_id, reason)
 
+    def weight_to_correct_with(self) -> Reading | CaptureRefusal:
+        """What weighing again would take now: the scale's stable, positive reading
+        (also of the load just recorded), or why there is none. Quick (no database)."""
+        capture = self._scale.capture(allow_recorded_load=True)
+        if capture.reading is not None:
+            return capture.reading
+        assert capture.refusal is not None
+        return capture.refusal
+
     def correct(
         self,
         label_or_id: str,

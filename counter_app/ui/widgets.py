@@ -170,6 +170,11 @@ class DropOffTable(DataTable[str | Text]):
         weight = format_kg(r.weight_grams, self._language)
         category = r.category_name
         style = "strike dim" if r.voided else ""
+        if r.corrects_label_code and not r.voided:
+            # A correction: marked, so the row beside its struck-through original reads
+            # as its replacement.
+            category = f"✎ {category}"
+            style = "italic"
         return [
             Text(time_text, style=style),
             Text(r.label_code, style=style),

@@ -21,7 +21,7 @@ async def test_shows_the_keys_and_a_click_on_one_presses_it(make_app) -> None:  
         # columns, the wheel scrolls to the rest.
         assert shown == (
             "1 Hergebruik 2 Reparatie 3 Recycling Enter Wegen Esc Annuleren F1 Help "
-            "F9 Diagnose r Herdruk w Wachtrij s Dagtotalen v Etiket "
+            "F9 Diagnose r Herdruk w Wachtrij s Dagtotalen v Etiket Del Vervallen c Corrigeren "
         )
         assert app.counter_screen.query_one(KeyBar).allow_horizontal_scroll
 
