@@ -304,3 +304,26 @@ def test_the_correction_label_is_marked_on_every_copy(
     assert (first.copy_marker, first.correction_marker, first.replaces) == (None, marker, replaces)
     assert reprint.correction_marker == marker and reprint.copy_marker is not None
     assert (original.correction_marker, original.replaces) == (None, None)
+
+
+def test_the_slip_counts_the_correction_not_the_original(
+    config: Config, counter: CounterService
+) -> None:
+    from counter_app.services.labels import totals_slip_for
+
+    assert METAL is not None
+    recorded = counter.record(FURNITURE, weighed("12.34"))
+    counter.record(FURNITURE, weighed("1.00"))
+    assert isinstance(counter.correct("MS01-000001", reason="Anders", entry=METAL), Corrected)
+
+    totals = counter.today(recorded.recorded_at.date()).totals
+    slip = totals_slip_for(totals, config, Messages("nl"))
+
+    assert dict(slip.rows) == {
+        "HERGEBRUIK": "1,00 kg",
+        f"· {FURNITURE.name_nl}": "1,00 kg",
+        "REPARATIE": "0,00 kg",
+        "RECYCLING": "12,34 kg",
+        f"· {METAL.name_nl}": "12,34 kg",
+    }
+    assert slip.grand_total == "13,34 kg"

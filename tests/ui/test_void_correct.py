@@ -216,3 +216,31 @@ async def test_the_site_can_keep_the_counter_from_voiding_and_correcting(
     assert rows(
         counter_config.database_path(), "select count(*) from drop_off where voids_id is not null"
     ) == [(0,)]
+
+
+async def test_the_questions_speak_dutch(make_app, counter_config: Config) -> None:
+    from pilot_helpers import screen_text
+
+    from tests.ui.test_dutch_everywhere import english_in
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await record_reuse(pilot, app, "6.00", "MS01-000001")
+        await wait_for(pilot, lambda: app.counter_screen._day_records != {})
+        seen: dict[str, str] = {}
+
+        await pilot.press("delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, VoidScreen))
+        seen["void"] = screen_text(app)
+        await pilot.press("escape")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CorrectScreen))
+        seen["correct"] = screen_text(app)
+        await pilot.press("g")  # the load just recorded, weighed again
+        await pilot.pause()
+        seen["correct, weighed again"] = screen_text(app)
+
+    assert {moment: english_in(text) for moment, text in seen.items()} == {key: [] for key in seen}
+    assert "Dubbel gewogen" in seen["void"]
+    assert "Nieuw gewicht: 6,00 kg (weegschaal)" in seen["correct, weighed again"]
