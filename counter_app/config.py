@@ -306,6 +306,15 @@ def _database_url(url: str) -> str:
     return url
 
 
+class CounterConfig(_Table):
+    """The ``[counter]`` table: what the attendant may do at the counter screen."""
+
+    #: Offer Delete (void) and c (correct) on a row of today's list. Until operators
+    #: exist the site decides this for everyone at the counter; ``counter void`` and
+    #: ``counter correct`` on the command line can always.
+    allow_corrections: bool = True
+
+
 class SyncConfig(_Table):
     #: SQLAlchemy URL of the central database; empty = no sync configured.
     url: Annotated[str, AfterValidator(_database_url)] = ""
@@ -314,6 +323,7 @@ class SyncConfig(_Table):
 class Config(_Table):
     language: Language = "nl"
     station: StationConfig = StationConfig()
+    counter: CounterConfig = CounterConfig()
     scale: ScaleConfig = ScaleConfig()
     printer: PrinterSettings = PreviewPrinter()
     database: DatabaseConfig = DatabaseConfig()
@@ -360,7 +370,7 @@ class Config(_Table):
 
 
 #: The tables of the file, in the order ``config show`` writes them.
-_TABLES: Final = ("station", "scale", "printer", "database", "sync")
+_TABLES: Final = ("station", "counter", "scale", "printer", "database", "sync")
 
 
 # --------------------------------------------------------------------------------------
@@ -846,6 +856,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "ConfigProblem",
+    "CounterConfig",
     "DatabaseConfig",
     "ScaleConfig",
     "StationConfig",

@@ -100,8 +100,13 @@ def reading_content(reading: CapturedReading) -> dict[str, Any]:
 
 
 def drop_off_content(drop_off: DropOff, reading: CapturedReading | None) -> dict[str, Any]:
-    """Everything a drop-off row says, except its own hash."""
-    return {
+    """Everything a drop-off row says, except its own hash.
+
+    ``corrects_id`` (migration 0006) is named only when the row has one: rows from
+    before it keep their hashes, and a correction's link to its original is covered
+    (setting, changing or clearing it afterwards breaks the chain).
+    """
+    content: dict[str, Any] = {
         "table": "drop_off",
         "id": drop_off.id,
         "station_id": drop_off.station_id,
@@ -122,6 +127,9 @@ def drop_off_content(drop_off: DropOff, reading: CapturedReading | None) -> dict
         "voids_id": drop_off.voids_id,
         "reason": drop_off.reason,
     }
+    if drop_off.corrects_id is not None:
+        content["corrects_id"] = drop_off.corrects_id
+    return content
 
 
 def audit_content(entry: AuditEntry) -> dict[str, Any]:

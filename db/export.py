@@ -1,7 +1,8 @@
 """Exports for the municipality: one row per drop-off (DESIGN.md section 4).
 
 Columns, in this order: ``id, label_code, recorded_at, station_id, visit_id,
-classification, category, eural_code, weight_kg, weight_source, operator, voided``.
+classification, category, eural_code, weight_kg, weight_source, operator, voided,
+corrects, corrected_by, void_reason``.
 
 - ``recorded_at``: ISO 8601 in local time with its offset, to the second
   (``2024-03-31T03:15:00+02:00``).
@@ -14,6 +15,10 @@ classification, category, eural_code, weight_kg, weight_source, operator, voided
   involved anywhere.
 - ``voided``: a voided drop-off is listed with ``true`` (so its label number is not
   a gap); the void rows themselves are not listed.
+- ``corrects``: a correction's row names the label code of the drop-off it replaces;
+  ``corrected_by``: the replaced (voided) drop-off names its correction's label code;
+  ``void_reason``: why a voided drop-off was voided or corrected. A reader follows a
+  correction from either row; the totals count the correction, not the original.
 - Empty values are JSON ``null`` and empty CSV/XLSX cells.
 
 CSV is RFC 4180: comma separated, ``\\r\\n`` line ends, UTF-8, booleans ``true`` /
@@ -45,12 +50,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from db.domain import STATION_TZ, Classification
 from db.engine import DatabaseError, DatabaseProblem, read_session
 from db.models import DropOff, UtcDateTime
-from db.queries import day_bounds, not_a_void, voided_condition
+from db.queries import corrected_by_label, corrects_label, day_bounds, not_a_void, voided_condition
 
 # The sheet's order of classifications, as the plain text the export writes.
 _CLASSIFICATIONS: tuple[str, ...] = tuple(c.value for c in Classification)
@@ -68,6 +74,10 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "weight_source",
     "operator",
     "voided",
+    # Added with corrections (after the original columns, which keep their order).
+    "corrects",
+    "corrected_by",
+    "void_reason",
 )
 
 _KG = Decimal("0.001")
@@ -187,8 +197,18 @@ def export_rows(
         raise ValueError(f"the period ends ({end_day}) before it starts ({start_day})")
     start, _ = day_bounds(start_day, tz)
     _, end = day_bounds(end_day, tz)
+    void = aliased(DropOff)
+    void_reason = (
+        select(col(void.reason)).where(col(void.voids_id) == col(DropOff.id)).scalar_subquery()
+    )
     statement = (
-        select(DropOff, voided_condition().label("voided"))
+        select(
+            DropOff,
+            voided_condition().label("voided"),
+            corrects_label(),
+            corrected_by_label(),
+            void_reason,
+        )
         .where(
             not_a_void(),
             col(DropOff.recorded_at) >= start,
@@ -211,8 +231,11 @@ def export_rows(
                 "weight_source": row.weight_source,
                 "operator": row.operator,
                 "voided": bool(voided),
+                "corrects": corrects,
+                "corrected_by": corrected_by,
+                "void_reason": reason,
             }
-            for row, voided in session.execute(statement)
+            for row, voided, corrects, corrected_by, reason in session.execute(statement)
         ]
         expected, expected_voided = session.execute(
             _COUNT_FROM_TABLE, {"start": start, "end": end}

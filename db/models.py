@@ -145,7 +145,9 @@ class DropOff(CounterTable, table=True):
 
     A drop-off row has a label number and no ``voids_id``; a void row has a
     ``voids_id`` and a reason, no label number, and copies the voided row's
-    classification and weight so every row satisfies the same constraints. Each row's
+    classification and weight so every row satisfies the same constraints. A
+    correction is a drop-off row whose ``corrects_id`` names the original it replaces
+    (voided by a void row in the same transaction). Each row's
     ``content_hash`` covers its content and the previous row's hash of the same
     station (``chain_seq`` 1, 2, 3 ...); see ``db.chain``.
     """
@@ -164,6 +166,9 @@ class DropOff(CounterTable, table=True):
         CheckConstraint("weight_source <> 'manual' OR reason IS NOT NULL", name="manual_reason"),
         UniqueConstraint("station_id", "label_no"),
         UniqueConstraint("station_id", "chain_seq"),
+        # An original is corrected once (migration 0006 adds the column in place, so
+        # its uniqueness is an index, not a table constraint).
+        Index("uq_drop_off_corrects_id", "corrects_id", unique=True),
     )
 
     id: str = Field(primary_key=True)
@@ -185,6 +190,8 @@ class DropOff(CounterTable, table=True):
     reason: str | None = Field(default=None, sa_type=Text)
     prev_hash: str
     content_hash: str = Field(unique=True)
+    # A correction: the drop-off it replaces (voided in the same transaction).
+    corrects_id: str | None = Field(default=None, foreign_key="drop_off.id")
 
 
 class PrintJob(CounterTable, table=True):

@@ -59,6 +59,10 @@ class RecordedDropOff:
     visit_id: str | None = None
     reason: str | None = None
     print_status: PrintJobStatus | None = None
+    #: A correction: the label code of the drop-off it replaces.
+    corrects_label_code: str | None = None
+    #: A corrected original (voided): the label code of the correction.
+    corrected_by_label_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +77,8 @@ class CategoryTotal:
 
 @dataclass(frozen=True, slots=True)
 class DayTotals:
-    """Totals of one local day; voided drop-offs and void rows are left out.
+    """Totals of one local day; voided drop-offs and void rows are left out (so a
+    corrected original is, and its correction counts in its place).
 
     ``grams_by_classification`` and ``count_by_classification`` have a key for every
     classification, 0 where there was nothing. ``categories`` is ordered reuse,
@@ -112,7 +117,13 @@ class DayTotals:
 
 
 def as_recorded(
-    row: DropOff, *, print_job_id: str | None, voided: bool, print_status: str | None
+    row: DropOff,
+    *,
+    print_job_id: str | None,
+    voided: bool,
+    print_status: str | None,
+    corrects_label_code: str | None = None,
+    corrected_by_label_code: str | None = None,
 ) -> RecordedDropOff:
     # The columns hold plain text; the record speaks the domain's words.
     return RecordedDropOff(
@@ -133,6 +144,8 @@ def as_recorded(
         visit_id=row.visit_id,
         reason=row.reason,
         print_status=None if print_status is None else PrintJobStatus(print_status),
+        corrects_label_code=corrects_label_code,
+        corrected_by_label_code=corrected_by_label_code,
     )
 
 
@@ -154,8 +167,31 @@ def voided_condition() -> ColumnElement[bool]:
     return exists().where(col(void.voids_id) == col(DropOff.id))
 
 
+def corrects_label() -> Any:
+    """The label code of the original a row corrects (a correlated scalar subquery)."""
+    original = aliased(DropOff)
+    return (
+        select(col(original.label_code))
+        .where(col(original.id) == col(DropOff.corrects_id))
+        .scalar_subquery()
+    )
+
+
+def corrected_by_label() -> Any:
+    """The label code of the correction that replaced a row (a correlated scalar
+    subquery, through the unique index on ``corrects_id``)."""
+    correction = aliased(DropOff)
+    return (
+        select(col(correction.label_code))
+        .where(col(correction.corrects_id) == col(DropOff.id))
+        .scalar_subquery()
+    )
+
+
 def _drop_off_select() -> Select[Any]:
-    """Drop-offs (never void rows) with ``voided``, first job id and latest job status."""
+    """Drop-offs (never void rows) with ``voided``, first job id, latest job status and
+    the label codes of the original a correction replaces and of an original's
+    correction."""
     first_job = (
         select(col(PrintJob.id))
         .where(col(PrintJob.drop_off_id) == col(DropOff.id))
@@ -171,15 +207,27 @@ def _drop_off_select() -> Select[Any]:
         .scalar_subquery()
     )
     statement: Select[Any] = select(
-        DropOff, voided_condition().label("voided"), first_job, latest_status
+        DropOff,
+        voided_condition().label("voided"),
+        first_job,
+        latest_status,
+        corrects_label(),
+        corrected_by_label(),
     ).where(not_a_void())
     return statement
 
 
 def _rows_to_recorded(rows: Any) -> list[RecordedDropOff]:
     return [
-        as_recorded(row, print_job_id=job_id, voided=bool(voided), print_status=status)
-        for row, voided, job_id, status in rows
+        as_recorded(
+            row,
+            print_job_id=job_id,
+            voided=bool(voided),
+            print_status=status,
+            corrects_label_code=corrects,
+            corrected_by_label_code=corrected_by,
+        )
+        for row, voided, job_id, status, corrects, corrected_by in rows
     ]
 
 

@@ -1,18 +1,21 @@
-"""Recording drop-offs and voiding them: the counter's writes.
+"""Recording drop-offs, voiding and correcting them: the counter's writes.
 
 :func:`record_drop_off` is the counter's one write per drop-off: in a single
 ``BEGIN IMMEDIATE`` transaction it stores the captured reading, the drop-off with the
 station's next label number and its chained hash, an audit entry, a queued label print
 job and an outbox row. The caller acknowledges the drop-off only after it returned;
-if it raises, nothing of it was stored. Every row a station appends is the next link
-of its hash chain (:func:`add_audit`, :func:`station_head`; see ``db.chain``).
+if it raises, nothing of it was stored. :func:`void_drop_off` and
+:func:`correct_drop_off` are as whole: a correction voids the original and records
+the new drop-off that points at it in one transaction, never one without the other.
+Every row a station appends is the next link of its hash chain (:func:`add_audit`,
+:func:`station_head`; see ``db.chain``).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -55,8 +58,25 @@ class ChainBroken(DatabaseError):
 
 
 class DropOffVoided(ValueError):
-    """The drop-off was voided (or is itself a void row): it cannot be voided or
-    reprinted."""
+    """The drop-off was voided (or is itself a void row): it cannot be voided,
+    corrected or reprinted. ``label_code`` is the drop-off's (None for a void row)."""
+
+    def __init__(self, message: str, label_code: str | None = None) -> None:
+        super().__init__(message)
+        self.label_code = label_code
+
+
+class DropOffCorrected(DropOffVoided):
+    """The drop-off was voided by a correction: the correction ``corrected_by`` (its
+    label code) stands in its place, and is the one to void or correct."""
+
+    def __init__(self, message: str, label_code: str | None, corrected_by: str) -> None:
+        super().__init__(message, label_code)
+        self.corrected_by = corrected_by
+
+
+class NothingToCorrect(ValueError):
+    """A correction that changes neither the category nor the weight."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +116,26 @@ class NewDropOff:
     reading: NewReading | None
     visit_id: str | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewCategory:
+    """The classification and category (or fraction) a correction gives a drop-off."""
+
+    classification: Classification
+    code: str
+    name: str
+    eural_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewWeight:
+    """The weight a correction gives a drop-off: weighed again (``scale``, with its
+    ``reading``) or typed in (``manual``; the correction's reason says why)."""
+
+    grams: int
+    source: WeightSource
+    reading: NewReading | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,8 +321,10 @@ def cancel_print_job_row(
 def standing_drop_off(session: Session, drop_off_id: str, action: str) -> DropOff:
     """The drop-off, if it still stands: not a void row itself, and not voided.
 
-    ``action`` ("voided", "reprinted") completes the refusal. Raises ``RecordNotFound``
-    for an unknown id and :class:`DropOffVoided` (a ``ValueError``) otherwise.
+    ``action`` ("voided", "corrected", "reprinted") completes the refusal. Raises
+    ``RecordNotFound`` for an unknown id, :class:`DropOffCorrected` for an original
+    that a correction replaced and :class:`DropOffVoided` (both ``ValueError``) for
+    any other void.
     """
     drop_off = session.get(DropOff, drop_off_id)
     if drop_off is None:
@@ -293,8 +335,36 @@ def standing_drop_off(session: Session, drop_off_id: str, action: str) -> DropOf
         select(col(DropOff.id)).where(col(DropOff.voids_id) == drop_off_id)
     ).first()
     if voided is not None:
-        raise DropOffVoided(f"drop-off {drop_off.label_code} was voided already; not {action}")
+        correction = session.execute(
+            select(col(DropOff.label_code)).where(col(DropOff.corrects_id) == drop_off_id)
+        ).scalar()
+        if correction is not None:
+            raise DropOffCorrected(
+                f"drop-off {drop_off.label_code} was corrected by {correction}; not {action}",
+                drop_off.label_code,
+                correction,
+            )
+        raise DropOffVoided(
+            f"drop-off {drop_off.label_code} was voided already; not {action}",
+            drop_off.label_code,
+        )
     return drop_off
+
+
+def _captured_reading(r: NewReading) -> CapturedReading:
+    return CapturedReading(
+        id=new_id(),
+        weight=str(r.weight),
+        unit=r.unit,
+        grams=r.grams,
+        stable=r.stable,
+        net=r.net,
+        tare=None if r.tare is None else str(r.tare),
+        raw_frame=r.raw_frame,
+        received_at=r.received_at,
+        protocol=r.protocol,
+        port=r.port,
+    )
 
 
 def record_drop_off(
@@ -313,20 +383,7 @@ def record_drop_off(
         head = station_head(session, new.station_id)
         reading: CapturedReading | None = None
         if new.reading is not None:
-            r = new.reading
-            reading = CapturedReading(
-                id=new_id(),
-                weight=str(r.weight),
-                unit=r.unit,
-                grams=r.grams,
-                stable=r.stable,
-                net=r.net,
-                tare=None if r.tare is None else str(r.tare),
-                raw_frame=r.raw_frame,
-                received_at=r.received_at,
-                protocol=r.protocol,
-                port=r.port,
-            )
+            reading = _captured_reading(new.reading)
             session.add(reading)
 
         head.last_no += 1
@@ -401,72 +458,242 @@ def void_drop_off(
     """Append a row that voids ``drop_off_id``; its unprinted label jobs are cancelled.
 
     Raises ``RecordNotFound`` for an unknown id and ``ValueError`` for an empty
-    operator or reason, a row that is itself a void, or one that was voided already.
+    operator or reason, a row that is itself a void, or one that was voided already
+    (:class:`DropOffVoided`, :class:`DropOffCorrected`).
     """
     _require_text(operator, "operator")
     _require_text(reason, "the reason for a void")
     at = utc_now(now)
     with write_session(engine) as session:
         original = standing_drop_off(session, drop_off_id, "voided")
+        return _void_in_session(session, original, operator, reason, at)
+
+
+def _void_in_session(
+    session: Session,
+    original: DropOff,
+    operator: str,
+    reason: str,
+    at: datetime,
+    **audit_detail: Any,
+) -> VoidRecord:
+    """The void row of ``original``, its audit entry and its cancelled label jobs,
+    inside the caller's write transaction."""
+    head = station_head(session, original.station_id)
+    void = DropOff(
+        id=new_id(),
+        station_id=original.station_id,
+        chain_seq=0,
+        label_no=None,
+        label_code=None,
+        recorded_at=at,
+        visit_id=original.visit_id,
+        classification=original.classification,
+        category_code=original.category_code,
+        category_name=original.category_name,
+        eural_code=original.eural_code,
+        weight_grams=original.weight_grams,
+        weight_source=original.weight_source,
+        operator=operator,
+        reading_id=None,
+        voids_id=original.id,
+        reason=reason,
+        prev_hash="",
+        content_hash="",
+    )
+    _link(head, void, None)
+    session.add(void)
+    session.flush()
+    add_audit(
+        session,
+        station_id=original.station_id,
+        at=at,
+        actor=operator,
+        action="drop_off.voided",
+        entity="drop_off",
+        entity_id=original.id,
+        label_code=original.label_code,
+        void_id=void.id,
+        reason=reason,
+        **audit_detail,
+    )
+    pending = session.execute(
+        select(PrintJob).where(
+            col(PrintJob.drop_off_id) == original.id,
+            col(PrintJob.status).in_(PENDING_STATUSES),
+        )
+    ).scalars()
+    for job in pending:
+        cancel_print_job_row(
+            session,
+            job,
+            station_id=original.station_id,
+            at=at,
+            actor=operator,
+            reason="drop-off voided",
+        )
+    session.add(OutboxEntry(entity="drop_off", entity_id=void.id, created_at=at))
+    session.flush()
+    return VoidRecord(
+        id=void.id,
+        voids_id=original.id,
+        voided_label_code=str(original.label_code),
+        recorded_at=at,
+        operator=operator,
+        reason=reason,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionRecord:
+    """A committed correction: the void of the original and the drop-off that
+    replaces it (its label job queued)."""
+
+    void: VoidRecord
+    correction: RecordedDropOff
+
+
+def correct_drop_off(
+    engine: Engine,
+    drop_off_id: str,
+    operator: str,
+    reason: str,
+    *,
+    category: NewCategory | None = None,
+    weight: NewWeight | None = None,
+    now: datetime | None = None,
+) -> CorrectionRecord:
+    """Void ``drop_off_id`` and record the drop-off that replaces it, in one transaction.
+
+    The correction gets the station's next label number, ``category`` and ``weight``
+    where given and the original's other facts (its time, visit and, for an unchanged
+    weight, the reading it came from), ``corrects_id`` naming the original and
+    ``reason`` (why it was corrected; it also stands for a typed-in weight). Then its
+    audit entry, a queued label job (the label says it is a correction) and an outbox
+    row, exactly as :func:`record_drop_off`.
+
+    Raises ``RecordNotFound`` for an unknown id; ``ValueError`` for an empty operator
+    or reason, a void row or a voided or corrected original (:class:`DropOffVoided`,
+    :class:`DropOffCorrected`), a weight that is not a positive number of grams, and
+    :class:`NothingToCorrect` when nothing would change. Nothing is stored then.
+    """
+    _require_text(operator, "operator")
+    _require_text(reason, "the reason for a correction")
+    if category is None and weight is None:
+        raise NothingToCorrect("a correction changes the category, the weight or both")
+    if category is not None:
+        if category.classification not in tuple(Classification):
+            raise ValueError(f"classification {category.classification!r} is not known")
+        _require_text(category.code, "category code")
+        _require_text(category.name, "category name")
+    if weight is not None:
+        if not isinstance(weight.grams, int) or isinstance(weight.grams, bool):
+            raise ValueError(f"weight must be an integer number of grams, not {weight.grams!r}")
+        if weight.grams <= 0:
+            raise ValueError(f"weight must be more than 0 g, not {weight.grams}")
+        if weight.source not in tuple(WeightSource):
+            raise ValueError(f"weight source {weight.source!r} is not known")
+        if weight.reading is not None:
+            _validate_reading(weight.reading)
+        elif weight.source != WeightSource.MANUAL:
+            raise ValueError(f"a {weight.source!r} weight needs the reading it came from")
+    at = utc_now(now)
+    with write_session(engine) as session:
+        original = standing_drop_off(session, drop_off_id, "corrected")
+        changed: dict[str, Any] = {}
+        if category is not None and (
+            category.classification != original.classification
+            or category.code != original.category_code
+        ):
+            changed["classification"] = category.classification
+            changed["category_code"] = category.code
+        if weight is not None and (
+            weight.grams != original.weight_grams or weight.source != original.weight_source
+        ):
+            changed["weight_grams"] = weight.grams
+            changed["weight_source"] = weight.source
+        if not changed:
+            raise NothingToCorrect(
+                f"drop-off {original.label_code} already has this category and weight"
+            )
+        void = _void_in_session(session, original, operator, reason, at)
         head = station_head(session, original.station_id)
-        void = DropOff(
+        reading_id = original.reading_id
+        reading: CapturedReading | None = None
+        if weight is not None and "weight_grams" in changed:
+            reading_id = None
+            if weight.reading is not None:
+                reading = _captured_reading(weight.reading)
+                session.add(reading)
+                reading_id = reading.id
+        elif reading_id is not None:
+            # The same weighing: its reading is part of the new row's hash. Read before
+            # the head moves, so no flush writes half a step of the head.
+            reading = session.get(CapturedReading, reading_id)
+        head.last_no += 1
+        label_no = head.last_no
+        new_category = category if "category_code" in changed else None
+        correction = DropOff(
             id=new_id(),
             station_id=original.station_id,
             chain_seq=0,
-            label_no=None,
-            label_code=None,
-            recorded_at=at,
+            label_no=label_no,
+            label_code=label_code_for(original.station_id, label_no),
+            # The drop-off happened then: its kilograms stay on its day. When it was
+            # corrected is the audit entry's time.
+            recorded_at=original.recorded_at,
             visit_id=original.visit_id,
-            classification=original.classification,
-            category_code=original.category_code,
-            category_name=original.category_name,
-            eural_code=original.eural_code,
-            weight_grams=original.weight_grams,
-            weight_source=original.weight_source,
+            classification=(
+                original.classification if new_category is None else new_category.classification
+            ),
+            category_code=original.category_code if new_category is None else new_category.code,
+            category_name=original.category_name if new_category is None else new_category.name,
+            eural_code=original.eural_code if new_category is None else new_category.eural_code,
+            weight_grams=changed.get("weight_grams", original.weight_grams),
+            weight_source=changed.get("weight_source", original.weight_source),
             operator=operator,
-            reading_id=None,
-            voids_id=original.id,
+            reading_id=reading_id,
+            voids_id=None,
             reason=reason,
             prev_hash="",
             content_hash="",
+            corrects_id=original.id,
         )
-        _link(head, void, None)
-        session.add(void)
-        session.flush()
+        _link(head, correction, reading)
+        session.add(correction)
+        job = PrintJob(
+            id=new_id(),
+            station_id=correction.station_id,
+            drop_off_id=correction.id,
+            document=DocumentKind.ITEM_LABEL,
+            status=PrintJobStatus.QUEUED,
+            attempts=0,
+            created_at=at,
+            updated_at=at,
+        )
+        session.add(job)
         add_audit(
             session,
             station_id=original.station_id,
             at=at,
             actor=operator,
-            action="drop_off.voided",
+            action="drop_off.corrected",
             entity="drop_off",
-            entity_id=original.id,
-            label_code=original.label_code,
+            entity_id=correction.id,
+            label_code=correction.label_code,
+            corrects_id=original.id,
+            corrects_label_code=original.label_code,
             void_id=void.id,
             reason=reason,
+            print_job_id=job.id,
+            **changed,
         )
-        pending = session.execute(
-            select(PrintJob).where(
-                col(PrintJob.drop_off_id) == original.id,
-                col(PrintJob.status).in_(PENDING_STATUSES),
-            )
-        ).scalars()
-        for job in pending:
-            cancel_print_job_row(
-                session,
-                job,
-                station_id=original.station_id,
-                at=at,
-                actor=operator,
-                reason="drop-off voided",
-            )
-        session.add(OutboxEntry(entity="drop_off", entity_id=void.id, created_at=at))
+        session.add(OutboxEntry(entity="drop_off", entity_id=correction.id, created_at=at))
         session.flush()
-        return VoidRecord(
-            id=void.id,
-            voids_id=original.id,
-            voided_label_code=str(original.label_code),
-            recorded_at=at,
-            operator=operator,
-            reason=reason,
+        recorded = as_recorded(
+            correction, print_job_id=job.id, voided=False, print_status=PrintJobStatus.QUEUED
+        )
+        return CorrectionRecord(
+            void=void,
+            correction=replace(recorded, corrects_label_code=original.label_code),
         )

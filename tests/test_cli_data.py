@@ -104,9 +104,9 @@ def test_export_csv_to_standard_output(config: str, capsys: pytest.CaptureFixtur
     lines = out.splitlines()
     assert lines[0] == HEADER
     assert len(lines) == 5
-    assert lines[1].endswith(",reuse,furniture,,30.000,scale,anna,false")
+    assert lines[1].endswith(",reuse,furniture,,30.000,scale,anna,false,,,")
     assert ",2024-05-14T10:30:00+02:00," in lines[1]
-    assert lines[4].endswith(",recycling,metaal,20 01 40,9.000,scale,anna,true")
+    assert lines[4].endswith(",recycling,metaal,20 01 40,9.000,scale,anna,true,,,weighed twice")
 
 
 def test_export_json_to_a_file(

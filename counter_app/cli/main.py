@@ -23,7 +23,17 @@ from counter_app.i18n import Messages
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from counter_app.cli import app, config, db, export, printer, scale, totals, verify
+    from counter_app.cli import (
+        app,
+        config,
+        corrections,
+        db,
+        export,
+        printer,
+        scale,
+        totals,
+        verify,
+    )
     from counter_app.version import installed_version
 
     parser = argparse.ArgumentParser(
@@ -38,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"counter {installed_version()}")
     parser.set_defaults(handler=app.run)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (config, scale, printer, export, totals, verify, db):
+    for module in (config, scale, printer, export, totals, verify, corrections, db):
         module.register(sub)
     return parser
 

@@ -15,7 +15,9 @@ Printing happens after, from the queue, so a jammed printer never delays a recor
 
 The outcomes are open for what comes next: a capture that waits for the reading to
 settle, a weight typed in by hand, a void or correction each get an outcome of their
-own beside these, without changing what a screen does with the ones here.
+own beside these, without changing what a screen does with the ones here. Voids and
+corrections (:meth:`CounterService.void`, :meth:`CounterService.correct`) follow the
+rules of ``counter_app.services.corrections``, shared with the command line.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from counter_app.catalogue import CatalogueEntry
+from counter_app.services.corrections import (
+    CorrectionRefused,
+    CorrectionService,
+    CorrectOutcome,
+    VoidOutcome,
+)
 from counter_app.services.scale import CaptureRefusal, ScaleService, ScaleSnapshot
 from db.domain import STATION_TZ, WeightSource
 from drivers.scale.reading import Reading
@@ -110,6 +118,13 @@ class CounterService:
         # memory only, so the last record from before this start is kept to ask about
         # (see recorded_before), until this session records one itself.
         self._before_start: LastDropOff | None = None
+        self._corrections = CorrectionService(
+            config, lambda: self._engine, wake_printer=self._wake_printer
+        )
+
+    def _wake_printer(self) -> None:
+        if self._printer is not None:
+            self._printer.wake()
 
     def open(self, engine: Engine | None = None) -> None:
         """Open (and migrate) the configured database, or use ``engine``; raises
@@ -273,3 +288,50 @@ class CounterService:
         if self._printer is not None:
             self._printer.wake()
         return job_id
+
+    # -- voids and corrections -------------------------------------------------------------
+
+    @property
+    def corrections(self) -> CorrectionService:
+        return self._corrections
+
+    def void(self, label_or_id: str, reason: str) -> VoidOutcome:
+        """Void a drop-off (see ``services.corrections``). Blocks on the database."""
+        return self._corrections.void(label_or_id, reason)
+
+    def weight_to_correct_with(self) -> Reading | CaptureRefusal:
+        """What weighing again would take now: the scale's stable, positive reading
+        (also of the load just recorded), or why there is none. Quick (no database)."""
+        capture = self._scale.capture(allow_recorded_load=True)
+        if capture.reading is not None:
+            return capture.reading
+        assert capture.refusal is not None
+        return capture.refusal
+
+    def correct(
+        self,
+        label_or_id: str,
+        *,
+        reason: str,
+        entry: CatalogueEntry | None = None,
+        weigh_again: bool = False,
+    ) -> CorrectOutcome:
+        """Correct a drop-off: ``entry`` gives the new classification and category;
+        ``weigh_again`` takes the scale's current stable, positive reading as its new
+        weight (the load it replaces may still lie on the scale). Blocks on the
+        database: not on the UI thread."""
+        with self._capture_lock:
+            reading: Reading | None = None
+            if weigh_again:
+                capture = self._scale.capture(allow_recorded_load=True)
+                if capture.reading is None:
+                    assert capture.refusal is not None
+                    return CorrectionRefused(capture.refusal, label_or_id.strip())
+                reading = capture.reading
+            outcome = self._corrections.correct(
+                label_or_id, reason=reason, entry=entry, reading=reading
+            )
+            if reading is not None and not isinstance(outcome, CorrectionRefused):
+                # The load on the scale is recorded now, as the correction.
+                self._scale.mark_recorded(reading)
+        return outcome

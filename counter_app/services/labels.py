@@ -53,12 +53,14 @@ def item_label_for(
     drop_off: RecordedDropOff, config: Config, messages: Messages, copy_marker: str | None
 ) -> ItemLabel:
     """The label of ``drop_off`` in the configured language, with ``copy_marker``
-    (``"reprint"``, ``"duplicate"``) printed on top when given."""
+    (``"reprint"``, ``"duplicate"``) printed on top when given. A correction's label
+    says so (GECORRIGEERD) and names the label it replaces, on every copy."""
     from drivers.printer.documents import ItemLabel
 
     formats = printed_formats(config.language)
     marker = messages.t(COPY_MARKER_KEYS[CopyMarker(copy_marker)]) if copy_marker else None
     manual = drop_off.weight_source == WeightSource.MANUAL
+    replaced = drop_off.corrects_label_code
     return ItemLabel(
         label_code=drop_off.label_code,
         classification_title=messages.t(f"classification.{drop_off.classification}").upper(),
@@ -72,6 +74,8 @@ def item_label_for(
         manual=manual,
         manual_caption=messages.t("label.manual") if manual else None,
         datetime_format=formats.datetime_format,
+        correction_marker=messages.t("label.corrected") if replaced else None,
+        replaces=messages.t("label.replaces", label_code=replaced) if replaced else None,
     )
 
 

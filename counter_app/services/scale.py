@@ -313,8 +313,13 @@ class ScaleService:
     def snapshot(self) -> ScaleSnapshot:
         return self._evaluate()
 
-    def capture(self) -> Capture:
-        """A weight to record: only a stable, positive reading in a known unit."""
+    def capture(self, *, allow_recorded_load: bool = False) -> Capture:
+        """A weight to record: only a stable, positive reading in a known unit.
+
+        ``allow_recorded_load``: a correction weighs again the load it replaces, which
+        may still lie on the scale since it was recorded; its record is voided in the
+        same transaction, so one load stays one record.
+        """
         snap = self._evaluate()
         refusal = {
             ScaleState.CONNECTING: CaptureRefusal.OFFLINE,
@@ -337,7 +342,7 @@ class ScaleService:
         if grams == 0:
             return Capture(None, CaptureRefusal.ZERO)
         with self._lock:
-            if self._recorded_grams is not None:
+            if self._recorded_grams is not None and not allow_recorded_load:
                 return Capture(None, CaptureRefusal.SAME_LOAD)
         return Capture(replace(reading), None)
 

@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from counter_app.catalogue import Catalogue, CatalogueEntry, Classification
 from counter_app.i18n import STATION_TZ, Messages, format_kg
+from counter_app.services.corrections import CorrectionRefused, refusal_words
 from counter_app.services.counter import (
     CaptureOutcome,
     CounterRefusal,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from counter_app.config import Config
     from counter_app.services.counter import RecordedDropOff
     from counter_app.services.printing import PrintService
+    from counter_app.ui.correct import CorrectionRequest
     from drivers.printer.preview import PreviewLine
 
 #: Catalogue key of the prompt for each reason a capture is refused.
@@ -70,6 +72,10 @@ REFUSAL_SEVERITY: dict[RefusalReason, str] = {CounterRefusal.NOT_OPEN: "error"}
 # stands beside.
 PREVIEW_PANE_WIDTH = 54
 CATEGORY_BESIDE_PREVIEW = 24
+
+# The keys that void and correct: offered only with [counter] allow_corrections.
+CORRECTION_ACTIONS = frozenset({"void", "correct"})
+
 # From this height the weight panel grows and draws the weight in big block digits.
 TALL_ENOUGH_FOR_BIG_WEIGHT = 40
 
@@ -88,6 +94,8 @@ class CounterScreen(Screen[None]):
         ("w", "print_queue", "print_queue.key", "w"),
         ("s", "totals_slip", "slip.key", "s"),
         ("v", "toggle_preview", "keys.preview", "v"),
+        ("delete", "void", "keys.void", "Del"),
+        ("c", "correct", "keys.correct", "c"),
         ("pageup", "scroll_preview(-1)", "", ""),
         ("pagedown", "scroll_preview(1)", "", ""),
         ("up", "cursor(-1)", "", ""),
@@ -129,6 +137,8 @@ class CounterScreen(Screen[None]):
             self._bindings.bind("t", "tare", messages.t("zero_tare.tare_key"), key_display="t")
         # Bound per instance so the footer speaks the configured language.
         for keys, action, text_key, display in self.KEYS:
+            if action in CORRECTION_ACTIONS and not config.counter.allow_corrections:
+                continue  # the site does not let the counter void or correct
             description = messages.t(text_key) if text_key else ""
             self._bindings.bind(
                 keys, action, description, show=bool(text_key), key_display=display or None
@@ -150,6 +160,8 @@ class CounterScreen(Screen[None]):
         # The local day the list and totals show (None until the first load).
         self._day: date | None = None
         self._printer_line = ""
+        # Today's records by id, as last shown: what Delete and c act on.
+        self._day_records: dict[str, RecordedDropOff] = {}
 
     def compose(self) -> ComposeResult:
         t = self._messages.t
@@ -353,6 +365,7 @@ class CounterScreen(Screen[None]):
         """Show the day's list and totals (the app passes the newest load only)."""
         self._day = view.totals.day
         self._grams_by_class = dict(view.totals.grams_by_classification)
+        self._day_records = {record.id: record for record in view.drop_offs}
         table = self.query_one(DropOffTable)
         table.show(view.drop_offs)
         table.move_cursor(row=0)  # the newest on top, ready for a reprint
@@ -373,6 +386,7 @@ class CounterScreen(Screen[None]):
             self._reload_day()
             return
         table = self.query_one(DropOffTable)
+        self._day_records[record.id] = record
         if table.add_first(record):
             if not record.voided:
                 grams = self._grams_by_class
@@ -477,6 +491,133 @@ class CounterScreen(Screen[None]):
             return
         text = self._messages.t("record.reprint_queued", label_code=label_code)
         self.post_message(ActionDone(text))
+
+    # -- void and correct (Delete, c) --------------------------------------------------------
+
+    def _selected_record(self) -> RecordedDropOff | None:
+        table = self.query_one(DropOffTable)
+        if not self._counter.is_open or table.row_count == 0:
+            self._set_prompt(self._messages.t("record.nothing_selected"), "warning")
+            return None
+        drop_off_id = table.drop_off_id_at_cursor()
+        record = self._day_records.get(drop_off_id) if drop_off_id else None
+        if record is None:
+            return None
+        refused = self._counter.corrections.refusal_for(record)
+        if refused is not None:
+            self._set_prompt(self._refusal_words(refused), "warning")
+            return None
+        return record
+
+    def _refusal_words(self, refused: CorrectionRefused) -> str:
+        return refusal_words(refused, self._messages, self._config.language)
+
+    def _modal_title(self, key: str, record: RecordedDropOff) -> str:
+        return self._messages.t(
+            key,
+            label_code=record.label_code,
+            weight=format_kg(record.weight_grams, self._config.language),
+            category=record.category_name,
+        )
+
+    def action_void(self) -> None:
+        from counter_app.ui.void import VoidScreen
+
+        if self._recording:
+            return
+        record = self._selected_record()
+        if record is None:
+            return
+
+        def answered(reason: str | None) -> None:
+            if reason is None:
+                self._set_prompt(self._messages.t("record.cancelled"))
+                return
+            self._set_prompt(self._messages.t("correction.saving"), "info")
+            self._void(record.id, reason)
+
+        title = self._modal_title("correction.void_title", record)
+        self.app.push_screen(VoidScreen(self._messages, title), answered)
+
+    @work(thread=True, group="record")
+    def _void(self, drop_off_id: str, reason: str) -> None:
+        t = self._messages.t
+        try:
+            outcome = self._counter.void(drop_off_id, reason)
+        except Exception as exc:  # nothing was voided; the attendant must see why
+            self.post_message(
+                ActionDone(
+                    t("correction.failed", reason=failure_words(exc, self._messages)), "error"
+                )
+            )
+            return
+        if isinstance(outcome, CorrectionRefused):
+            self.post_message(ActionDone(self._refusal_words(outcome), "warning"))
+            return
+        self._load_day()
+        text = t("correction.voided", label_code=outcome.drop_off.label_code)
+        self.post_message(ActionDone(text, "success"))
+
+    def action_correct(self) -> None:
+        from counter_app.ui.correct import CorrectScreen
+
+        if self._recording:
+            return
+        record = self._selected_record()
+        if record is None:
+            return
+
+        def answered(request: CorrectionRequest | None) -> None:
+            if request is None:
+                self._set_prompt(self._messages.t("record.cancelled"))
+                return
+            self._set_prompt(self._messages.t("correction.saving"), "info")
+            self._correct(record.id, request)
+
+        title = self._modal_title("correction.correct_title", record)
+        screen = CorrectScreen(
+            self._messages,
+            self._config.language,
+            self._catalogue,
+            title,
+            weight_now=self._weight_to_correct_with,
+        )
+        self.app.push_screen(screen, answered)
+
+    def _weight_to_correct_with(self) -> tuple[str | None, str]:
+        found = self._counter.weight_to_correct_with()
+        if isinstance(found, CaptureRefusal):
+            return None, self._messages.t(REFUSAL_KEYS[found])
+        assert found.grams is not None  # a reading fit to record has its grams
+        return format_kg(found.grams, self._config.language), ""
+
+    @work(thread=True, group="record")
+    def _correct(self, drop_off_id: str, request: CorrectionRequest) -> None:
+        t = self._messages.t
+        try:
+            outcome = self._counter.correct(
+                drop_off_id,
+                reason=request.reason,
+                entry=request.entry,
+                weigh_again=request.weigh_again,
+            )
+        except Exception as exc:  # nothing was recorded; the attendant must see why
+            self.post_message(
+                ActionDone(
+                    t("correction.failed", reason=failure_words(exc, self._messages)), "error"
+                )
+            )
+            return
+        if isinstance(outcome, CorrectionRefused):
+            self.post_message(ActionDone(self._refusal_words(outcome), "warning"))
+            return
+        self._load_day()
+        text = t(
+            "correction.corrected",
+            label_code=outcome.correction.label_code,
+            original=outcome.original.label_code,
+        )
+        self.post_message(ActionDone(text, "success"))
 
     def action_zero(self) -> None:
         scale = self._scale

@@ -200,6 +200,12 @@ def drop_off_cells(
     here, so every list and every width shows it the same.
     """
     style = "strike dim" if record.voided else ""
+    category = record.category_name
+    if record.corrects_label_code and not record.voided:
+        # A correction: marked, so the row beside its struck-through original reads as
+        # its replacement.
+        category = f"✎ {category}"
+        style = "italic"
     kind = messages.t(f"classification.{record.classification}")
     cells = [
         Text(record.recorded_at.astimezone(STATION_TZ).strftime("%H:%M"), style=style),
@@ -208,7 +214,7 @@ def drop_off_cells(
             fit_cell(kind, columns.kind),
             style=f"{style} {CLASS_STYLES.get(record.classification, '')}".strip(),
         ),
-        Text(fit_cell(record.category_name, columns.category), style=style),
+        Text(fit_cell(category, columns.category), style=style),
     ]
     if columns.eural:
         cells.append(Text(record.eural_code or "", style=style))

@@ -76,6 +76,9 @@ class ItemLabel:
     ``weight`` is printed as given (``"12,34 kg"``). ``copy_marker`` (e.g. ``HERDRUK``
     or ``DUPLICAAT``) is printed inverted at the top of a reprint. ``manual`` marks a
     weight typed in by hand; ``manual_caption`` is the text that says so on the label.
+    ``correction_marker`` (e.g. ``GECORRIGEERD``) is printed inverted, under any copy
+    marker, on the label of a drop-off that replaces another; ``replaces`` (e.g.
+    ``Vervangt MS01-000123``) under its label code says which.
     """
 
     label_code: str
@@ -90,6 +93,8 @@ class ItemLabel:
     manual: bool = False
     manual_caption: str | None = None
     datetime_format: str = _DATETIME_FORMAT
+    correction_marker: str | None = None
+    replaces: str | None = None
 
     def __post_init__(self) -> None:
         _check_label_code(self.label_code)
@@ -327,19 +332,20 @@ def _labelled(caption: str, value: str, limit: int) -> str:
 def render_item_label(label: ItemLabel, profile: str = DEFAULT_PROFILE) -> bytes:
     """The ESC/POS bytes of one item label for the printer ``profile``.
 
-    Layout, centred: copy marker (inverted, large), classification (double width
-    and height), category, EURAL code, weight (double height, bold), the manual
-    entry note, date and time, station, label code (bold), QR code and CODE128 of
-    the label code, feed and partial cut.
+    Layout, centred: copy marker and correction marker (inverted, large),
+    classification (double width and height), category, EURAL code, weight (double
+    height, bold), the manual entry note, date and time, station, label code (bold),
+    the label it replaces, QR code and CODE128 of the label code, feed and partial cut.
     """
     layout = paper_layout(profile)
     job = _Job(layout)
-    if label.copy_marker:
-        # A space either side keeps the letters off the edge of the black band.
-        limit = layout.columns_at(2)
-        marker = shorten(layout.printable(label.copy_marker), max(1, limit - 2))
-        job.style(width=2, height=2, bold=True, invert=True, align="center")
-        job.raw_line(f" {marker} " if len(marker) + 2 <= limit else marker)
+    for band in (label.copy_marker, label.correction_marker):
+        if band:
+            # A space either side keeps the letters off the edge of the black band.
+            limit = layout.columns_at(2)
+            marker = shorten(layout.printable(band), max(1, limit - 2))
+            job.style(width=2, height=2, bold=True, invert=True, align="center")
+            job.raw_line(f" {marker} " if len(marker) + 2 <= limit else marker)
     job.paragraph(
         label.classification_title, max_lines=2, width=2, height=2, bold=True, align="center"
     )
@@ -356,6 +362,8 @@ def render_item_label(label: ItemLabel, profile: str = DEFAULT_PROFILE) -> bytes
     )
     job.paragraph(label.station_name, max_lines=1, align="center")
     job.paragraph(label.label_code, max_lines=1, height=2, bold=True, align="center")
+    if label.replaces:
+        job.paragraph(label.replaces, max_lines=1, align="center")
     job.qr(label.label_code)
     job.code128(label.label_code)
     job.cut()

@@ -33,7 +33,7 @@ from db.writes import NewDropOff, NewReading, record_drop_off, void_drop_off
 
 HEADER = (
     "id,label_code,recorded_at,station_id,visit_id,classification,category,"
-    "eural_code,weight_kg,weight_source,operator,voided"
+    "eural_code,weight_kg,weight_source,operator,voided,corrects,corrected_by,void_reason"
 )
 
 
@@ -115,6 +115,9 @@ def test_rows_have_exactly_the_contract_columns(engine: Engine, recorded: list[s
             "weight_source": "scale",
             "operator": "anna",
             "voided": False,
+            "corrects": None,
+            "corrected_by": None,
+            "void_reason": None,
         },
         {
             "id": recorded[2],
@@ -129,6 +132,9 @@ def test_rows_have_exactly_the_contract_columns(engine: Engine, recorded: list[s
             "weight_source": "scale",
             "operator": "anna",
             "voided": True,
+            "corrects": None,
+            "corrected_by": None,
+            "void_reason": "wrong fraction",
         },
         {
             "id": recorded[3],
@@ -143,6 +149,9 @@ def test_rows_have_exactly_the_contract_columns(engine: Engine, recorded: list[s
             "weight_source": "scale",
             "operator": "anna",
             "voided": False,
+            "corrects": None,
+            "corrected_by": None,
+            "void_reason": None,
         },
     ]
 
@@ -167,9 +176,9 @@ def test_csv(engine: Engine, recorded: list[str]) -> None:
     assert lines[0] == HEADER
     assert lines[1] == (
         f"{recorded[0]},MS01-000001,2024-03-29T23:59:59+01:00,MS01,visit-7,reuse,"
-        "furniture,,12.340,scale,anna,false"
+        "furniture,,12.340,scale,anna,false,,,"
     )
-    assert lines[3].endswith(",recycling,metaal,20 01 40,1234.567,scale,anna,true")
+    assert lines[3].endswith(",recycling,metaal,20 01 40,1234.567,scale,anna,true,,,wrong fraction")
     assert lines[-1] == ""
     assert len(lines) == 6
     parsed = list(csv.DictReader(io.StringIO(text, newline="")))

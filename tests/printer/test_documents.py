@@ -383,3 +383,40 @@ def test_wrapped_text_never_overflows_and_always_encodes(
     if max_lines is not None:
         assert len(lines) <= max_lines
     assert len(shorten(clean, columns, width_mult)) * width_mult <= columns
+
+
+def test_a_correction_label_says_so_under_the_copy_marker_and_names_what_it_replaces() -> None:
+    data = render_item_label(
+        plain_label(
+            copy_marker="HERDRUK",
+            correction_marker="GECORRIGEERD",
+            replaces="Vervangt MS01-000122",
+        )
+    )
+
+    assert data.startswith(
+        ESC
+        + b"@"
+        + ESC
+        + b"t\x13"
+        + GS
+        + b"!\x11"  # double width and height
+        + ESC
+        + b"E\x01"  # bold
+        + GS
+        + b"B\x01"  # inverted: white on a black band
+        + ESC
+        + b"a\x01"
+        + b" HERDRUK \n GECORRIGEERD \n"
+        + GS
+        + b"B\x00"
+        + b"HERGEBRUIK\n"
+    )
+    assert (
+        GS + b"!\x01" + ESC + b"E\x01" + b"MS01-000123\n"
+        b"" + GS + b"!\x00" + ESC + b"E\x00" + b"Vervangt MS01-000122\n" in data
+    )
+    # The first copy of a correction: its own band, no copy marker.
+    first = render_item_label(plain_label(correction_marker="GECORRIGEERD"))
+    assert GS + b"B\x01" + ESC + b"a\x01" + b" GECORRIGEERD \n" + GS + b"B\x00" in first
+    assert b"HERDRUK" not in first

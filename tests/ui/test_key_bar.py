@@ -22,8 +22,8 @@ async def test_every_key_at_80x24_and_a_click_on_one_presses_it(make_app) -> Non
         await ready(pilot, app)
         bar = app.counter_screen.query_one(KeyBar)
         assert bar.lines == [
-            "1 Hergebruik 2 Reparatie 3 Recycling Enter Wegen Esc Annuleren F1 Help",
-            "F9 Diagnose r Herdruk w Wachtrij s Dagtotalen v Etiket ^q Afsluiten",
+            "1 Hergebruik 2 Reparatie 3 Recycling Enter Wegen Esc Terug F1 Help F9 Diag",
+            "r Herdruk w Rij s Totalen v Etiket Del Vervallen c Corrigeren ^q Stop",
         ]
         # Both lines are on screen, inside the terminal.
         assert bar.region.height == 2
