@@ -24,22 +24,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
-from sqlalchemy import URL, Connection, create_engine, event, inspect
+from sqlalchemy import URL, Connection, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
+if TYPE_CHECKING:
+    # Alembic is imported where a migration runs, never to open a database that is up
+    # to date: loading it costs more than the rest of a supervisor's command.
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+#: The newest revision in ``migrations/versions``, known without importing Alembic, so
+#: opening a database at it reads one row and loads no migration machinery. A new
+#: migration changes it too (a test compares it with Alembic's own head).
+HEAD_REVISION: Final = "0005"
 
 # How long a connection waits for another one's write lock before giving up.
 BUSY_TIMEOUT_MS = 10_000
@@ -221,6 +226,8 @@ def alembic_config(
     connection: Connection | None = None, *, migrations_dir: Path = MIGRATIONS_DIR
 ) -> Config:
     """Alembic's configuration, built in code so an installed package finds its scripts."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
     config.set_main_option("path_separator", "os")
@@ -258,9 +265,18 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-@functools.cache
 def head_revision(migrations_dir: Path = MIGRATIONS_DIR) -> str:
-    """The newest schema revision this code knows."""
+    """The newest schema revision this code knows (:data:`HEAD_REVISION`), or the newest
+    one in another ``migrations_dir`` (asks Alembic)."""
+    if migrations_dir == MIGRATIONS_DIR:
+        return HEAD_REVISION
+    return _script_head(migrations_dir)
+
+
+@functools.cache
+def _script_head(migrations_dir: Path) -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(
         alembic_config(migrations_dir=migrations_dir)
     ).get_current_head()
@@ -327,10 +343,53 @@ def upgrade_database(engine: Engine, *, migrations_dir: Path = MIGRATIONS_DIR) -
 
 
 def _migrate(connection: Connection, path: Path, migrations_dir: Path) -> None:
+    from alembic import command
+
     config = alembic_config(connection, migrations_dir=migrations_dir)
-    script = ScriptDirectory.from_config(config)
-    current = MigrationContext.configure(connection).get_current_heads()
-    for revision in current:
+    current = _stored_revisions(connection)
+    _refuse_unknown(current, path, migrations_dir)
+    if not current:
+        _refuse_foreign(connection, path)
+    command.upgrade(config, "head")
+
+
+def _stored_revisions(connection: Connection) -> tuple[str, ...]:
+    """The revisions in ``alembic_version`` (none for a new or empty database), read
+    with plain SQL: what Alembic's ``MigrationContext.get_current_heads`` answers."""
+    has_table = connection.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    ).first()
+    if has_table is None:
+        return ()
+    rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").fetchall()
+    return tuple(str(row[0]) for row in rows)
+
+
+def _refuse_foreign(connection: Connection, path: Path) -> None:
+    """Raise :class:`NotADatabase` if the file without a revision holds tables (another
+    program's database). SQLite's own ``sqlite_*`` tables do not count."""
+    rows = connection.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table' "
+        "AND name NOT LIKE 'sqlite~_%' ESCAPE '~' AND name != 'alembic_version'"
+    ).fetchall()
+    tables = sorted(str(row[0]) for row in rows)
+    if tables:
+        raise NotADatabase(
+            f"{path} is an SQLite database of another program (it has the tables "
+            f"{', '.join(tables)}), not a counter database."
+        )
+
+
+def _refuse_unknown(revisions: tuple[str, ...], path: Path, migrations_dir: Path) -> None:
+    """Raise :class:`SchemaTooNew` for a revision the migrations do not know."""
+    unknown = [r for r in revisions if r != head_revision(migrations_dir)]
+    if not unknown:
+        return
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
+    script = ScriptDirectory.from_config(alembic_config(migrations_dir=migrations_dir))
+    for revision in unknown:
         try:
             known = script.get_revision(revision)
         except CommandError:
@@ -340,14 +399,6 @@ def _migrate(connection: Connection, path: Path, migrations_dir: Path) -> None:
                 f"The database {path} was written by a newer version of the counter "
                 f"(schema revision {revision}). Update the counter software to use it."
             )
-    if not current:
-        tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
-        if tables:
-            raise NotADatabase(
-                f"{path} is an SQLite database of another program (it has the tables "
-                f"{', '.join(sorted(tables))}), not a counter database."
-            )
-    command.upgrade(config, "head")
 
 
 def open_database(path: Path | str, *, create: bool = True, read_only: bool = False) -> Engine:
@@ -502,28 +553,13 @@ def _schema_state(engine: Engine, path: Path) -> str | None:
     :class:`SchemaTooNew` for a revision this code does not know.
     """
     with engine.connect() as connection:
-        heads = MigrationContext.configure(connection).get_current_heads()
+        heads = _stored_revisions(connection)
         if not heads:
-            tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
-            if tables:
-                raise NotADatabase(
-                    f"{path} is an SQLite database of another program (it has the tables "
-                    f"{', '.join(sorted(tables))}), not a counter database."
-                )
+            _refuse_foreign(connection, path)
             return None
-    if heads == (head_revision(),) or list(heads) == [head_revision()]:
+    if heads == (head_revision(),):
         return head_revision()
-    script = ScriptDirectory.from_config(alembic_config())
-    for revision in heads:
-        try:
-            known = script.get_revision(revision)
-        except CommandError:
-            known = None
-        if known is None:
-            raise SchemaTooNew(
-                f"The database {path} was written by a newer version of the counter "
-                f"(schema revision {revision}). Update the counter software to use it."
-            )
+    _refuse_unknown(heads, path, MIGRATIONS_DIR)
     return heads[0]
 
 
@@ -547,7 +583,7 @@ def database_health(engine: Engine) -> DatabaseHealth:
         def pragma(name: str) -> Any:
             return connection.exec_driver_sql(f"PRAGMA {name}").scalar()
 
-        revisions = MigrationContext.configure(connection).get_current_heads()
+        revisions = _stored_revisions(connection)
         return DatabaseHealth(
             path=str(database_path(engine)),
             journal_mode=str(pragma("journal_mode")),
