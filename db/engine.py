@@ -25,8 +25,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from sqlalchemy import URL, Connection, create_engine, event
 from sqlalchemy import exc as sa_exc
@@ -567,6 +565,10 @@ def database_path(engine: Engine) -> Path:
     """The file behind an engine made here."""
     database = str(engine.url.database)
     if database.startswith("file:"):
+        # urllib.request (with http.client and email) only for a read-only opening.
+        from urllib.parse import urlsplit
+        from urllib.request import url2pathname
+
         return Path(url2pathname(urlsplit(database).path))
     return Path(database)
 
