@@ -32,6 +32,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from db.files import PRIVATE_DIR_MODE as PRIVATE_DIR_MODE
+from db.files import PRIVATE_FILE_MODE as PRIVATE_FILE_MODE
+from db.files import make_private_dir as make_private_dir
+
 if TYPE_CHECKING:
     # Alembic is imported where a migration runs, never to open a database that is up
     # to date: loading it costs more than the rest of a supervisor's command.
@@ -49,10 +53,6 @@ BUSY_TIMEOUT_MS = 10_000
 
 _SQLITE_HEADER = b"SQLite format 3\x00"  # https://www.sqlite.org/fileformat.html 1.3
 _BEGIN_OPTION = "counter_begin"
-
-# New files and folders the counter makes are for its own user only (POSIX modes).
-PRIVATE_FILE_MODE = 0o600
-PRIVATE_DIR_MODE = 0o700
 
 
 class DatabaseProblem(enum.StrEnum):
@@ -232,21 +232,6 @@ def alembic_config(
     if connection is not None:
         config.attributes["connection"] = connection
     return config
-
-
-def make_private_dir(folder: Path) -> Path:
-    """Make ``folder`` and its missing parents, readable by this user only (POSIX).
-
-    A folder that already exists keeps the permissions the site gave it.
-    """
-    missing = [path for path in (folder, *folder.parents) if not path.exists()]
-    folder.mkdir(parents=True, exist_ok=True)
-    if os.name == "posix":
-        for made in missing:
-            with contextlib.suppress(OSError):
-                # mkdir's own mode argument is filtered by the umask; chmod is not.
-                os.chmod(made, PRIVATE_DIR_MODE)
-    return folder
 
 
 def _create_private_file(path: Path) -> None:
