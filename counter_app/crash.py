@@ -59,7 +59,7 @@ def write_crash_report(
 ) -> Path:
     """Write the report for ``error`` into ``directory`` (the data directory); its path."""
     # db.engine loads SQLAlchemy: only when there is a report to write.
-    from db.engine import PRIVATE_FILE_MODE, make_private_dir
+    from db.files import PRIVATE_FILE_MODE, make_private_dir
 
     folder = make_private_dir(directory or data_dir())
     now = datetime.now(UTC)

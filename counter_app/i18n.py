@@ -23,8 +23,6 @@ from functools import cache
 from importlib import resources
 from typing import Any, Final
 
-from babel.numbers import format_decimal
-
 from db.domain import STATION_TZ
 
 LANGUAGES: Final = ("nl", "en")
@@ -105,6 +103,10 @@ def format_kg(grams: int, language: str = DEFAULT_LANGUAGE, *, decimals: int | N
         decimals = 2 if grams % 10 == 0 else 3
     if not 0 <= decimals <= 3:
         raise ValueError("decimals must be 0, 1, 2 or 3")
+    # Babel loads its CLDR data when first asked: the command line and the first paint
+    # of the counter, which show no weight yet, do not wait for it.
+    from babel.numbers import format_decimal
+
     # Exact for any number of grams: enough digits that no step here rounds by itself.
     with localcontext(Context(prec=len(str(abs(grams))) + 4, rounding=ROUND_HALF_EVEN)):
         kg = Decimal(grams).scaleb(-3).quantize(Decimal(1).scaleb(-decimals))

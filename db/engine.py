@@ -24,32 +24,35 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
-from sqlalchemy import URL, Connection, create_engine, event, inspect
+from sqlalchemy import URL, Connection, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from db.files import PRIVATE_DIR_MODE as PRIVATE_DIR_MODE
+from db.files import PRIVATE_FILE_MODE as PRIVATE_FILE_MODE
+from db.files import make_private_dir as make_private_dir
+
+if TYPE_CHECKING:
+    # Alembic is imported where a migration runs, never to open a database that is up
+    # to date: loading it costs more than the rest of a supervisor's command.
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+#: The newest revision in ``migrations/versions``, known without importing Alembic, so
+#: opening a database at it reads one row and loads no migration machinery. A new
+#: migration changes it too (a test compares it with Alembic's own head).
+HEAD_REVISION: Final = "0006"
 
 # How long a connection waits for another one's write lock before giving up.
 BUSY_TIMEOUT_MS = 10_000
 
 _SQLITE_HEADER = b"SQLite format 3\x00"  # https://www.sqlite.org/fileformat.html 1.3
 _BEGIN_OPTION = "counter_begin"
-
-# New files and folders the counter makes are for its own user only (POSIX modes).
-PRIVATE_FILE_MODE = 0o600
-PRIVATE_DIR_MODE = 0o700
 
 
 class DatabaseProblem(enum.StrEnum):
@@ -221,27 +224,14 @@ def alembic_config(
     connection: Connection | None = None, *, migrations_dir: Path = MIGRATIONS_DIR
 ) -> Config:
     """Alembic's configuration, built in code so an installed package finds its scripts."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
     config.set_main_option("path_separator", "os")
     if connection is not None:
         config.attributes["connection"] = connection
     return config
-
-
-def make_private_dir(folder: Path) -> Path:
-    """Make ``folder`` and its missing parents, readable by this user only (POSIX).
-
-    A folder that already exists keeps the permissions the site gave it.
-    """
-    missing = [path for path in (folder, *folder.parents) if not path.exists()]
-    folder.mkdir(parents=True, exist_ok=True)
-    if os.name == "posix":
-        for made in missing:
-            with contextlib.suppress(OSError):
-                # mkdir's own mode argument is filtered by the umask; chmod is not.
-                os.chmod(made, PRIVATE_DIR_MODE)
-    return folder
 
 
 def _create_private_file(path: Path) -> None:
@@ -258,9 +248,18 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-@functools.cache
 def head_revision(migrations_dir: Path = MIGRATIONS_DIR) -> str:
-    """The newest schema revision this code knows."""
+    """The newest schema revision this code knows (:data:`HEAD_REVISION`), or the newest
+    one in another ``migrations_dir`` (asks Alembic)."""
+    if migrations_dir == MIGRATIONS_DIR:
+        return HEAD_REVISION
+    return _script_head(migrations_dir)
+
+
+@functools.cache
+def _script_head(migrations_dir: Path) -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(
         alembic_config(migrations_dir=migrations_dir)
     ).get_current_head()
@@ -327,10 +326,53 @@ def upgrade_database(engine: Engine, *, migrations_dir: Path = MIGRATIONS_DIR) -
 
 
 def _migrate(connection: Connection, path: Path, migrations_dir: Path) -> None:
+    from alembic import command
+
     config = alembic_config(connection, migrations_dir=migrations_dir)
-    script = ScriptDirectory.from_config(config)
-    current = MigrationContext.configure(connection).get_current_heads()
-    for revision in current:
+    current = _stored_revisions(connection)
+    _refuse_unknown(current, path, migrations_dir)
+    if not current:
+        _refuse_foreign(connection, path)
+    command.upgrade(config, "head")
+
+
+def _stored_revisions(connection: Connection) -> tuple[str, ...]:
+    """The revisions in ``alembic_version`` (none for a new or empty database), read
+    with plain SQL: what Alembic's ``MigrationContext.get_current_heads`` answers."""
+    has_table = connection.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    ).first()
+    if has_table is None:
+        return ()
+    rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").fetchall()
+    return tuple(str(row[0]) for row in rows)
+
+
+def _refuse_foreign(connection: Connection, path: Path) -> None:
+    """Raise :class:`NotADatabase` if the file without a revision holds tables (another
+    program's database). SQLite's own ``sqlite_*`` tables do not count."""
+    rows = connection.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table' "
+        "AND name NOT LIKE 'sqlite~_%' ESCAPE '~' AND name != 'alembic_version'"
+    ).fetchall()
+    tables = sorted(str(row[0]) for row in rows)
+    if tables:
+        raise NotADatabase(
+            f"{path} is an SQLite database of another program (it has the tables "
+            f"{', '.join(tables)}), not a counter database."
+        )
+
+
+def _refuse_unknown(revisions: tuple[str, ...], path: Path, migrations_dir: Path) -> None:
+    """Raise :class:`SchemaTooNew` for a revision the migrations do not know."""
+    unknown = [r for r in revisions if r != head_revision(migrations_dir)]
+    if not unknown:
+        return
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
+    script = ScriptDirectory.from_config(alembic_config(migrations_dir=migrations_dir))
+    for revision in unknown:
         try:
             known = script.get_revision(revision)
         except CommandError:
@@ -340,14 +382,6 @@ def _migrate(connection: Connection, path: Path, migrations_dir: Path) -> None:
                 f"The database {path} was written by a newer version of the counter "
                 f"(schema revision {revision}). Update the counter software to use it."
             )
-    if not current:
-        tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
-        if tables:
-            raise NotADatabase(
-                f"{path} is an SQLite database of another program (it has the tables "
-                f"{', '.join(sorted(tables))}), not a counter database."
-            )
-    command.upgrade(config, "head")
 
 
 def open_database(path: Path | str, *, create: bool = True, read_only: bool = False) -> Engine:
@@ -502,28 +536,13 @@ def _schema_state(engine: Engine, path: Path) -> str | None:
     :class:`SchemaTooNew` for a revision this code does not know.
     """
     with engine.connect() as connection:
-        heads = MigrationContext.configure(connection).get_current_heads()
+        heads = _stored_revisions(connection)
         if not heads:
-            tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
-            if tables:
-                raise NotADatabase(
-                    f"{path} is an SQLite database of another program (it has the tables "
-                    f"{', '.join(sorted(tables))}), not a counter database."
-                )
+            _refuse_foreign(connection, path)
             return None
-    if heads == (head_revision(),) or list(heads) == [head_revision()]:
+    if heads == (head_revision(),):
         return head_revision()
-    script = ScriptDirectory.from_config(alembic_config())
-    for revision in heads:
-        try:
-            known = script.get_revision(revision)
-        except CommandError:
-            known = None
-        if known is None:
-            raise SchemaTooNew(
-                f"The database {path} was written by a newer version of the counter "
-                f"(schema revision {revision}). Update the counter software to use it."
-            )
+    _refuse_unknown(heads, path, MIGRATIONS_DIR)
     return heads[0]
 
 
@@ -531,6 +550,10 @@ def database_path(engine: Engine) -> Path:
     """The file behind an engine made here."""
     database = str(engine.url.database)
     if database.startswith("file:"):
+        # urllib.request (with http.client and email) only for a read-only opening.
+        from urllib.parse import urlsplit
+        from urllib.request import url2pathname
+
         return Path(url2pathname(urlsplit(database).path))
     return Path(database)
 
@@ -547,7 +570,7 @@ def database_health(engine: Engine) -> DatabaseHealth:
         def pragma(name: str) -> Any:
             return connection.exec_driver_sql(f"PRAGMA {name}").scalar()
 
-        revisions = MigrationContext.configure(connection).get_current_heads()
+        revisions = _stored_revisions(connection)
         return DatabaseHealth(
             path=str(database_path(engine)),
             journal_mode=str(pragma("journal_mode")),

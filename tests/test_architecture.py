@@ -6,6 +6,7 @@ import ast
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -69,21 +70,150 @@ def test_importing_drivers_and_db_loads_no_textual() -> None:
     assert json.loads(result.stdout) == []
 
 
-def test_the_first_screen_does_not_wait_for_the_database_or_printer_libraries() -> None:
-    """Cold start: SQLAlchemy and python-escpos load in the workers, after the first paint.
+#: What the counter's first screen does without: the database (SQLAlchemy, SQLModel,
+#: Alembic), the printer (python-escpos, the QR code and its imaging, pyusb), the scale's
+#: port (pyserial), the technician's regex protocol, the xlsx export, and Babel's CLDR
+#: data (the first weight formatted loads it). Loaded before the first paint, each
+#: costs the first screen tens of milliseconds; they load in the start-up workers,
+#: which begin after it.
+DEFERRED_FROM_THE_FIRST_SCREEN = frozenset(
+    {
+        "sqlalchemy",
+        "sqlmodel",
+        "alembic",
+        "escpos",
+        "qrcode",
+        "PIL",
+        "usb",
+        "serial",
+        "regex",
+        "openpyxl",
+        "babel",
+    }
+)
 
-    (Together they cost a third of a second; ``make bench`` measures the start.)
-    """
+#: What ``counter --help`` and ``counter --version`` do without: all of the above, the
+#: configuration's models (pydantic), the screens (Textual) and Rich.
+DEFERRED_FROM_THE_COMMAND_LINE = DEFERRED_FROM_THE_FIRST_SCREEN | {
+    "pydantic",
+    "pydantic_core",
+    "textual",
+    "rich",
+}
+
+#: What ``counter totals`` does without: it reads the database through SQLAlchemy and
+#: loads the configuration, but never migrates (unless the schema is old), prints, opens
+#: a port, draws a screen or writes a workbook.
+DEFERRED_FROM_TOTALS = frozenset(
+    {"alembic", "mako", "textual", "escpos", "qrcode", "PIL", "usb", "serial", "openpyxl"}
+)
+
+
+def loaded_packages(code: str, *args: str) -> set[str]:
+    """The top-level packages loaded once ``code`` ran in a new interpreter; ``code``
+    prints them as JSON on its last line (``LOADED`` does that)."""
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        timeout=120,
+    )
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+LOADED = "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+
+
+def test_the_first_screen_does_not_wait_for_the_database_or_printer_libraries() -> None:
+    """Cold start: importing the counter's screens, and what ``counter`` does before it
+    shows them (the data directory, the station's lock), loads none of the libraries
+    that the start-up workers need (``make bench`` measures the start)."""
     code = (
         "import json, sys\n"
-        "import counter_app.ui.app\n"
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'sqlalchemy', 'sqlmodel', 'escpos', 'alembic', 'openpyxl'})))\n"
+        "import counter_app.ui.app, counter_app.cli.app, counter_app.services.station_lock\n"
+        "from db.files import make_private_dir\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    loaded = loaded_packages(code + LOADED)
+    assert loaded & DEFERRED_FROM_THE_FIRST_SCREEN == set()
+
+
+def test_the_database_and_the_scale_start_after_the_first_paint(
+    tmp_path: Path, config_file: Callable[..., Path]
+) -> None:
+    """At the first paint the database is not open and neither the database's nor the
+    scale's nor the printer's libraries are loaded: their workers start after it, so they
+    do not hold the interpreter while the first frame is drawn."""
+    path = config_file(
+        f"""
+        [station]
+        id = "MS01"
+        [scale]
+        port = "sim"
+        [printer]
+        connection = "preview"
+        path = "{tmp_path / "labels"}"
+        [database]
+        path = "{tmp_path / "counter.sqlite3"}"
+        """
     )
-    assert json.loads(result.stdout) == []
+    code = (
+        "import json, sys\n"
+        "from counter_app.config import load_config\n"
+        "from counter_app.ui.app import CounterApp\n"
+        "class FirstPaint(CounterApp):\n"
+        "    def on_mount(self):\n"
+        "        self.call_after_refresh(self._painted)\n"
+        "    def _painted(self):\n"
+        "        packages = {m.split('.')[0] for m in sys.modules}\n"
+        "        self.seen = (packages, self.counter_service.is_open)\n"
+        "        self.exit()\n"
+        "app = FirstPaint(load_config(sys.argv[1]), demo_scenario=False)\n"
+        "app.run(headless=True, size=(80, 24))\n"
+        "packages, database_open = app.seen\n"
+        "print(json.dumps(sorted(packages) + (['DATABASE OPEN'] if database_open else [])))\n"
+    )
+    loaded = loaded_packages(code, str(path))
+    assert "textual" in loaded  # the child did paint
+    deferred = DEFERRED_FROM_THE_FIRST_SCREEN - {"babel"}  # the weight shows "0,00 kg"
+    assert loaded & (deferred | {"DATABASE OPEN"}) == set()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["--help"], ["--version"], ["export", "--help"], ["totals", "--help"], ["scale", "--help"]],
+)
+def test_help_and_version_load_no_heavy_library(arguments: list[str]) -> None:
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from counter_app.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(sys.argv[1:])\n" + LOADED
+    )
+    assert loaded_packages(code, *arguments) & DEFERRED_FROM_THE_COMMAND_LINE == set()
+
+
+@pytest.mark.parametrize("output_format", ["table", "json"])
+def test_totals_loads_only_what_it_uses(
+    tmp_path: Path, config_file: Callable[..., Path], output_format: str
+) -> None:
+    from db.engine import open_database
+
+    database = tmp_path / "counter.sqlite3"
+    open_database(database).dispose()  # at the newest schema: nothing to migrate
+    path = config_file(f'[database]\npath = "{database}"\n')
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from counter_app.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(sys.argv[1:]) == 0\n" + LOADED
+    )
+    arguments = ["--config", str(path), "totals", "--day", "2024-05-14", "--format"]
+    loaded = loaded_packages(code, *arguments, output_format)
+    assert "sqlalchemy" in loaded  # it did read the database
+    unused = DEFERRED_FROM_TOTALS | ({"rich", "babel"} if output_format == "json" else set())
+    assert loaded & unused == set()
 
 
 def test_no_two_modules_import_each_other() -> None:

@@ -15,7 +15,7 @@ from counter_app.cli.context import CliContext
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     """Start the counter with the configuration (demo mode without one)."""
     from counter_app.services.station_lock import hold_for_counter
-    from db.engine import make_private_dir
+    from db.files import make_private_dir
 
     config = ctx.config
     # The data directory holds the records, labels and crash reports: owner-only.

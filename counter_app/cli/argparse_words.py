@@ -53,7 +53,7 @@ _EXPECTED_N: Final = ("expected %s argument", "expected %s arguments")
 def argparse_language(config_arg: str | None) -> str:
     """The ``language`` of the configuration file the command will read; Dutch when there
     is none or it cannot be read (the command itself then says what is wrong)."""
-    from counter_app.config import find_config_path
+    from counter_app.config_file import find_config_path
 
     try:
         path = find_config_path(config_arg)

@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from counter_app.cli.context import CliContext
-from counter_app.config import ConfigError, config_path_candidate, config_to_toml
+from counter_app.config_file import ConfigError, config_path_candidate
 
 
 def register(subparsers: Any) -> None:
@@ -55,6 +55,8 @@ def show(args: argparse.Namespace, ctx: CliContext) -> int:
     except ConfigError as exc:
         print(str(exc), file=ctx.err)
         return 2
+    from counter_app.config import config_to_toml
+
     ctx.out.write(config_to_toml(config))
     return 0
 

@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from counter_app.cli.argparse_words import argparse_language, config_argument, speaking
 from counter_app.cli.context import CliContext
@@ -34,7 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
         totals,
         verify,
     )
-    from counter_app.version import installed_version
 
     parser = argparse.ArgumentParser(
         prog="counter",
@@ -45,12 +45,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="configuration file (default: $COUNTER_CONFIG, then the user config directory)",
     )
-    parser.add_argument("--version", action="version", version=f"counter {installed_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     parser.set_defaults(handler=app.run)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     for module in (config, scale, printer, export, totals, verify, corrections, db):
         module.register(sub)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the installed version is looked up (package metadata) only when
+    asked for, not each time the parser is built."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "show program's version number and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from counter_app.version import installed_version
+
+        print(f"counter {installed_version()}", file=sys.stdout)
+        parser.exit()
 
 
 def _hoist_config(argv: Sequence[str]) -> list[str]:
@@ -70,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     ctx: CliContext | None = None
     try:
-        from counter_app.config import ConfigError
+        from counter_app.config_file import ConfigError
 
         hoisted = _hoist_config(arguments)
         # argparse's own words (usage, errors, the help a command group prints when no

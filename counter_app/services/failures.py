@@ -9,11 +9,12 @@ attendant's language without knowing the database or the drivers' exceptions.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from counter_app.i18n import Messages
-from drivers.printer.connection import PrinterError, PrinterFault
-from drivers.scale.link import LinkCause
-from drivers.scale.simulator import SimulatorUnavailableError
+
+if TYPE_CHECKING:
+    from drivers.printer.connection import PrinterFault
 
 #: The longest place (address, device, path) named before a reason's words.
 _WHERE_LIMIT = 32
@@ -31,10 +32,15 @@ class FailureReason:
 
 def reason_of(error: BaseException) -> FailureReason:
     """The reason of a failure; a program error is named by its kind only."""
+    # Imported here, as the database's: the counter screen imports this module before
+    # its first paint, and a failure to word comes later.
     from db.engine import DatabaseError
     from db.printjobs import PrintJobStateError
     from db.queries import RecordNotFound
     from db.writes import DropOffVoided
+    from drivers.printer.connection import PrinterError
+    from drivers.scale.link import LinkCause
+    from drivers.scale.simulator import SimulatorUnavailableError
 
     if isinstance(error, PrinterError):
         return FailureReason(f"printer.fault.{error.fault.value}", error.where)

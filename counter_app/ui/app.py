@@ -19,7 +19,6 @@ from counter_app.catalogue import Catalogue, load_default_catalogue
 from counter_app.i18n import STATION_TZ, Messages
 from counter_app.services.counter import CounterService, TodayView
 from counter_app.services.failures import failure_words
-from counter_app.services.printing import PrintEvent, PrintService
 from counter_app.services.scale import ScaleService, ScaleSnapshot
 from counter_app.ui.counter_screen import CounterScreen
 from counter_app.ui.messages import (
@@ -34,6 +33,7 @@ from counter_app.ui.status_words import status_line
 
 if TYPE_CHECKING:
     from counter_app.config import Config
+    from counter_app.services.printing import PrintEvent, PrintService
     from counter_app.ui.terminal import TerminalLost
 
 #: How often the counter looks whether the local day has changed (midnight).
@@ -102,6 +102,12 @@ class CounterApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(self.counter_screen)
+        # The scale and the database start once the screen is painted: their workers
+        # load pyserial and SQLAlchemy and open files, and in threads of this process
+        # they would hold the interpreter while the first frame waits.
+        self.call_after_refresh(self._start_services)
+
+    def _start_services(self) -> None:
         self._start_scale()
         self._open_database()
         # The list and totals are "today": look now and then whether today changed.
@@ -116,6 +122,8 @@ class CounterApp(App[None]):
 
     @work(thread=True, group="start")
     def _open_database(self) -> None:
+        from counter_app.services.printing import PrintService
+
         counter = self.counter_service
         try:
             counter.open()

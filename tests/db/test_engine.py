@@ -124,6 +124,30 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         open_database(path)
 
 
+@pytest.mark.parametrize("read_only", [False, True])
+def test_opening_an_up_to_date_database_loads_no_alembic(tmp_path: Path, read_only: bool) -> None:
+    """The counter's database worker and every supervisor's command open a database at
+    the newest schema: one read of its revision, without Alembic's import (a fifth of a
+    second). Only a migration loads it."""
+    path = tmp_path / "c.sqlite3"
+    open_database(path).dispose()
+    code = (
+        "import sys\n"
+        "from db.engine import open_database\n"
+        f"open_database(sys.argv[1], read_only={read_only}).dispose()\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'mako'}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "[]"
+
+
 def test_missing_file_with_create_false(tmp_path: Path) -> None:
     path = tmp_path / "nowhere" / "c.sqlite3"
     with pytest.raises(DatabaseMissing, match="no counter database"):

@@ -17,10 +17,12 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Float, MetaData
 from sqlalchemy.engine import Engine
 
 from db.engine import (
+    HEAD_REVISION,
     MIGRATIONS_DIR,
     SchemaTooNew,
     alembic_config,
@@ -169,6 +171,14 @@ def test_upgrading_a_database_keeps_its_records(
     # This code does not know 9999: it must not touch the newer database.
     with pytest.raises(SchemaTooNew, match="9999"):
         open_database(db_path)
+
+
+def test_the_head_revision_constant_is_alembics_head() -> None:
+    """Opening a database compares its revision with HEAD_REVISION without loading
+    Alembic; a new migration that forgets the constant fails here, not at a counter."""
+    script = ScriptDirectory.from_config(alembic_config())
+    assert script.get_heads() == [HEAD_REVISION]
+    assert head_revision() == HEAD_REVISION
 
 
 def test_downgrade_and_upgrade_again(engine: Engine, db_path: Path) -> None:
