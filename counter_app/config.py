@@ -277,6 +277,17 @@ class ScaleConfig(LineSettings):
         return division
 
 
+class CounterConfig(_Table):
+    """The ``[counter]`` table: how the attendant's screen records."""
+
+    #: Enter pressed while the load still moves waits this long for a stable, positive
+    #: weight and records it by itself; after that the capture is dropped.
+    settle_seconds: int = Field(default=15, ge=1, le=600, json_schema_extra={"unit": " s"})
+    #: Allow ``m``: a weight typed in by hand (with a reason) when the scale is down.
+    #: Off by default: a typed weight is not a weighing. Demo mode (no file) allows it.
+    manual_weight: bool = False
+
+
 class DatabaseConfig(_Table):
     #: SQLite file; empty is ``counter.sqlite3`` in the platform data directory.
     path: str = ""
@@ -316,6 +327,7 @@ class Config(_Table):
     station: StationConfig = StationConfig()
     scale: ScaleConfig = ScaleConfig()
     printer: PrinterSettings = PreviewPrinter()
+    counter: CounterConfig = CounterConfig()
     database: DatabaseConfig = DatabaseConfig()
     sync: SyncConfig = SyncConfig()
     #: The file this came from; ``None`` for demo defaults. Not a key of the file.
@@ -325,6 +337,12 @@ class Config(_Table):
     def is_demo(self) -> bool:
         """True when the scale is the built-in simulator."""
         return self.scale.port == SIMULATOR_PORT
+
+    @property
+    def manual_weight_allowed(self) -> bool:
+        """Whether ``m`` may record a typed weight: ``[counter] manual_weight``, or demo
+        defaults (no file), where nothing recorded counts."""
+        return self.counter.manual_weight or self.source is None
 
     def data_dir(self) -> Path:
         """The platform's user data directory for the counter (not created here)."""
@@ -360,7 +378,7 @@ class Config(_Table):
 
 
 #: The tables of the file, in the order ``config show`` writes them.
-_TABLES: Final = ("station", "scale", "printer", "database", "sync")
+_TABLES: Final = ("station", "scale", "printer", "counter", "database", "sync")
 
 
 # --------------------------------------------------------------------------------------
@@ -846,6 +864,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "ConfigProblem",
+    "CounterConfig",
     "DatabaseConfig",
     "ScaleConfig",
     "StationConfig",
