@@ -170,6 +170,9 @@ class DropOffTable(DataTable[str | Text]):
         weight = format_kg(r.weight_grams, self._language)
         category = r.category_name
         style = "strike dim" if r.voided else ""
+        if r.weight_source == "manual":
+            # A typed weight is never to be taken for a weighing (first: never cut off).
+            category = f"{self._messages.t('manual.mark').upper()} · {category}"
         return [
             Text(time_text, style=style),
             Text(r.label_code, style=style),
