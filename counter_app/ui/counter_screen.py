@@ -215,7 +215,8 @@ class CounterScreen(Screen[None]):
     def _set_prompt(self, text: str | Text, severity: str = "") -> None:
         self._refused_with = None
         prompt = self.query_one("#prompt", Static)
-        prompt.update(text)
+        # Plain text: the words name files and keys in brackets ("[database] path").
+        prompt.update(Text(text) if isinstance(text, str) else text)
         for s in ("info", "warning", "error", "success"):
             prompt.set_class(s == severity, f"-{s}")
 
