@@ -22,11 +22,11 @@ from counter_app.config import Config, DatabaseConfig, ScaleConfig, StationConfi
 from counter_app.services.counter import (
     CounterRefusal,
     CounterService,
-    NeedsConfirmation,
-    Recorded,
     Dropped,
     ManualRefused,
     ManualWeightProblem,
+    NeedsConfirmation,
+    Recorded,
     Refused,
     Waiting,
     read_manual_weight,

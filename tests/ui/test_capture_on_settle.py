@@ -31,9 +31,7 @@ async def test_enter_in_motion_waits_and_records_when_the_load_settles(
         await ready(pilot, app)
         await put_on_scale(pilot, app, "5.00", motion=True, state=ScaleState.MOTION)
         await pilot.press("1", "enter", "enter")
-        assert "Wacht tot de weging stabiel is: Meubels wordt dan vanzelf vastgelegd" in prompt(
-            app
-        )
+        assert "Wacht tot de weging stabiel is: Meubels wordt dan vanzelf vastgelegd" in prompt(app)
         assert "Esc: annuleren" in prompt(app)
         # Still swinging: still waiting, nothing recorded.
         for weight in ("5.40", "4.80"):

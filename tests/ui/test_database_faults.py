@@ -66,8 +66,9 @@ async def fault_modal(pilot, app: CounterApp, timeout: float = 8.0) -> str:  # t
     """Wait for the start's fault modal and the simulator; the modal's text."""
     await wait_for(
         pilot,
-        lambda: isinstance(app.screen, DatabaseFaultScreen)
-        and app.scale_service.simulator is not None,
+        lambda: (
+            isinstance(app.screen, DatabaseFaultScreen) and app.scale_service.simulator is not None
+        ),
         timeout,
     )
     await pilot.pause()
