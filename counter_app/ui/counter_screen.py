@@ -237,12 +237,14 @@ class CounterScreen(Screen[None]):
     def action_classify(self, classification: str) -> None:
         if self._recording:
             return
+        # Another choice: the waiting capture was for the one before.
+        if self._counter.cancel_armed():
+            self._set_prompt(self._messages.t("capture.waiting_cancelled"), "warning")
 
         def picked(entry: CatalogueEntry | None) -> None:
             if entry is None:
                 self.action_cancel()
                 return
-            self._counter.cancel_armed()  # another choice: not the load it waited for
             self._classification = classification
             self._entry = entry
             self._last_code[classification] = entry.code
@@ -437,6 +439,8 @@ class CounterScreen(Screen[None]):
         if self._composed:
             self.query_one(WeightDisplay).show(snapshot)
             self._refresh_status()
+            # An armed capture records the moment the load settles, not a tick later.
+            self._settle_if_due()
 
     def show_preview(self, lines: Sequence[PreviewLine]) -> None:
         self._preview_lines = lines
