@@ -578,6 +578,19 @@ def test_a_manual_weight_is_recorded_as_manual_with_its_reason(config: Config) -
         # A typed weight has no reading behind it.
         assert conn.execute("select count(*) from captured_reading").fetchone() == (0,)
 
+    # Exported as manual, with the weight as typed, never as a scale weight.
+    import io
+
+    from db.domain import STATION_TZ
+    from db.export import export_rows, write_csv
+
+    today = outcome.drop_off.recorded_at.astimezone(STATION_TZ).date()
+    (row,) = export_rows(service.engine, today, today)
+    assert (row["weight_source"], row["weight_kg"]) == ("manual", "12.500")
+    stream = io.StringIO()
+    write_csv([row], stream)
+    assert ",12.500,manual," in stream.getvalue()
+
 
 def test_a_manual_weight_is_refused_where_the_site_does_not_allow_it(config: Config) -> None:
     assert config.source is not None or config.counter.manual_weight is False
