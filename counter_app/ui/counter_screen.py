@@ -550,10 +550,7 @@ class CounterScreen(Screen[None]):
 
         self.app.push_screen(
             ManualWeightScreen(
-                self._messages,
-                self._config.language,
-                entry.name(self._config.language),
-                self._manual_problem,
+                self._messages, entry.name(self._config.language), self._manual_problem
             ),
             entered,
         )

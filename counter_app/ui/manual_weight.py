@@ -52,12 +52,9 @@ class ManualWeightScreen(ModalScreen[tuple[str, str] | None]):
 
     BINDINGS = [Binding("escape", "cancel", show=False)]
 
-    def __init__(
-        self, messages: Messages, language: str, category: str, check: ManualCheck
-    ) -> None:
+    def __init__(self, messages: Messages, category: str, check: ManualCheck) -> None:
         super().__init__()
         self._messages = messages
-        self._language = language
         self._category = category
         self._check = check
 
