@@ -231,8 +231,10 @@ class CounterApp(App[None]):
         from counter_app.ui.database_fault import DatabaseFaultScreen
 
         self._show_printer_line(self.messages.t("status.database_failed", error=message.error))
-        # Said once, as a modal; after it every capture says it on the prompt.
-        self.push_screen(DatabaseFaultScreen(self.messages, message.error, message.advice))
+        # Said once, as a modal; after it every capture says it on the prompt. Not when
+        # the counter screen has already left (the counter is on its way out).
+        if self.counter_screen in self.screen_stack:
+            self.push_screen(DatabaseFaultScreen(self.messages, message.error, message.advice))
 
     def _show_printer_line(self, line: str) -> None:
         self.printer_line = line

@@ -27,6 +27,8 @@ from db.engine import BUSY_TIMEOUT_MS, open_database
 
 # A busy database is said after SQLite's busy timeout: wait longer than it.
 AFTER_BUSY_TIMEOUT = BUSY_TIMEOUT_MS / 1000 + 10
+# Each record of the long operator below writes many pages: room for a busy machine.
+SLOW = 20.0
 
 
 def prompt(app) -> str:  # type: ignore[no-untyped-def]
@@ -180,7 +182,7 @@ async def test_a_refused_record_says_why_and_what_to_do_and_keeps_the_weight(
         engine.dispose()  # new connections, each with the fault
         await put_on_scale(pilot, app, "31.00", state=ScaleState.STABLE)
         await pilot.press("3", "enter", "enter")
-        await wait_for(pilot, lambda: "Opslaan mislukt" in prompt(app))
+        await wait_for(pilot, lambda: "Opslaan mislukt" in prompt(app), SLOW)
         assert problem in prompt(app) and advice in prompt(app)
         assert "MS01-000001" not in prompt(app)
         assert weight_shown(app) == "31,00"
@@ -189,7 +191,7 @@ async def test_a_refused_record_says_why_and_what_to_do_and_keeps_the_weight(
         event.remove(engine, "connect", on_connect)
         engine.dispose()
         await pilot.press("enter")  # the same load, the same choice: it was never recorded
-        await wait_for(pilot, lambda: "Opgeslagen: MS01-000001" in prompt(app))
+        await wait_for(pilot, lambda: "Opgeslagen: MS01-000001" in prompt(app), SLOW)
 
     assert count(config.database_path()) == 1
 
