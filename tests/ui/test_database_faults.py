@@ -103,7 +103,7 @@ async def test_a_file_that_is_no_database_is_said_at_start_and_at_every_capture(
         await capture_refused_after_the_modal(pilot, app)
         assert "Vastleggen kan niet: dit bestand is geen database van de balie" in prompt(app)
         assert "Controleer [database] path" in prompt(app)
-        assert weight_shown(app) == "4,00"  # the weight stays on screen
+        await wait_for(pilot, lambda: weight_shown(app) == "4,00")  # the weight stays on screen
         await pilot.press("enter")
         assert not isinstance(app.screen, DatabaseFaultScreen)  # said once as a modal
         assert "Vastleggen kan niet" in prompt(app)
@@ -185,7 +185,7 @@ async def test_a_refused_record_says_why_and_what_to_do_and_keeps_the_weight(
         await wait_for(pilot, lambda: "Opslaan mislukt" in prompt(app), SLOW)
         assert problem in prompt(app) and advice in prompt(app)
         assert "MS01-000001" not in prompt(app)
-        assert weight_shown(app) == "31,00"
+        await wait_for(pilot, lambda: weight_shown(app) == "31,00")
         assert app.counter_screen.query_one(DataTable).row_count == 0
 
         event.remove(engine, "connect", on_connect)
@@ -208,7 +208,7 @@ async def test_a_database_locked_while_recording_is_said_and_the_retry_records(
             await wait_for(pilot, lambda: "Opslaan mislukt" in prompt(app), AFTER_BUSY_TIMEOUT)
             assert "database bezet door een ander programma" in prompt(app)
             assert "Sluit het andere programma" in prompt(app)
-            assert weight_shown(app) == "6,50"
+            await wait_for(pilot, lambda: weight_shown(app) == "6,50")
             assert count(counter_config.database_path()) == 0
         await pilot.press("enter")
         await wait_for(pilot, lambda: "Opgeslagen: MS01-000001" in prompt(app))
