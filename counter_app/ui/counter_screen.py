@@ -344,10 +344,7 @@ class CounterScreen(Screen[None]):
         elif isinstance(outcome, NeedsConfirmation):
             self._ask_before_repeat(outcome)
         elif isinstance(outcome, Waiting):
-            category = outcome.entry.name(self._config.language)
-            self._set_prompt(
-                t("capture.waiting", category=category, seconds=outcome.seconds), "info"
-            )
+            self._set_prompt(t("capture.waiting", seconds=outcome.seconds), "info")
         elif isinstance(outcome, Dropped):
             seconds = self._config.counter.settle_seconds
             self._set_prompt(t("capture.dropped", seconds=seconds), "warning")

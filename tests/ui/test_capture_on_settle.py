@@ -31,12 +31,12 @@ async def test_enter_in_motion_waits_and_records_when_the_load_settles(
         await ready(pilot, app)
         await put_on_scale(pilot, app, "5.00", motion=True, state=ScaleState.MOTION)
         await pilot.press("1", "enter", "enter")
-        assert "Wacht tot de weging stabiel is: Meubels wordt dan vanzelf vastgelegd" in prompt(app)
+        assert "Wacht op stabiel gewicht (15 s), dan vanzelf vastgelegd" in prompt(app)
         assert "Esc: annuleren" in prompt(app)
         # Still swinging: still waiting, nothing recorded.
         for weight in ("5.40", "4.80"):
             await put_on_scale(pilot, app, weight, motion=True, state=ScaleState.MOTION)
-            assert "Wacht tot de weging stabiel is" in prompt(app)
+            assert "Wacht op stabiel gewicht" in prompt(app)
         assert recorded(counter_config.database_path()) == []
         await put_on_scale(pilot, app, "5.10", state=ScaleState.STABLE)
         await wait_for(pilot, lambda: "Opgeslagen: MS01-000001" in prompt(app))
@@ -55,7 +55,7 @@ async def test_esc_cancels_the_wait_and_keeps_the_choice(make_app, counter_confi
         await ready(pilot, app)
         await put_on_scale(pilot, app, "7.00", motion=True, state=ScaleState.MOTION)
         await pilot.press("2", "enter", "enter")
-        assert "Wacht tot de weging stabiel is" in prompt(app)
+        assert "Wacht op stabiel gewicht" in prompt(app)
         await pilot.press("escape")
         assert "Wachten geannuleerd; niets vastgelegd" in prompt(app)
         await put_on_scale(pilot, app, "7.00", state=ScaleState.STABLE)
@@ -77,9 +77,9 @@ async def test_the_wait_ends_with_a_message_when_the_load_does_not_settle(
         await ready(pilot, app)
         await put_on_scale(pilot, app, "9.00", motion=True, state=ScaleState.MOTION)
         await pilot.press("3", "enter", "enter")
-        assert "(hooguit 1 s)" in prompt(app)
+        assert "Wacht op stabiel gewicht (1 s)" in prompt(app)
         await wait_for(pilot, lambda: "Niet vastgelegd" in prompt(app))
-        assert "binnen 1 s geen stabiel gewicht boven nul" in prompt(app)
+        assert "geen stabiel gewicht binnen 1 s" in prompt(app)
         # Settled after the wait was dropped: nothing is recorded by itself.
         await put_on_scale(pilot, app, "9.00", state=ScaleState.STABLE)
         await pilot.pause(0.6)
@@ -105,7 +105,7 @@ async def test_a_protocol_without_a_motion_flag_settles_by_the_counters_rule(
         sim.set_motion(True)
         await wait_for(pilot, lambda: app.counter_screen._snapshot.state is ScaleState.MOTION)
         await pilot.press("3", "enter", "enter")
-        assert "Wacht tot de weging stabiel is" in prompt(app)
+        assert "Wacht op stabiel gewicht" in prompt(app)
         sim.set_motion(False)
         await wait_for(pilot, lambda: "Opgeslagen: MS01-000001" in prompt(app))
 
@@ -118,6 +118,6 @@ async def test_the_wait_in_english(make_app, counter_config: Config) -> None:
         await ready(pilot, app)
         await put_on_scale(pilot, app, "1.00", motion=True, state=ScaleState.MOTION)
         await pilot.press("1", "enter", "enter")
-        assert "Waiting for a stable weight: Furniture is then recorded by itself" in prompt(app)
+        assert "Waiting for a stable weight (15 s), then recorded by itself" in prompt(app)
         await pilot.press("escape")
         assert "Waiting cancelled; nothing recorded" in prompt(app)

@@ -108,7 +108,7 @@ async def test_capture_refused_in_motion_overload_negative_zero_and_offline(
 
         await put_on_scale(pilot, app, "5.00", motion=True, state=ScaleState.MOTION)
         await pilot.press("enter")  # in motion: armed, not refused (test_capture_on_settle)
-        assert "Wacht tot de weging stabiel is" in prompt(app)
+        assert "Wacht op stabiel gewicht" in prompt(app)
         await pilot.press("escape")
 
         sim.set_overload(True)

@@ -122,7 +122,7 @@ async def test_a_database_locked_by_another_program_at_start_in_english(
             shown = await fault_modal(pilot, app, AFTER_BUSY_TIMEOUT)
             assert "The database cannot be used" in shown
             assert "database busy with another program" in shown
-            assert "Close the other program that uses the database and try again" in shown
+            assert "Close the other program that uses the database; try again" in shown
             await capture_refused_after_the_modal(pilot, app)
             assert "Cannot record: database busy with another program" in prompt(app)
     assert count(db) == 0

@@ -221,7 +221,7 @@ async def test_waiting_manual_weight_zero_and_database_faults_speak_dutch(
     assert seen.english() == {}, f"English on the Dutch screens: {seen.english()}"
     # Each moment showed what it is about (so the search above searched something).
     for moment, words in (
-        ("waiting for the load to settle", "Wacht tot de weging stabiel is"),
+        ("waiting for the load to settle", "Wacht op stabiel gewicht"),
         ("zero under a load", "Niet nulstellen met een last"),
         ("manual weight, bad input", "Geen geldig gewicht"),
         ("the database fault at start", "De database kan niet worden gebruikt"),
