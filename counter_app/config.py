@@ -283,6 +283,22 @@ class ScaleConfig(LineSettings):
         return division
 
 
+class CounterConfig(_Table):
+    """The ``[counter]`` table: how the attendant's screen records, and what the
+    attendant may do there."""
+
+    #: Enter pressed while the load still moves waits this long for a stable, positive
+    #: weight and records it by itself; after that the capture is dropped.
+    settle_seconds: int = Field(default=15, ge=1, le=600, json_schema_extra={"unit": " s"})
+    #: Allow ``m``: a weight typed in by hand (with a reason) when the scale is down.
+    #: Off by default: a typed weight is not a weighing. Demo mode (no file) allows it.
+    manual_weight: bool = False
+    #: Offer Delete (void) and c (correct) on a row of today's list. Until operators
+    #: exist the site decides this for everyone at the counter; ``counter void`` and
+    #: ``counter correct`` on the command line can always.
+    allow_corrections: bool = True
+
+
 class DatabaseConfig(_Table):
     #: SQLite file; empty is ``counter.sqlite3`` in the platform data directory.
     path: str = ""
@@ -312,15 +328,6 @@ def _database_url(url: str) -> str:
     return url
 
 
-class CounterConfig(_Table):
-    """The ``[counter]`` table: what the attendant may do at the counter screen."""
-
-    #: Offer Delete (void) and c (correct) on a row of today's list. Until operators
-    #: exist the site decides this for everyone at the counter; ``counter void`` and
-    #: ``counter correct`` on the command line can always.
-    allow_corrections: bool = True
-
-
 class SyncConfig(_Table):
     #: SQLAlchemy URL of the central database; empty = no sync configured.
     url: Annotated[str, AfterValidator(_database_url)] = ""
@@ -341,6 +348,12 @@ class Config(_Table):
     def is_demo(self) -> bool:
         """True when the scale is the built-in simulator."""
         return self.scale.port == SIMULATOR_PORT
+
+    @property
+    def manual_weight_allowed(self) -> bool:
+        """Whether ``m`` may record a typed weight: ``[counter] manual_weight``, or demo
+        defaults (no file), where nothing recorded counts."""
+        return self.counter.manual_weight or self.source is None
 
     def data_dir(self) -> Path:
         """The platform's user data directory for the counter (not created here)."""

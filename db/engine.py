@@ -64,6 +64,7 @@ class DatabaseProblem(enum.StrEnum):
     SCHEMA_TOO_OLD = "schema_too_old"
     BUSY = "busy"
     READ_ONLY = "read_only"
+    FULL = "full"
     UNREAD_WAL = "unread_wal"
     CHAIN_BROKEN = "chain_broken"
     INCOMPLETE = "incomplete"
@@ -105,6 +106,12 @@ class DatabaseReadOnly(DatabaseError):
     """The file, or the folder it is in, can be read but not written."""
 
     problem = DatabaseProblem.READ_ONLY
+
+
+class DatabaseFull(DatabaseError):
+    """SQLite could not grow the file: the disk (or a size limit on the file) is full."""
+
+    problem = DatabaseProblem.FULL
 
 
 class UnreadWal(DatabaseReadOnly):
@@ -187,12 +194,25 @@ def writer(engine: Engine) -> Engine:
 
 def _refusal(exc: sa_exc.SQLAlchemyError, engine: Engine, doing: str) -> DatabaseError:
     detail = str(getattr(exc, "orig", None) or exc)
-    if isinstance(exc, sa_exc.OperationalError) and "locked" in detail:
-        return DatabaseBusy(
-            f"The database {database_path(engine)} stayed locked by another program; "
-            f"{doing} did not happen. Try again."
-        )
-    return DatabaseError(f"The database {database_path(engine)} refused {doing}: {detail}.")
+    path = database_path(engine)
+    if isinstance(exc, sa_exc.OperationalError):
+        # SQLite's own words for SQLITE_BUSY, SQLITE_FULL and SQLITE_READONLY
+        # (https://www.sqlite.org/rescode.html).
+        if "locked" in detail:
+            return DatabaseBusy(
+                f"The database {path} stayed locked by another program; "
+                f"{doing} did not happen. Try again."
+            )
+        if "database or disk is full" in detail:
+            return DatabaseFull(
+                f"The database {path} cannot grow: the disk is full; {doing} did not "
+                "happen. Free space on the disk, then try again."
+            )
+        if "readonly database" in detail:
+            return DatabaseReadOnly(
+                f"The database {path} cannot be written ({detail}); {doing} did not happen."
+            )
+    return DatabaseError(f"The database {path} refused {doing}: {detail}.")
 
 
 @contextmanager

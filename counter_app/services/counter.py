@@ -13,19 +13,28 @@ A record is acknowledged only after its transaction committed (``db.writes``): t
 drop-off, its captured reading, audit entry, print job and outbox row in one go.
 Printing happens after, from the queue, so a jammed printer never delays a record.
 
-The outcomes are open for what comes next: a capture that waits for the reading to
-settle, a weight typed in by hand, a void or correction each get an outcome of their
-own beside these, without changing what a screen does with the ones here. Voids and
-corrections (:meth:`CounterService.void`, :meth:`CounterService.correct`) follow the
-rules of ``counter_app.services.corrections``, shared with the command line.
+Enter while the load still moves arms the capture (:class:`Waiting`): the service
+records by itself the moment the reading is stable and positive (:meth:`CounterService.settle`,
+which the screen calls as the scale changes), or drops it after ``[counter]
+settle_seconds`` (:class:`Dropped`). The same rule decides as for Enter, so one load is
+still one record and the repeat question still comes.
+
+A weight typed in by hand (:meth:`CounterService.record_manual`, when the site allows
+it) is recorded as ``manual`` with its reason; its text is read by
+:func:`read_manual_weight`, never through a float.
+
+Voids and corrections (:meth:`CounterService.void`, :meth:`CounterService.correct`)
+follow the rules of ``counter_app.services.corrections``, shared with the command line.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from counter_app.catalogue import CatalogueEntry
@@ -55,8 +64,11 @@ class CounterRefusal(enum.Enum):
 
     #: No classification and category chosen yet.
     NOTHING_CHOSEN = "nothing_chosen"
-    #: The database is not open (yet, or it failed to open).
+    #: The database is not open yet.
     NOT_OPEN = "not_open"
+    #: The database failed to open: nothing can be recorded until it is fixed
+    #: (:attr:`CounterService.open_failure` says why).
+    UNAVAILABLE = "unavailable"
 
 
 #: Every reason a capture is refused for.
@@ -88,7 +100,83 @@ class NeedsConfirmation:
     reading: Reading
 
 
-CaptureOutcome = Recorded | Refused | NeedsConfirmation
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """Nothing recorded yet: the load moves. The capture is armed for ``entry``: it is
+    made by :meth:`CounterService.settle` once the reading is stable and positive,
+    or dropped after ``seconds``."""
+
+    entry: CatalogueEntry
+    seconds: int
+    snapshot: ScaleSnapshot | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """The armed capture found no stable, positive weight in time: nothing was
+    recorded; ``reason`` is why the scale refused it last."""
+
+    reason: RefusalReason
+
+
+CaptureOutcome = Recorded | Refused | NeedsConfirmation | Waiting | Dropped
+
+
+class ManualWeightProblem(enum.Enum):
+    """Why a typed weight is not recorded; each has a sentence in the catalogue."""
+
+    NOT_ALLOWED = "not_allowed"
+    NOT_A_NUMBER = "not_a_number"
+    ZERO = "zero"
+    NEGATIVE = "negative"
+    TOO_FINE = "too_fine"
+    OVER_CAPACITY = "over_capacity"
+    NO_REASON = "no_reason"
+
+
+@dataclass(frozen=True, slots=True)
+class ManualRefused:
+    """A typed weight that was not recorded, for ``problem``."""
+
+    problem: ManualWeightProblem
+
+
+# "12,5", "12.5", "-3", "0,125": one decimal sign, comma or point, as typed in either
+# language; a thousands separator would make "1.250" ambiguous, so there is none.
+_TYPED_WEIGHT = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
+
+
+def read_manual_weight(text: str, capacity_kg: Decimal) -> int | ManualWeightProblem:
+    """A weight typed in kilograms as whole grams, or why it cannot be recorded.
+
+    Read as a Decimal from the text itself; more than three decimals (below a gram),
+    zero, negative or over ``capacity_kg`` (the scale's capacity) are refused.
+    """
+    typed = text.strip().replace(" ", "")
+    if not _TYPED_WEIGHT.fullmatch(typed):
+        return ManualWeightProblem.NOT_A_NUMBER
+    try:
+        kg = Decimal(typed.replace(",", "."))
+    except InvalidOperation:
+        return ManualWeightProblem.NOT_A_NUMBER
+    if kg < 0:
+        return ManualWeightProblem.NEGATIVE
+    if kg == 0:
+        return ManualWeightProblem.ZERO
+    if kg > capacity_kg:
+        return ManualWeightProblem.OVER_CAPACITY
+    grams = kg * 1000
+    if grams != grams.to_integral_value():
+        return ManualWeightProblem.TOO_FINE
+    return int(grams)
+
+
+@dataclass(frozen=True, slots=True)
+class _Armed:
+    entry: CatalogueEntry
+    repeat_confirmed: bool
+    #: On the scale service's clock (:meth:`ScaleService.now_ms`).
+    deadline_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +206,10 @@ class CounterService:
         # memory only, so the last record from before this start is kept to ask about
         # (see recorded_before), until this session records one itself.
         self._before_start: LastDropOff | None = None
+        #: Why the database could not be opened; ``None`` while it opens or is open.
+        self.open_failure: Exception | None = None
+        # The armed capture (Enter while the load moved), until it records or drops.
+        self._armed: _Armed | None = None
         self._corrections = CorrectionService(
             config, lambda: self._engine, wake_printer=self._wake_printer
         )
@@ -132,8 +224,15 @@ class CounterService:
         from db.engine import open_database
         from db.recent import last_drop_off
 
-        engine = engine or open_database(self._config.database_path())
-        self._before_start = last_drop_off(engine, self._config.station.id)
+        try:
+            engine = engine or open_database(self._config.database_path())
+            self._before_start = last_drop_off(engine, self._config.station.id)
+        except Exception as exc:
+            # Said once at start; every capture after says it again, instead of
+            # "not open yet" forever.
+            self.open_failure = exc
+            raise
+        self.open_failure = None
         self._engine = engine
 
     @property
@@ -174,14 +273,83 @@ class CounterService:
         the record: then nothing is acknowledged and the load may be captured again.
         """
         with self._capture_lock:
+            self._armed = None
             found = self._assess(entry, repeat_confirmed)
+            if isinstance(found, Refused) and found.reason is CaptureRefusal.MOTION:
+                assert entry is not None  # _assess refuses without one first
+                return self._arm(entry, repeat_confirmed, found.snapshot)
             if not isinstance(found, Reading):
                 return found
             assert entry is not None  # _assess refuses without one
-            drop_off = self.record(entry, found)
-            self._scale.mark_recorded(found)
+            drop_off = self._record_weighed(entry, found)
+        return Recorded(drop_off)
+
+    def _record_weighed(self, entry: CatalogueEntry, reading: Reading) -> RecordedDropOff:
+        # Under the capture lock: from the record to the scale's hold nothing else
+        # may capture.
+        drop_off = self.record(entry, reading)
+        self._scale.mark_recorded(reading)
         if self._printer is not None:
             self._printer.wake()
+        return drop_off
+
+    # -- capture on settle ----------------------------------------------------------------
+
+    def _arm(
+        self, entry: CatalogueEntry, repeat_confirmed: bool, snapshot: ScaleSnapshot | None
+    ) -> Waiting:
+        seconds = self._config.counter.settle_seconds
+        deadline = self._scale.now_ms() + seconds * 1000
+        self._armed = _Armed(entry, repeat_confirmed, deadline)
+        return Waiting(entry, seconds, snapshot)
+
+    @property
+    def armed(self) -> CatalogueEntry | None:
+        """The entry of the armed capture (waiting for the load to settle), if any."""
+        armed = self._armed
+        return None if armed is None else armed.entry
+
+    def cancel_armed(self) -> bool:
+        """Drop the armed capture (Esc); True when one was armed."""
+        with self._capture_lock:
+            was_armed = self._armed is not None
+            self._armed = None
+        return was_armed
+
+    def settle_due(self) -> bool:
+        """True when :meth:`settle` would do more than wait: the reading is stable and
+        positive (record, or ask first) or the time is up. Quick (no database): the
+        screen asks it on every scale change and runs :meth:`settle` in a worker."""
+        armed = self._armed
+        if armed is None:
+            return False
+        if self._scale.now_ms() >= armed.deadline_ms:
+            return True
+        return not isinstance(self._assess(armed.entry, armed.repeat_confirmed), Refused)
+
+    def settle(self) -> CaptureOutcome | None:
+        """The armed capture, now: :class:`Recorded` (or :class:`NeedsConfirmation`)
+        once the reading is stable and positive, :class:`Dropped` when its time is up,
+        else :class:`Waiting` still; ``None`` when nothing is armed.
+
+        Blocks on the database when it records: not on the UI thread. Raises as
+        :meth:`capture` does; the capture is no longer armed then.
+        """
+        with self._capture_lock:
+            armed = self._armed
+            if armed is None:
+                return None
+            found = self._assess(armed.entry, armed.repeat_confirmed)
+            if isinstance(found, Refused):
+                remaining_ms = armed.deadline_ms - self._scale.now_ms()
+                if remaining_ms <= 0:
+                    self._armed = None
+                    return Dropped(found.reason)
+                return Waiting(armed.entry, -(-remaining_ms // 1000), found.snapshot)
+            self._armed = None
+            if isinstance(found, NeedsConfirmation):
+                return found
+            drop_off = self._record_weighed(armed.entry, found)
         return Recorded(drop_off)
 
     def confirm_repeat(self, entry: CatalogueEntry | None) -> CaptureOutcome:
@@ -195,6 +363,8 @@ class CounterService:
         if entry is None:
             return Refused(CounterRefusal.NOTHING_CHOSEN)
         if self._engine is None:
+            if self.open_failure is not None:
+                return Refused(CounterRefusal.UNAVAILABLE)
             return Refused(CounterRefusal.NOT_OPEN)
         capture = self._scale.capture()
         if capture.reading is None:
@@ -243,6 +413,54 @@ class CounterService:
         # From now on the scale service's own lock holds the load just recorded.
         self._before_start = None
         return recorded
+
+    def check_manual(self, weight_text: str, reason: str) -> ManualWeightProblem | None:
+        """What :meth:`record_manual` would refuse the typed weight and reason for;
+        ``None`` when they can be recorded. Quick: the screen asks before it closes."""
+        if not self._config.manual_weight_allowed:
+            return ManualWeightProblem.NOT_ALLOWED
+        grams = read_manual_weight(weight_text, self._config.scale.capacity_kg)
+        if isinstance(grams, ManualWeightProblem):
+            return grams
+        if not reason.strip():
+            return ManualWeightProblem.NO_REASON
+        return None
+
+    def record_manual(
+        self, entry: CatalogueEntry | None, weight_text: str, reason: str
+    ) -> Recorded | Refused | ManualRefused:
+        """Record a weight typed in by hand (``"12,5"`` kg) with its reason, marked
+        ``manual``; only when ``[counter] manual_weight`` allows it. Blocks on the
+        database: not on the UI thread. Raises when the database refused the record."""
+        from db.writes import NewDropOff, record_drop_off
+
+        problem = self.check_manual(weight_text, reason)
+        if problem is not None:
+            return ManualRefused(problem)
+        if entry is None:
+            return Refused(CounterRefusal.NOTHING_CHOSEN)
+        grams = read_manual_weight(weight_text, self._config.scale.capacity_kg)
+        assert isinstance(grams, int)  # check_manual refused every other answer
+        if self._engine is None:
+            failed = self.open_failure is not None
+            return Refused(CounterRefusal.UNAVAILABLE if failed else CounterRefusal.NOT_OPEN)
+        new = NewDropOff(
+            station_id=self._config.station.id,
+            classification=entry.classification,
+            category_code=entry.code,
+            category_name=entry.name(self._config.language),
+            eural_code=entry.eural_code,
+            weight_grams=grams,
+            weight_source=WeightSource.MANUAL,
+            operator=self._config.station.operator,
+            reading=None,
+            reason=reason.strip(),
+        )
+        with self._capture_lock:
+            drop_off = record_drop_off(self.engine, new)
+        if self._printer is not None:
+            self._printer.wake()
+        return Recorded(drop_off)
 
     def recorded_before(
         self, reading: Reading, division_grams: int, *, now: datetime | None = None

@@ -75,3 +75,13 @@ def failure_words(error: BaseException, messages: Messages) -> str:
     """A failure in the configured language, for the screens and the command line."""
     reason = reason_of(error)
     return _with_place(messages.t(reason.key, kind=reason.kind), reason.where)
+
+
+def failure_advice(error: BaseException, messages: Messages) -> str:
+    """What the attendant can do about a database that cannot be used (close the other
+    program, free disk space, call the administrator); empty for any other failure."""
+    from db.engine import DatabaseError
+
+    if isinstance(error, DatabaseError):
+        return messages.t(f"database_advice.{error.problem.value}")
+    return ""

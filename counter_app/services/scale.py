@@ -313,6 +313,11 @@ class ScaleService:
     def snapshot(self) -> ScaleSnapshot:
         return self._evaluate()
 
+    def now_ms(self) -> int:
+        """The service's clock (monotonic milliseconds; a test's own when it gave one):
+        what waits on the scale (a capture waiting to settle) is timed on it."""
+        return self._clock()
+
     def capture(self, *, allow_recorded_load: bool = False) -> Capture:
         """A weight to record: only a stable, positive reading in a known unit.
 
@@ -492,6 +497,11 @@ class ScaleService:
 
     def supports_tare(self) -> bool:
         return self._command_bytes("tare_request") is not None
+
+    def indicator_judges_zero_range(self) -> bool:
+        """True when the indicator itself refuses a zero beyond its zero-setting range
+        (and says so): then a zero may be sent with a load on the scale."""
+        return protocol_class(self._protocol_name).judges_zero_range
 
     def _command_bytes(self, name: str) -> bytes | None:
         request: bytes | None = getattr(

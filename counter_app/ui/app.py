@@ -18,7 +18,7 @@ from textual.driver import Driver
 from counter_app.catalogue import Catalogue, load_default_catalogue
 from counter_app.i18n import STATION_TZ, Messages
 from counter_app.services.counter import CounterService, TodayView
-from counter_app.services.failures import failure_words
+from counter_app.services.failures import failure_advice, failure_words
 from counter_app.services.scale import ScaleService, ScaleSnapshot
 from counter_app.ui.counter_screen import CounterScreen
 from counter_app.ui.messages import (
@@ -136,7 +136,8 @@ class CounterApp(App[None]):
             generation = self._next_generation()
             view = counter.today(self.local_day())
         except Exception as exc:
-            self.post_message(DatabaseFailed(failure_words(exc, self.messages)))
+            words = failure_words(exc, self.messages)
+            self.post_message(DatabaseFailed(words, failure_advice(exc, self.messages)))
             return
         self.post_message(TodayLoaded(view, generation))
         print_service.start()
@@ -236,7 +237,13 @@ class CounterApp(App[None]):
         self._show_printer_line(self.messages.t("printer.unknown"))
 
     def on_database_failed(self, message: DatabaseFailed) -> None:
+        from counter_app.ui.database_fault import DatabaseFaultScreen
+
         self._show_printer_line(self.messages.t("status.database_failed", error=message.error))
+        # Said once, as a modal; after it every capture says it on the prompt. Not when
+        # the counter screen has already left (the counter is on its way out).
+        if self.counter_screen in self.screen_stack:
+            self.push_screen(DatabaseFaultScreen(self.messages, message.error, message.advice))
 
     def _show_printer_line(self, line: str) -> None:
         self.printer_line = line

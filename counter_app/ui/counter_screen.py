@@ -7,7 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
@@ -20,13 +20,18 @@ from counter_app.services.counter import (
     CaptureOutcome,
     CounterRefusal,
     CounterService,
+    Dropped,
+    ManualRefused,
     NeedsConfirmation,
+    Recorded,
     RefusalReason,
     Refused,
     TodayView,
+    Waiting,
 )
-from counter_app.services.failures import failure_words
+from counter_app.services.failures import failure_advice, failure_words
 from counter_app.services.scale import CaptureRefusal, ScaleService, ScaleSnapshot, ScaleState
+from counter_app.services.zero_tare import ZeroTareAnswer, ZeroTareCommand, ZeroTareGuard
 from counter_app.ui.help import HelpScreen
 from counter_app.ui.messages import ActionDone, CaptureFinished, RecordFailed, ServiceFailed
 from counter_app.ui.picker import CategoryPicker
@@ -51,6 +56,7 @@ if TYPE_CHECKING:
 REFUSAL_KEYS: dict[RefusalReason, str] = {
     CounterRefusal.NOTHING_CHOSEN: "capture.choose_classification",
     CounterRefusal.NOT_OPEN: "status.database_not_ready",
+    CounterRefusal.UNAVAILABLE: "capture.unavailable",
     CaptureRefusal.MOTION: "capture.motion",
     CaptureRefusal.OVERLOAD: "capture.overload",
     CaptureRefusal.UNDERLOAD: "capture.underload",
@@ -63,7 +69,12 @@ REFUSAL_KEYS: dict[RefusalReason, str] = {
     CaptureRefusal.UNIT: "capture.unit",
 }
 # The database not being open is the counter's fault, not the load's.
-REFUSAL_SEVERITY: dict[RefusalReason, str] = {CounterRefusal.NOT_OPEN: "error"}
+REFUSAL_SEVERITY: dict[RefusalReason, str] = {
+    CounterRefusal.NOT_OPEN: "error",
+    CounterRefusal.UNAVAILABLE: "error",
+}
+# How often an armed capture looks whether its time is up (the scale may be silent).
+SETTLE_TICK_SECONDS = 0.25
 
 # The label preview beside the list: its pane's width (#preview-pane in counter.tcss:
 # a 48-column label, its padding and the border). It stands beside the list only
@@ -132,9 +143,23 @@ class CounterScreen(Screen[None]):
         self._counter = counter
         self._scale = scale
         self._load_day = load_day
+        self._zero_tare = ZeroTareGuard(scale)
         if config.scale.allow_zero_tare:
-            self._bindings.bind("z", "zero", messages.t("zero_tare.zero_key"), key_display="z")
-            self._bindings.bind("t", "tare", messages.t("zero_tare.tare_key"), key_display="t")
+            # Shown only where the protocol can send them; elsewhere the key still says
+            # that it cannot.
+            for command, text_key in (
+                (ZeroTareCommand.ZERO, "zero_tare.zero_key"),
+                (ZeroTareCommand.TARE, "zero_tare.tare_key"),
+            ):
+                self._bindings.bind(
+                    command.key,
+                    command.value,
+                    messages.t(text_key),
+                    show=self._zero_tare.supports(command),
+                    key_display=command.key,
+                )
+        if config.manual_weight_allowed:
+            self._bindings.bind("m", "manual_weight", messages.t("manual.key"), key_display="m")
         # Bound per instance so the footer speaks the configured language.
         for keys, action, text_key, display in self.KEYS:
             if action in CORRECTION_ACTIONS and not config.counter.allow_corrections:
@@ -189,6 +214,7 @@ class CounterScreen(Screen[None]):
         )
 
     def on_mount(self) -> None:
+        self.set_interval(SETTLE_TICK_SECONDS, self._settle_if_due)
         self._show_totals()
         self._composed = True
         # What arrived before the widgets existed (the database opened or failed, a
@@ -229,7 +255,8 @@ class CounterScreen(Screen[None]):
     def _set_prompt(self, text: str | Text, severity: str = "") -> None:
         self._refused_with = None
         prompt = self.query_one("#prompt", Static)
-        prompt.update(text)
+        # Plain text: the words name files and keys in brackets ("[database] path").
+        prompt.update(Text(text) if isinstance(text, str) else text)
         for s in ("info", "warning", "error", "success"):
             prompt.set_class(s == severity, f"-{s}")
 
@@ -250,6 +277,9 @@ class CounterScreen(Screen[None]):
     def action_classify(self, classification: str) -> None:
         if self._recording:
             return
+        # Another choice: the waiting capture was for the one before.
+        if self._counter.cancel_armed():
+            self._set_prompt(self._messages.t("capture.waiting_cancelled"), "warning")
 
         def picked(entry: CatalogueEntry | None) -> None:
             if entry is None:
@@ -274,6 +304,10 @@ class CounterScreen(Screen[None]):
     def action_cancel(self) -> None:
         if self._recording:
             return
+        if self._counter.cancel_armed():
+            # Only the waiting is cancelled: the choice stays, Enter weighs again.
+            self._set_prompt(self._messages.t("capture.waiting_cancelled"), "warning")
+            return
         self._classification = None
         self._entry = None
         self._set_prompt(self._idle_prompt())
@@ -283,6 +317,11 @@ class CounterScreen(Screen[None]):
             return
         # The service's answer without writing, at once; the write goes to a worker.
         outcome = self._counter.check(self._entry, repeat_confirmed=repeat_confirmed)
+        if isinstance(outcome, Refused) and outcome.reason is CaptureRefusal.MOTION:
+            # The load still moves: the service arms the capture (no write; quick).
+            armed = self._counter.capture(self._entry, repeat_confirmed=repeat_confirmed)
+            self._show_outcome(armed)
+            return
         if outcome is not None:
             self._show_outcome(outcome)
             return
@@ -293,28 +332,62 @@ class CounterScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="record")
     def _record(self, entry: CatalogueEntry, repeat_confirmed: bool) -> None:
+        self._finish_record(lambda: self._counter.capture(entry, repeat_confirmed=repeat_confirmed))
+
+    def _finish_record(self, record: Callable[[], CaptureOutcome | ManualRefused | None]) -> None:
+        """Run ``record`` (in a worker) and report its outcome to the screen."""
         try:
-            outcome = self._counter.capture(entry, repeat_confirmed=repeat_confirmed)
+            outcome = record()
         except Exception as exc:  # the attendant must see it; nothing was acknowledged
-            self.post_message(RecordFailed(failure_words(exc, self._messages)))
+            words = failure_words(exc, self._messages)
+            advice = failure_advice(exc, self._messages)
+            self.post_message(RecordFailed(f"{words}. {advice}" if advice else words))
             return
         self.post_message(CaptureFinished(outcome))
+
+    # -- capture on settle: the service decides, the screen asks it as the scale changes
+
+    def _settle_if_due(self) -> None:
+        if not self._recording and self._counter.settle_due():
+            self._recording = True
+            self._settle()
+
+    @work(thread=True, exclusive=True, group="record")
+    def _settle(self) -> None:
+        self._finish_record(self._counter.settle)
 
     @on(CaptureFinished)
     def _capture_finished(self, message: CaptureFinished) -> None:
         self._recording = False
         self._show_outcome(message.outcome)
+        if isinstance(message.outcome, Waiting):
+            # It moved again between the check and the worker: still armed, keep asking.
+            self._settle_if_due()
 
-    def _show_outcome(self, outcome: CaptureOutcome) -> None:
+    def _show_outcome(self, outcome: CaptureOutcome | ManualRefused | None) -> None:
         t = self._messages.t
         if isinstance(outcome, Refused):
             reason = outcome.reason
-            self._set_prompt(t(REFUSAL_KEYS[reason]), REFUSAL_SEVERITY.get(reason, "warning"))
+            severity = REFUSAL_SEVERITY.get(reason, "warning")
+            failure = self._counter.open_failure
+            if reason is CounterRefusal.UNAVAILABLE and failure is not None:
+                words = failure_words(failure, self._messages)
+                advice = failure_advice(failure, self._messages)
+                self._set_prompt(t("capture.unavailable", reason=words, advice=advice), severity)
+            else:
+                self._set_prompt(t(REFUSAL_KEYS[reason]), severity)
             if isinstance(reason, CaptureRefusal):
                 self._refused_with = reason
         elif isinstance(outcome, NeedsConfirmation):
             self._ask_before_repeat(outcome)
-        else:
+        elif isinstance(outcome, Waiting):
+            self._set_prompt(t("capture.waiting", seconds=outcome.seconds), "info")
+        elif isinstance(outcome, Dropped):
+            seconds = self._config.counter.settle_seconds
+            self._set_prompt(t("capture.dropped", seconds=seconds), "warning")
+        elif isinstance(outcome, ManualRefused):
+            self._set_prompt(self._manual_words(outcome), "warning")
+        elif isinstance(outcome, Recorded):
             self._recorded(outcome.drop_off)
 
     def _ask_before_repeat(self, question: NeedsConfirmation) -> None:
@@ -346,9 +419,10 @@ class CounterScreen(Screen[None]):
         self._classification = None
         self._entry = None
         self.add_to_day(record)
+        manual = record.weight_source == "manual"
         self._set_prompt(
             t(
-                "record.saved",
+                "manual.saved" if manual else "record.saved",
                 label_code=record.label_code,
                 weight=format_kg(record.weight_grams, self._config.language),
                 classification=t(f"classification.{record.classification}").lower(),
@@ -431,6 +505,8 @@ class CounterScreen(Screen[None]):
         if self._composed:
             self.query_one(WeightDisplay).show(snapshot)
             self._refresh_status()
+            # An armed capture records the moment the load settles, not a tick later.
+            self._settle_if_due()
 
     def show_preview(self, lines: Sequence[PreviewLine]) -> None:
         self._preview_lines = lines
@@ -620,21 +696,73 @@ class CounterScreen(Screen[None]):
         self.post_message(ActionDone(text, "success"))
 
     def action_zero(self) -> None:
-        scale = self._scale
-        self._zero_tare(scale.supports_zero(), scale.zero, "zero_tare.zero_sent")
+        self._zero_or_tare(ZeroTareCommand.ZERO)
 
     def action_tare(self) -> None:
-        scale = self._scale
-        self._zero_tare(scale.supports_tare(), scale.tare, "zero_tare.tare_sent")
+        self._zero_or_tare(ZeroTareCommand.TARE)
 
-    def _zero_tare(self, supported: bool, send: Callable[[], bool], key: str) -> None:
+    def _zero_or_tare(self, command: ZeroTareCommand) -> None:
+        # The same guard as F9 (pressed twice, no zero under a load); the words differ.
         t = self._messages.t
-        if not supported:
+        answer = self._zero_tare.press(command)
+        if answer is ZeroTareAnswer.UNSUPPORTED:
             self._set_prompt(t("zero_tare.unsupported"), "warning")
-        elif send():
-            self._set_prompt(t(key), "info")
-        else:
+        elif answer is ZeroTareAnswer.NOT_CONNECTED:
             self._set_prompt(t("capture.offline"), "error")
+        elif answer is ZeroTareAnswer.LOADED:
+            self._set_prompt(t("zero_tare.loaded"), "warning")
+        elif answer is ZeroTareAnswer.ARMED:
+            words = t(f"diagnostics.{command.value}")
+            self._set_prompt(t("diagnostics.confirm", command=words, press=command.key), "warning")
+        else:
+            self._set_prompt(t(f"zero_tare.{command.value}_sent"), "info")
+
+    def on_key(self, event: events.Key) -> None:
+        self._zero_tare.key_pressed(event.key)
+
+    # -- a weight typed in by hand ----------------------------------------------------------
+
+    def action_manual_weight(self) -> None:
+        from counter_app.ui.manual_weight import ManualWeightScreen
+
+        if self._recording:
+            return
+        entry = self._entry
+        if entry is None:
+            self._set_prompt(self._messages.t("manual.choose_first"), "warning")
+            return
+        self._counter.cancel_armed()
+
+        def entered(typed: tuple[str, str] | None) -> None:
+            if typed is None:
+                self._step_prompt()
+                return
+            self._recording = True
+            self._set_prompt(self._messages.t("prompt.saving"), "info")
+            self._record_manual(entry, *typed)
+
+        self.app.push_screen(
+            ManualWeightScreen(
+                self._messages, entry.name(self._config.language), self._manual_problem
+            ),
+            entered,
+        )
+
+    def _manual_problem(self, weight_text: str, reason: str) -> str | None:
+        """The modal's check before it closes: the service's rule, in words."""
+        problem = self._counter.check_manual(weight_text, reason)
+        return None if problem is None else self._manual_words(ManualRefused(problem))
+
+    def _manual_words(self, refused: ManualRefused) -> str:
+        capacity = self._config.scale.capacity_kg * 1000
+        return self._messages.t(
+            f"manual.{refused.problem.value}",
+            capacity=format_kg(int(capacity), self._config.language),
+        )
+
+    @work(thread=True, exclusive=True, group="record")
+    def _record_manual(self, entry: CatalogueEntry, weight_text: str, reason: str) -> None:
+        self._finish_record(lambda: self._counter.record_manual(entry, weight_text, reason))
 
     def action_cursor(self, delta: int) -> None:
         table = self.query_one(DropOffTable)

@@ -33,6 +33,7 @@ from counter_app.scale_view import (
     printable,
 )
 from counter_app.services.scale import ScaleService, ScaleState
+from counter_app.services.zero_tare import ZeroTareAnswer, ZeroTareCommand, ZeroTareGuard
 from counter_app.ui.status_words import link_words
 from counter_app.ui.widgets import STATE_KEYS, KeyBar
 from drivers.scale.reading import Reading
@@ -136,8 +137,8 @@ class DiagnosticsScreen(Screen[None]):
         self._feed = LineFeed(limit=LOG_LINES)
         self._rate = FrameRate()
         self._paused = False
-        # "zero" or "tare" after its first key press, until confirmed or dropped.
-        self._armed: str | None = None
+        # Zero and tare pressed twice, as on the counter screen.
+        self._zero_tare = ZeroTareGuard(scale_service)
         self._last_reading: Reading | None = None
         self._timer: Timer | None = None
         for keys, action, text_key, display in self.KEYS:
@@ -382,37 +383,25 @@ class DiagnosticsScreen(Screen[None]):
 
     def _command(self, name: str) -> None:
         t = self._messages.t
-        service = self._service
-        command = t(f"diagnostics.{name}")
-        supported = service.supports_zero() if name == "zero" else service.supports_tare()
-        if not supported:
-            protocol = service.line_settings().protocol
+        command = ZeroTareCommand(name)
+        words = t(f"diagnostics.{name}")
+        answer = self._zero_tare.press(command)
+        if answer is ZeroTareAnswer.UNSUPPORTED:
+            protocol = self._service.line_settings().protocol
             self._notice(
-                t("diagnostics.not_supported", command=command, protocol=protocol), "warning"
+                t("diagnostics.not_supported", command=words, protocol=protocol), "warning"
             )
-            return
-        link = service.transport_link()
-        if link is None or link.state != "connected":
-            self._notice(t("diagnostics.not_connected", command=command), "error")
-            return
-        if self._armed != name:
-            # Zeroing or taring a loaded scale changes every weight after it: the key
-            # must be pressed twice, so a stray key press changes nothing.
-            self._armed = name
-            press = "z" if name == "zero" else "t"
-            self._notice(t("diagnostics.confirm", command=command, press=press), "warning")
-            return
-        self._armed = None
-        sent = service.zero() if name == "zero" else service.tare()
-        if sent:
-            self._notice(t("diagnostics.sent", command=command), "success")
+        elif answer is ZeroTareAnswer.NOT_CONNECTED:
+            self._notice(t("diagnostics.not_connected", command=words), "error")
+        elif answer is ZeroTareAnswer.LOADED:
+            self._notice(t("zero_tare.loaded"), "warning")
+        elif answer is ZeroTareAnswer.ARMED:
+            self._notice(t("diagnostics.confirm", command=words, press=command.key), "warning")
         else:
-            self._notice(t("diagnostics.not_connected", command=command), "error")
+            self._notice(t("diagnostics.sent", command=words), "success")
 
     def on_key(self, event: events.Key) -> None:
-        # Any key but the one that armed a command takes the command back.
-        if self._armed is not None and event.key != ("z" if self._armed == "zero" else "t"):
-            self._armed = None
+        self._zero_tare.key_pressed(event.key)
 
     def action_pause(self) -> None:
         self._paused = not self._paused

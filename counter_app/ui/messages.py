@@ -13,7 +13,7 @@ from counter_app.services.printing import PrintEvent
 from counter_app.services.scale import ScaleSnapshot
 
 if TYPE_CHECKING:
-    from counter_app.services.counter import CaptureOutcome, TodayView
+    from counter_app.services.counter import CaptureOutcome, ManualRefused, TodayView
 
 
 class WeightChanged(Message):
@@ -38,15 +38,20 @@ class DatabaseOpened(Message):
 
 
 class DatabaseFailed(Message):
-    def __init__(self, error: str) -> None:
+    """The database could not be opened: ``error`` says why, ``advice`` what to do."""
+
+    def __init__(self, error: str, advice: str = "") -> None:
         super().__init__()
         self.error = error
+        self.advice = advice
 
 
 class CaptureFinished(Message):
-    """The counter service answered a capture: recorded, refused, or asking first."""
+    """The counter service answered a capture (recorded, refused, asking first, still
+    waiting for the load to settle, dropped) or a typed weight; ``None``: nothing was
+    armed any more."""
 
-    def __init__(self, outcome: CaptureOutcome) -> None:
+    def __init__(self, outcome: CaptureOutcome | ManualRefused | None) -> None:
         super().__init__()
         self.outcome = outcome
 

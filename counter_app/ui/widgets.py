@@ -206,6 +206,9 @@ def drop_off_cells(
         # its replacement.
         category = f"✎ {category}"
         style = "italic"
+    if record.weight_source == "manual":
+        # A typed weight is never to be taken for a weighing (first: never cut off).
+        category = f"{messages.t('manual.mark').upper()} · {category}"
     kind = messages.t(f"classification.{record.classification}")
     cells = [
         Text(record.recorded_at.astimezone(STATION_TZ).strftime("%H:%M"), style=style),

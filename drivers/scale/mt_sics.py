@@ -80,6 +80,8 @@ def _unit(token: str) -> str | None:
 class MtSicsProtocol(ScaleProtocol):
     """Parser for MT-SICS responses (sans-I/O: bytes in, readings out)."""
 
+    #: ``Z +`` / ``Z -``: the zero-setting range exceeded (see the module).
+    judges_zero_range = True
     name: ClassVar[str] = "mt-sics"
     # 9600 baud, 8 data bits, no parity, 1 stop bit: the factory setting of the
     # balance RS-232 interface.

@@ -75,6 +75,10 @@ class ScaleProtocol(ABC):
     #: The most the scale can weigh (``[scale] capacity_kg``): a weight beyond it, or
     #: a number no indicator can show, comes out as a bad frame (``error="range"``).
     capacity_kg: Decimal = DEFAULT_CAPACITY_KG
+    #: True when the indicator answers a zero request with its own verdict (a load
+    #: beyond its zero-setting range is refused and said so on the line): then it,
+    #: not the counter, decides whether a loaded scale may be zeroed.
+    judges_zero_range: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         # The one place every parser's readings pass: whatever a protocol module

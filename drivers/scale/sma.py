@@ -63,6 +63,8 @@ _INFORMATION = re.compile(r"[A-Z]{3}:[\x20-\x7e]*")
 class SmaProtocol(ScaleProtocol):
     """Parser for SMA SCP-0499 responses (sans-I/O: bytes in, readings out)."""
 
+    #: Status ``E`` (zero error) answers a zero it refuses.
+    judges_zero_range = True
     name: ClassVar[str] = "sma"
     # 8 data bits, no parity, 1 stop bit (Minebea PR 5215/5310 SMA chapter: "fixed
     # interface settings"); 9600 baud is the usual factory rate.

@@ -22,9 +22,14 @@ from counter_app.config import Config, DatabaseConfig, ScaleConfig, StationConfi
 from counter_app.services.counter import (
     CounterRefusal,
     CounterService,
+    Dropped,
+    ManualRefused,
+    ManualWeightProblem,
     NeedsConfirmation,
     Recorded,
     Refused,
+    Waiting,
+    read_manual_weight,
 )
 from counter_app.services.scale import CaptureRefusal, ScaleService, ScaleState
 from db.writes import void_drop_off
@@ -151,9 +156,12 @@ def test_the_default_window_is_five_minutes() -> None:
 class Counter:
     """A counter service on a started, simulator-backed scale service."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, clock: Callable[[], int] | None = None) -> None:
         self.config = config
-        self.scale = ScaleService(config.scale, demo_scenario=False)
+        if clock is None:
+            self.scale = ScaleService(config.scale, demo_scenario=False)
+        else:
+            self.scale = ScaleService(config.scale, demo_scenario=False, clock=clock)
         self.scale.start()
         assert self.scale.simulator is not None
         self.simulator: ScaleSimulator = self.scale.simulator
@@ -249,7 +257,10 @@ def test_every_scale_refusal_records_nothing(counter: Counter) -> None:
         assert isinstance(outcome, Refused) and outcome.snapshot is not None
 
     counter.put("5.00", ScaleState.MOTION, motion=True)
-    expect(CaptureRefusal.MOTION)
+    # In motion the capture is not refused but armed (see the settle tests below).
+    assert refused(service.check(ENTRY), CaptureRefusal.MOTION)
+    assert isinstance(service.capture(ENTRY), Waiting)
+    assert service.cancel_armed()
     sim.set_overload(True)
     counter.wait_state(ScaleState.OVERLOAD)
     expect(CaptureRefusal.OVERLOAD)
@@ -345,3 +356,246 @@ def test_a_refused_write_acknowledges_nothing_and_the_retry_records(counter: Cou
     assert isinstance(outcome, Recorded)
     assert outcome.drop_off.label_code == "MS01-000001"
     assert count(counter.config) == 1
+
+
+# -- capture on settle: Enter while the load moves --------------------------------------
+
+
+class SteppedClock:
+    """The scale service's clock: real monotonic time (the stability window needs it
+    to run) plus what the test steps it on by, to end a wait without waiting."""
+
+    def __init__(self) -> None:
+        self.stepped_ms = 0
+
+    def __call__(self) -> int:
+        return int(time.monotonic() * 1000) + self.stepped_ms
+
+    def step_seconds(self, seconds: int) -> None:
+        self.stepped_ms += seconds * 1000
+
+
+@pytest.fixture
+def clock() -> SteppedClock:
+    return SteppedClock()
+
+
+@pytest.fixture
+def settling(config: Config, clock: SteppedClock) -> Iterator[Counter]:
+    started = Counter(config, clock)
+    started.service.open()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def recorded_weights(config: Config) -> list[tuple[int, str]]:
+    with sqlite3.connect(config.database_path()) as conn:
+        rows = conn.execute("select weight_grams, weight_source from drop_off order by label_no")
+        return [(int(grams), str(source)) for grams, source in rows]
+
+
+@needs_pty
+def test_enter_in_motion_arms_and_records_the_settled_weight(settling: Counter) -> None:
+    service = settling.service
+    settling.put("8.40", ScaleState.MOTION, motion=True)
+    waiting = service.capture(ENTRY)
+    assert isinstance(waiting, Waiting)
+    assert waiting.entry == ENTRY and waiting.seconds == 15
+    assert service.armed == ENTRY
+    assert not service.settle_due()
+    assert isinstance(service.settle(), Waiting)  # still moving: still waiting
+    assert count(settling.config) == 0
+    settling.put("8.60")  # settled
+    assert service.settle_due()
+    outcome = service.settle()
+    assert isinstance(outcome, Recorded)
+    assert outcome.drop_off.weight_grams == 8600
+    assert service.armed is None
+    # One load, one record: nothing more is armed, and Enter again is the same load.
+    assert service.settle() is None
+    assert refused(service.capture(ENTRY), CaptureRefusal.SAME_LOAD)
+    assert recorded_weights(settling.config) == [(8600, "scale")]
+
+
+@needs_pty
+def test_an_armed_capture_is_dropped_when_its_time_is_up(
+    settling: Counter, clock: SteppedClock
+) -> None:
+    service = settling.service
+    settling.put("3.10", ScaleState.MOTION, motion=True)
+    assert isinstance(service.capture(ENTRY), Waiting)
+    clock.step_seconds(14)
+    assert not service.settle_due()
+    clock.step_seconds(2)  # past the 15 s
+    assert service.settle_due()
+    # (Why the scale refused it last is in the outcome; the stepped clock also ages
+    # the last frame, so that may be "offline" here rather than "motion".)
+    assert isinstance(service.settle(), Dropped)
+    assert service.armed is None
+    settling.put("3.10")  # settles after the time: nothing is recorded by itself
+    assert not service.settle_due()
+    assert service.settle() is None
+    assert count(settling.config) == 0
+
+
+@needs_pty
+def test_the_wait_is_configurable(config: Config, clock: SteppedClock) -> None:
+    from counter_app.config import CounterConfig
+
+    short = config.model_copy(update={"counter": CounterConfig(settle_seconds=2)})
+    counter = Counter(short, clock)
+    try:
+        counter.service.open()
+        counter.put("2.00", ScaleState.MOTION, motion=True)
+        waiting = counter.service.capture(ENTRY)
+        assert isinstance(waiting, Waiting) and waiting.seconds == 2
+        clock.step_seconds(3)
+        assert isinstance(counter.service.settle(), Dropped)
+    finally:
+        counter.stop()
+
+
+@needs_pty
+def test_cancelling_the_armed_capture_records_nothing(settling: Counter) -> None:
+    service = settling.service
+    settling.put("4.00", ScaleState.MOTION, motion=True)
+    assert isinstance(service.capture(ENTRY), Waiting)
+    assert service.cancel_armed()
+    assert not service.cancel_armed()  # nothing armed any more
+    settling.put("4.00")
+    assert not service.settle_due()
+    assert service.settle() is None
+    assert count(settling.config) == 0
+
+
+@needs_pty
+def test_without_a_motion_flag_the_counters_own_stability_decides(
+    config: Config, clock: SteppedClock
+) -> None:
+    """XK3190 frames cannot say 'in motion': the software stability rule arms and
+    releases the capture."""
+    scale = config.scale.model_copy(update={"protocol": "xk3190"})
+    counter = Counter(config.model_copy(update={"scale": scale}), clock)
+    try:
+        counter.service.open()
+        counter.simulator.set_weight(Decimal("17.50"))
+        counter.simulator.set_motion(True)  # the simulator wobbles the weight
+        counter.wait_state(ScaleState.MOTION)
+        assert counter.scale.snapshot().reading is not None
+        assert counter.scale.snapshot().reading.stable is False  # decided by the counter
+        assert isinstance(counter.service.capture(ENTRY), Waiting)
+        counter.simulator.set_motion(False)
+        wait_for(counter.service.settle_due, "the load to settle")
+        outcome = counter.service.settle()
+        assert isinstance(outcome, Recorded)
+        assert outcome.drop_off.weight_grams == 17500
+    finally:
+        counter.stop()
+
+
+@needs_pty
+def test_after_a_restart_the_settled_weight_still_asks_first(
+    config: Config, clock: SteppedClock
+) -> None:
+    first = Counter(config)
+    try:
+        first.service.open()
+        first.put("12.34")
+        assert isinstance(first.service.capture(ENTRY), Recorded)
+    finally:
+        first.stop()
+    counter = Counter(config, clock)
+    try:
+        counter.service.open()
+        counter.put("12.34", ScaleState.MOTION, motion=True)
+        assert isinstance(counter.service.capture(ENTRY), Waiting)
+        counter.put("12.34")
+        assert counter.service.settle_due()
+        question = counter.service.settle()
+        assert isinstance(question, NeedsConfirmation)
+        assert question.previous.label_code == "MS01-000001"
+        assert count(config) == 1  # asking records nothing, and is no longer armed
+        assert counter.service.armed is None
+    finally:
+        counter.stop()
+
+
+# -- a weight typed in by hand -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "grams"),
+    [("12,5", 12500), ("12.5", 12500), (" 0,125 ", 125), ("7", 7000), (",5", 500)],
+)
+def test_a_typed_weight_is_read_as_decimal_grams(typed: str, grams: int) -> None:
+    assert read_manual_weight(typed, Decimal(60000)) == grams
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("", ManualWeightProblem.NOT_A_NUMBER),
+        ("twaalf", ManualWeightProblem.NOT_A_NUMBER),
+        ("12kg", ManualWeightProblem.NOT_A_NUMBER),
+        ("1.234,5", ManualWeightProblem.NOT_A_NUMBER),
+        ("1e3", ManualWeightProblem.NOT_A_NUMBER),
+        ("NaN", ManualWeightProblem.NOT_A_NUMBER),
+        ("0", ManualWeightProblem.ZERO),
+        ("0,000", ManualWeightProblem.ZERO),
+        ("-3", ManualWeightProblem.NEGATIVE),
+        ("60000,001", ManualWeightProblem.OVER_CAPACITY),
+        ("1,2345", ManualWeightProblem.TOO_FINE),
+    ],
+)
+def test_a_typed_weight_that_cannot_be_recorded_says_why(
+    typed: str, problem: ManualWeightProblem
+) -> None:
+    assert read_manual_weight(typed, Decimal(60000)) is problem
+
+
+def test_a_manual_weight_is_recorded_as_manual_with_its_reason(config: Config) -> None:
+    from counter_app.config import CounterConfig
+
+    allowed = config.model_copy(update={"counter": CounterConfig(manual_weight=True)})
+    service = opened(allowed)
+    assert service.record_manual(ENTRY, "12,5", "  ") == ManualRefused(
+        ManualWeightProblem.NO_REASON
+    )
+    assert service.record_manual(ENTRY, "0", "weegschaal defect") == ManualRefused(
+        ManualWeightProblem.ZERO
+    )
+    assert count(allowed) == 0
+    outcome = service.record_manual(ENTRY, "12,5", "weegschaal defect")
+    assert isinstance(outcome, Recorded)
+    assert outcome.drop_off.weight_source == "manual"
+    assert outcome.drop_off.reason == "weegschaal defect"
+    with sqlite3.connect(allowed.database_path()) as conn:
+        assert conn.execute(
+            "select weight_grams, weight_source, reason from drop_off"
+        ).fetchall() == [(12500, "manual", "weegschaal defect")]
+        # A typed weight has no reading behind it.
+        assert conn.execute("select count(*) from captured_reading").fetchone() == (0,)
+
+    # Exported as manual, with the weight as typed, never as a scale weight.
+    import io
+
+    from db.domain import STATION_TZ
+    from db.export import export_rows, write_csv
+
+    today = outcome.drop_off.recorded_at.astimezone(STATION_TZ).date()
+    (row,) = export_rows(service.engine, today, today)
+    assert (row["weight_source"], row["weight_kg"]) == ("manual", "12.500")
+    stream = io.StringIO()
+    write_csv([row], stream)
+    assert ",12.500,manual," in stream.getvalue()
+
+
+def test_a_manual_weight_is_refused_where_the_site_does_not_allow_it(config: Config) -> None:
+    assert config.source is not None or config.counter.manual_weight is False
+    service = opened(config.model_copy(update={"source": Path("site.toml")}))
+    assert service.record_manual(ENTRY, "12,5", "weegschaal defect") == ManualRefused(
+        ManualWeightProblem.NOT_ALLOWED
+    )
+    assert count(config) == 0

@@ -175,3 +175,56 @@ def test_the_search_finds_english() -> None:
         "connection", "not", "queued", "refuses", "the",
     ]  # fmt: skip
     assert english_in("Printer: niet bereikbaar · wachtrij: 2 (weigert de verbinding)") == []
+
+
+async def test_waiting_manual_weight_zero_and_database_faults_speak_dutch(
+    make_app, counter_config: Config
+) -> None:
+    from counter_app.config import CounterConfig
+    from counter_app.ui.database_fault import DatabaseFaultScreen
+    from counter_app.ui.manual_weight import ManualWeightScreen
+
+    scale = counter_config.scale.model_copy(update={"protocol": "nci", "allow_zero_tare": True})
+    config = refusing_printer(counter_config).model_copy(
+        update={"scale": scale, "counter": CounterConfig(settle_seconds=1, manual_weight=True)}
+    )
+    app: CounterApp = make_app(config)
+    seen = Seen(app)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot, app)
+        await put_on_scale(pilot, app, "5.00", motion=True, state=ScaleState.MOTION)
+        await pilot.press("1", "enter", "enter")
+        seen.take("waiting for the load to settle")
+        await wait_for(pilot, lambda: "Niet vastgelegd" in screen_text(app))
+        seen.take("the wait dropped")
+        await pilot.press("z")
+        seen.take("zero under a load")
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, ManualWeightScreen))
+        await pilot.press("a", "enter", "enter")
+        await pilot.pause()
+        seen.take("manual weight, bad input")
+        await pilot.press("escape")
+
+    config.database_path().unlink()
+    config.database_path().write_bytes(b"geen database")
+    app = make_app(config)
+    seen.app = app
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, DatabaseFaultScreen))
+        await pilot.pause()
+        seen.take("the database fault at start")
+        await pilot.press("escape")
+        await pilot.press("1", "enter", "enter")
+        await pilot.pause()
+        seen.take("a capture without a database")
+    assert seen.english() == {}, f"English on the Dutch screens: {seen.english()}"
+    # Each moment showed what it is about (so the search above searched something).
+    for moment, words in (
+        ("waiting for the load to settle", "Wacht op stabiel gewicht"),
+        ("zero under a load", "Niet nulstellen met een last"),
+        ("manual weight, bad input", "Geen geldig gewicht"),
+        ("the database fault at start", "De database kan niet worden gebruikt"),
+        ("a capture without a database", "Vastleggen kan niet"),
+    ):
+        assert words in seen.texts[moment], moment

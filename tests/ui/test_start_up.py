@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from counter_app.config import Config
 from counter_app.ui.app import CounterApp
+from counter_app.ui.database_fault import DatabaseFaultScreen
 from counter_app.ui.help import HelpScreen
 from counter_app.ui.messages import DatabaseFailed, DatabaseOpened
 
@@ -34,8 +35,10 @@ async def test_database_news_before_the_screen_is_composed_is_shown_once_it_is(
     app = EarlyDatabaseApp(counter_config, demo_scenario=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: "schijf vol" in status(app))
-        # What arrived early is on the status line, not lost and not a crash; the
-        # counter goes on (help opens and closes).
+        # What arrived early is on the status line and said in the fault's modal, not
+        # lost and not a crash; the counter goes on (help opens and closes).
+        await wait_for(pilot, lambda: isinstance(app.screen, DatabaseFaultScreen))
+        await pilot.press("escape")
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
