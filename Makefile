@@ -24,11 +24,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# Worker processes: each pays the imports and the collection again (about 3 s of CPU),
-# so on a 2-core machine two workers finish first; more only add CPU. The suite's long
-# waits are gone (timeouts and clocks are injected), so it no longer needs more workers
-# than cores to overlap them. TEST_WORKERS=0 runs it in one process (for a debugger, or
-# -x on the first failure).
+# Worker processes: each pays the imports and the collection again (3 to 5 s of CPU).
+# On this 2-core machine the suite is bound by its CPU (about 150 s of it), not by its
+# waits, so a worker a core: more workers only add CPU. TEST_WORKERS=0 runs it in one
+# process (for a debugger, or -x on the first failure).
 TEST_WORKERS ?= 2
 
 # Bytecode caches on for the suite even where the environment turns them off
