@@ -16,6 +16,8 @@ MODULES = (
     "bench.parsers",
     "bench.latency",
     "bench.labels",
+    "bench.enter_to_list",
+    "bench.list_update",
     # Last: it builds the million-drop-off database once (minutes) and runs longest.
     "bench.volume",
 )

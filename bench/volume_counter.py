@@ -135,7 +135,7 @@ async def _record_many(database: Path, folder: Path) -> tuple[list[float], list[
     """Record RECORDS drop-offs at the counter: Enter-to-shown seconds, RSS after
     each record, and the seconds the whole run took."""
     from counter_app.config import load_config
-    from counter_app.services.counter import TodayView
+    from counter_app.services.counter import RecordedDropOff, TodayView
     from counter_app.services.scale import ScaleState
     from counter_app.ui.app import CounterApp
 
@@ -147,13 +147,20 @@ async def _record_many(database: Path, folder: Path) -> tuple[list[float], list[
         while not app.counter_service.is_open or app.scale_service.simulator is None:
             await pilot.pause(0.05)
         screen = app.counter_screen
-        show_day = screen.show_day
+        show_day, add_to_day = screen.show_day, screen.add_to_day
 
         def timed_show_day(view: TodayView) -> None:
             show_day(view)
             shown.append(time.perf_counter())
 
+        # After a record the screen adds it to the list and totals (add_to_day); it
+        # loads the whole day (show_day) only at start and at midnight.
+        def timed_add_to_day(record: RecordedDropOff) -> None:
+            add_to_day(record)
+            shown.append(time.perf_counter())
+
         screen.show_day = timed_show_day  # type: ignore[method-assign]
+        screen.add_to_day = timed_add_to_day  # type: ignore[method-assign]
         simulator = app.scale_service.simulator
         enter_to_shown: list[float] = []
         rss: list[int] = []

@@ -26,6 +26,9 @@ CLASSIFICATIONS: Final[tuple[Classification, ...]] = tuple(Classification)
 # EURAL (European List of Waste) codes: three pairs of digits; "*" = hazardous.
 EURAL_PATTERN: Final = re.compile(r"\d{2} \d{2} \d{2}\*?")
 CODE_PATTERN: Final = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# What an attendant types for a EURAL code: its digits, in pairs or not ("170107",
+# "17 01 07", "17-01"), and the catalogue's "*" for hazardous waste at the end.
+EURAL_QUERY_PATTERN: Final = re.compile(r"\s*(\d[\d\s.-]*?)\s*(\*)?\s*")
 
 
 class CatalogueError(ValueError):
@@ -60,6 +63,32 @@ def _fold(text: str) -> str:
     return " ".join(re.split(r"[\W_]+", plain)).strip()
 
 
+@dataclass(frozen=True, slots=True)
+class EuralQuery:
+    """A search text read as the start of a EURAL code: its digits, and whether it
+    asked for hazardous waste (``*``)."""
+
+    digits: str
+    hazardous: bool
+
+    @classmethod
+    def parse(cls, text: str) -> EuralQuery | None:
+        """The query in ``text``, or None when ``text`` is not digits (and a ``*``)."""
+        match = EURAL_QUERY_PATTERN.fullmatch(text)
+        if match is None:
+            return None
+        return cls(re.sub(r"\D", "", match.group(1)), match.group(2) is not None)
+
+    def matches(self, eural_code: str | None) -> bool:
+        """True when ``eural_code`` starts with these digits (spaces do not count) and,
+        for a query with ``*``, is hazardous."""
+        if eural_code is None:
+            return False
+        if self.hazardous and not eural_code.endswith("*"):
+            return False
+        return re.sub(r"\D", "", eural_code).startswith(self.digits)
+
+
 class Catalogue:
     """The entries, in the order the file gives them (the order the picker shows)."""
 
@@ -86,6 +115,9 @@ class Catalogue:
         code match ``text``.
 
         Case, accents and punctuation do not matter (``"a/b"`` finds ``A/B-hout``).
+        Digits find a EURAL code from its start with or without its spaces
+        (``"170107"``, ``"17 01 07"``, ``"1701"``); a ``*`` after them, as the
+        catalogue writes hazardous codes, finds hazardous codes only.
         Order: name, code or EURAL code starting with the text, then a word of the
         name starting with it, then the text anywhere in name or code; the
         catalogue's order within each group.
@@ -95,11 +127,12 @@ class Catalogue:
         candidates = self.entries_for(classification)
         if not query:
             return candidates
+        eural_query = EuralQuery.parse(text)
         ranked: list[tuple[int, int, CatalogueEntry]] = []
         for index, entry in enumerate(candidates):
             name, code = _fold(entry.name(language)), _fold(entry.code)
-            eural = _fold(entry.eural_code or "")
-            if name.startswith(query) or code.startswith(query) or eural.startswith(query):
+            eural = eural_query is not None and eural_query.matches(entry.eural_code)
+            if name.startswith(query) or code.startswith(query) or eural:
                 rank = 0
             elif any(word.startswith(query) for word in name.split(" ")[1:]):
                 rank = 1
@@ -222,6 +255,7 @@ __all__ = [
     "CatalogueEntry",
     "CatalogueError",
     "Classification",
+    "EuralQuery",
     "catalogue_from_toml",
     "load_catalogue",
     "load_default_catalogue",

@@ -173,6 +173,33 @@ def test_search_by_code_and_eural_code(catalogue: Catalogue) -> None:
     assert codes(catalogue.search("recycling", "17 06 05*", "nl")) == ["asbest"]
 
 
+@pytest.mark.parametrize("text", ["170107", "17 01 07", "1701", "17 01", " 17-01-07 ", "17.01.07"])
+def test_search_finds_a_eural_code_with_or_without_spaces(catalogue: Catalogue, text: str) -> None:
+    assert codes(catalogue.search("recycling", text, "nl")) == ["puin"]
+
+
+def test_search_by_eural_code_as_the_catalogue_spells_it(catalogue: Catalogue) -> None:
+    # The asterisk marks hazardous waste: with it, only hazardous codes match.
+    assert codes(catalogue.search("recycling", "20 01 37*", "nl")) == ["hout-c"]
+    assert codes(catalogue.search("recycling", "200137*", "nl")) == ["hout-c"]
+    assert codes(catalogue.search("recycling", "200137", "nl")) == ["hout-c"]
+    assert catalogue.search("recycling", "20 01 38*", "nl") == []
+    assert codes(catalogue.search("recycling", "2001*", "en")) == [
+        "hout-c",
+        "aeea-koel",
+        "lampen",
+        "kca",
+    ]
+
+
+def test_search_by_eural_code_matches_from_its_start(catalogue: Catalogue) -> None:
+    assert codes(catalogue.search("recycling", "200140", "nl")) == ["metaal"]
+    assert catalogue.search("recycling", "0107", "nl") == []
+    assert catalogue.search("recycling", "170108", "nl") == []
+    # Reuse and repair categories have no EURAL code.
+    assert catalogue.search("reuse", "1701", "nl") == []
+
+
 def test_search_uses_the_names_of_the_language(catalogue: Catalogue) -> None:
     assert codes(catalogue.search("reuse", "furn", "en")) == ["meubels"]
     assert catalogue.search("reuse", "furn", "nl") == []

@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import serial
 from counter_app.cli import main
 from counter_app.cli.scale_protocols import parse_options
 from counter_app.cli.scale_simulate import SimulatorConsole
+from counter_app.i18n import STATION_TZ
 from counter_app.scale_view import printable
 from drivers.scale import registry
 from drivers.scale.comma import CommaProtocol
@@ -280,16 +283,81 @@ def test_parse_options_and_printable() -> None:
     assert printable(b"ST\r\n\x02\xff") == "ST\\r\\n\\x02\\xff"
 
 
-def test_ports_lists_or_says_there_are_none(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["scale", "ports"]) == 0
-    assert capsys.readouterr().out.strip()
+PORTS_HEADER = {
+    "nl": ["Poort", "Omschrijving", "Hardware-id"],
+    "en": ["Port", "Description", "Hardware", "ID"],
+}
+NO_PORTS = {"nl": "Geen seriële poorten gevonden", "en": "No serial ports found"}
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_ports_prints_a_header_or_says_there_are_none(
+    capsys: pytest.CaptureFixture[str], config_file: Callable[..., Path], language: str
+) -> None:
+    from drivers.scale.ports import list_ports
+
+    config = config_file(f'language = "{language}"')
+    assert main(["--config", str(config), "scale", "ports"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    if list_ports():
+        assert lines[0].split() == PORTS_HEADER[language]
+        assert len(lines) == 1 + len(list_ports())
+    else:
+        assert len(lines) == 1 and lines[0].startswith(NO_PORTS[language])
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_ports_listing_has_a_header_and_a_line_per_port(language: str) -> None:
+    from counter_app.cli.scale import ports_listing
+    from counter_app.i18n import Messages
+    from drivers.scale.ports import PortInfo
+
+    ports = [
+        PortInfo("/dev/ttyS0", "n/a", "n/a"),
+        PortInfo("/dev/ttyUSB0", "FT232R USB UART", "USB VID:PID=0403:6001 SER=A50285BI"),
+    ]
+    header, first, second = ports_listing(ports, Messages(language))
+    assert header.split() == PORTS_HEADER[language]
+    assert first.split() == ["/dev/ttyS0", "n/a", "n/a"]
+    assert second.split() == [
+        "/dev/ttyUSB0",
+        "FT232R",
+        "USB",
+        "UART",
+        "USB",
+        "VID:PID=0403:6001",
+        "SER=A50285BI",
+    ]
+    # The columns line up under the header.
+    columns = [header.index(word) for word in PORTS_HEADER[language][1:3]]
+    assert [first.index("n/a"), first.rindex("n/a")] == columns
+    assert [second.index("FT232R"), second.index("USB VID")] == columns
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_ports_listing_says_in_words_that_there_are_none(language: str) -> None:
+    from counter_app.cli.scale import ports_listing
+    from counter_app.i18n import Messages
+
+    (line,) = ports_listing([], Messages(language))
+    assert line.startswith(NO_PORTS[language])
 
 
 def read_reading(port: serial.Serial, predicate: object, timeout: float = 10.0) -> Reading:
-    protocol = CommaProtocol()
+    return read_reading_of(port, CommaProtocol(), predicate, timeout)
+
+
+def read_reading_of(
+    port: serial.Serial, protocol: object, predicate: object, timeout: float = 10.0
+) -> Reading:
+    """The first reading ``protocol`` decodes from ``port`` that ``predicate`` accepts;
+    a polled protocol's weight request is sent before each read."""
+    request = protocol.weight_request()  # type: ignore[attr-defined]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for reading in protocol.feed(port.read(256)):
+        if request:
+            port.write(request)
+        for reading in protocol.feed(port.read(256)):  # type: ignore[attr-defined]
             if predicate(reading):  # type: ignore[operator]
                 return reading
     raise AssertionError("no matching reading on the simulated port")
@@ -352,6 +420,56 @@ class TestSimulate:
             assert process.wait(timeout=30) == 0
             assert "unknown command 'nonsense'" in (process.stderr.read() if process.stderr else "")
             assert not link.is_symlink()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+
+    @pytest.mark.parametrize(
+        ("protocol", "bytesize", "parity"),
+        [("toledo", 7, "E"), ("nci", 7, "E"), ("comma", 8, "N")],
+    )
+    def test_the_port_can_be_opened_again_and_again(
+        self, protocol: str, bytesize: int, parity: str
+    ) -> None:
+        """A technician's tool or the counter closes the port and opens it again (a
+        restart, a reconnect): every time, the line is set up and frames arrive."""
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "counter_app",
+                "scale",
+                "simulate",
+                "--protocol",
+                protocol,
+                "--weight",
+                "3.25",
+                "--rate",
+                "50",
+            ],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            path = process.stdout.readline().strip()
+            for _ in range(4):
+                port = serial.Serial(
+                    path, 9600, bytesize=bytesize, parity=parity, stopbits=1, timeout=0.05
+                )
+                try:
+                    parser = registry.make_protocol(protocol)
+                    reading = read_reading_of(port, parser, lambda r: r.kind == "weight")
+                    assert reading.weight == Decimal("3.25")
+                finally:
+                    port.close()
+            process.stdin.write("q\n")
+            process.stdin.flush()
+            assert process.wait(timeout=30) == 0
         finally:
             if process.poll() is None:
                 process.kill()
@@ -423,7 +541,10 @@ class TestMonitor:
         assert lines
         stamp, direction, *_ = lines[0].split(" ")
         assert direction == "rx"
-        assert "T" in stamp and stamp.endswith("+00:00")
+        # The station's local time with its offset from UTC, as ISO 8601.
+        at = datetime.fromisoformat(stamp)
+        assert at.utcoffset() == at.astimezone(STATION_TZ).utcoffset() != timedelta(0)
+        assert stamp[-6:] in ("+01:00", "+02:00") and "." in stamp
         # The hex column of every chunk, joined, is the byte stream the indicator sent.
         stream = b"".join(bytes.fromhex(line.split("  ")[0].split(" ", 2)[2]) for line in lines)
         assert b"ST,GS,+0004.20kg\r\n" in stream
@@ -439,6 +560,31 @@ class TestMonitor:
         code = main(["scale", "monitor", "--port", "sim", "--protocol", "x", "--duration", "0"])
         assert code == 2
         assert "unknown scale protocol" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("received_at", "stamp"),
+    [
+        (datetime(2026, 12, 2, 11, 30, 1, 123_000, tzinfo=UTC), "2026-12-02T12:30:01.123+01:00"),
+        (datetime(2026, 7, 1, 22, 0, 0, 5_000, tzinfo=UTC), "2026-07-02T00:00:00.005+02:00"),
+    ],
+)
+def test_the_monitor_log_carries_the_station_time_with_its_offset(
+    received_at: datetime, stamp: str
+) -> None:
+    from io import StringIO
+
+    from counter_app.cli.scale_monitor import MonitorView
+    from drivers.scale.transport import RawChunk
+
+    log = StringIO()
+    view = MonitorView("sim (comma)", log)
+    view.on_raw(RawChunk(b"ST,GS,+0004.20kg\r\n", received_at, "rx"))
+    header, line = log.getvalue().splitlines()
+    assert header.startswith("# counter scale monitor log")
+    assert line == f"{stamp} rx 53 54 2c 47 53 2c 2b 30 30 30 34 2e 32 30 6b 67 0d 0a  " + (
+        "ST,GS,+0004.20kg\\r\\n"
+    )
 
 
 def test_monitor_names_an_unreadable_signal_and_a_silent_line() -> None:

@@ -1,15 +1,18 @@
 """``counter scale ports | decode | monitor | simulate``: the technician's scale tools.
 
 What these commands print speaks English: it is for the person who wires the indicator
-and goes into support tickets and forum posts (their --help follows the configured
-language, as every command's does). Each command has its module:
+and goes into support tickets and forum posts. ``ports`` speaks the configured
+language: it is also the first thing a site checks when the counter finds no scale.
+Their --help follows the configured language, as every command's does. Each command
+has its module:
 :mod:`.scale_decode`, :mod:`.scale_monitor`, :mod:`.scale_simulate`; ``ports`` is here.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from counter_app.cli import scale_decode, scale_monitor, scale_simulate
 from counter_app.cli.context import CliContext
@@ -18,6 +21,10 @@ from counter_app.cli.scale_protocols import (
     add_protocol_argument,
 )
 from counter_app.i18n import Messages
+
+if TYPE_CHECKING:
+    from counter_app.i18n import Messages
+    from drivers.scale.ports import PortInfo
 
 
 def register(subparsers: Any, messages: Messages) -> None:
@@ -84,13 +91,30 @@ def _usage_handler(parser: argparse.ArgumentParser) -> Any:
 
 
 def run_ports(args: argparse.Namespace, ctx: CliContext) -> int:
+    from counter_app.cli.argparse_words import argparse_language
     from drivers.scale.ports import list_ports
 
-    ports = list_ports()
-    if not ports:
-        print("no serial ports found", file=ctx.out)
-        return 0
-    width = max(len(p.device) for p in ports)
-    for port in ports:
-        print(f"{port.device.ljust(width)}  {port.description}  [{port.hwid}]", file=ctx.out)
+    # The configured language, read leniently: with a broken configuration file the
+    # technician still sees which ports there are.
+    messages = Messages(argparse_language(ctx.config_arg))
+    for line in ports_listing(list_ports(), messages):
+        print(line, file=ctx.out)
     return 0
+
+
+def ports_listing(ports: Sequence[PortInfo], messages: Messages) -> list[str]:
+    """What ``counter scale ports`` prints: a header and one line per port, in columns;
+    or, when there is no port at all, a sentence that says so and what to check."""
+    t = messages.t
+    if not ports:
+        return [t("cli_scale.no_ports")]
+    rows = [
+        (t("cli_scale.port"), t("cli_scale.description"), t("cli_scale.hardware_id")),
+        *((port.device, port.description, port.hwid) for port in ports),
+    ]
+    device_width = max(len(row[0]) for row in rows)
+    description_width = max(len(row[1]) for row in rows)
+    return [
+        f"{device.ljust(device_width)}  {description.ljust(description_width)}  {hwid}".rstrip()
+        for device, description, hwid in rows
+    ]

@@ -18,6 +18,7 @@ from counter_app.cli.scale_protocols import (
     parse_options,
     say_problem,
 )
+from counter_app.i18n import to_local_time
 from counter_app.scale_view import clock, printable
 from drivers.scale.reading import Reading
 from drivers.scale.signal import SignalJudge, SignalState
@@ -90,7 +91,10 @@ class MonitorView:
                 self.signal.bytes_arrived(_monotonic_ms())
             self._raw.append(chunk)
             if self.log is not None:
-                stamp = chunk.at.isoformat(timespec="milliseconds")
+                # The station's local time with its UTC offset (ISO 8601), as every
+                # time the counter shows: compared with labels and records, and exact
+                # across the change to and from summer time.
+                stamp = to_local_time(chunk.at).isoformat(timespec="milliseconds")
                 self.log.write(
                     f"{stamp} {chunk.direction} {chunk.data.hex(' ')}  {printable(chunk.data)}\n"
                 )

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from counter_app.config import Config
     from db.chain import Anchor
     from db.queries import DayTotals, RecordedDropOff
-    from drivers.printer.documents import ItemLabel, TotalsSlip
+    from drivers.printer.documents import ItemLabel, SlipRow, TotalsSlip
 
 # Database copy markers -> catalogue keys of the words printed on the label.
 COPY_MARKER_KEYS: dict[CopyMarker, str] = {
@@ -86,6 +86,8 @@ def totals_slip_for(
 ) -> TotalsSlip:
     """The day's totals slip: kg per classification, each followed by its categories
     (``· Meubels``; the slip's columns drop leading spaces, so a dot marks them).
+    Every line and the total carry their number of drop-offs, in a column before the
+    weight; voided drop-offs count nowhere, as they weigh nothing.
 
     Captions come from the catalogue; category names are stored with each record in
     the language it was recorded in. ``copy_marker`` (``"reprint"``, ``"duplicate"``)
@@ -98,13 +100,21 @@ def totals_slip_for(
     t = messages.t
     language = config.language
     formats = printed_formats(language)
-    rows: list[tuple[str, str]] = []
+    rows: list[SlipRow] = []
     for classification in Classification:
         grams = totals.grams_by_classification.get(classification, 0)
-        rows.append((t(f"classification.{classification}").upper(), format_kg(grams, language)))
+        count = totals.count_by_classification.get(classification, 0)
+        title = t(f"classification.{classification}").upper()
+        rows.append((title, count, format_kg(grams, language)))
         for category in totals.categories:
             if category.classification == classification:
-                rows.append((f"· {category.category_name}", format_kg(category.grams, language)))
+                rows.append(
+                    (
+                        f"· {category.category_name}",
+                        category.count,
+                        format_kg(category.grams, language),
+                    )
+                )
     title = t("slip.title")
     if copy_marker:
         title = f"{t(COPY_MARKER_KEYS[CopyMarker(copy_marker)])} {title}"
@@ -115,6 +125,9 @@ def totals_slip_for(
         rows=rows,
         grand_total_caption=t("slip.total"),
         grand_total=format_kg(totals.total_grams, language),
+        grand_count=totals.count,
+        count_caption=t("slip.count"),
+        weight_caption=t("slip.weight"),
         printed_at_local=(printed_at or datetime.now(STATION_TZ)).astimezone(STATION_TZ),
         date_format=formats.date_format,
         datetime_format=formats.datetime_format,

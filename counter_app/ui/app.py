@@ -15,7 +15,7 @@ from textual.app import App
 from textual.css.query import NoMatches
 from textual.driver import Driver
 
-from counter_app.catalogue import Catalogue, Classification, load_default_catalogue
+from counter_app.catalogue import Catalogue, load_default_catalogue
 from counter_app.i18n import STATION_TZ, Messages
 from counter_app.services.counter import CounterService, TodayView
 from counter_app.services.failures import failure_words
@@ -56,7 +56,9 @@ class CounterApp(App[None]):
         super().__init__()
         self.config = config
         self.messages = Messages(config.language)
-        # Textual's own Ctrl+Q, shown in the footer in the attendant's language.
+        # Textual's own Ctrl+Q, shown on the key bar in the attendant's language: in
+        # place of Textual's hidden one (the first binding of a key is the one shown).
+        self._bindings.key_to_bindings.pop("ctrl+q", None)
         self._bindings.bind(
             "ctrl+q", "quit", self.messages.t("keys.quit"), key_display="^q", priority=True
         )
@@ -72,7 +74,6 @@ class CounterApp(App[None]):
         #: The counter's workflow; it records once its database is open.
         self.counter_service = CounterService(config, self.scale_service)
         self.print_service: PrintService | None = None
-        self.grams_by_class: dict[Classification, int] = {}
         self.printer_line = self.messages.t("printer.starting")
         #: The terminal went away under the counter (not only a signal came).
         self.terminal_gone = False
@@ -148,8 +149,9 @@ class CounterApp(App[None]):
         """Load the day's list and totals from the database; the view follows as
         :class:`TodayLoaded` (a failure as :class:`ServiceFailed` on the prompt).
 
-        Runs in a worker thread. The database is the only source of the list and the
-        totals: nothing is added up on the screen, so nothing can be counted twice.
+        Runs in a worker thread. At start, at midnight and when in doubt: after a
+        record the screen adds the record the service returned as committed
+        (``CounterScreen.add_to_day``), once per record id.
         """
         generation = self._next_generation()
         try:
@@ -204,9 +206,8 @@ class CounterApp(App[None]):
         self.post_message(PrinterChanged(event))
 
     def day_loaded(self, view: TodayView) -> None:
-        """The screen shows ``view``: the totals start from it."""
+        """The screen shows ``view``: the day it shows."""
         self.today = view.totals.day
-        self.grams_by_class = dict(view.totals.grams_by_classification)
 
     def on_weight_changed(self, message: WeightChanged) -> None:
         # The scale thread keeps talking while the app shuts down: a snapshot that

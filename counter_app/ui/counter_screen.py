@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -19,7 +20,6 @@ from counter_app.services.counter import (
     CounterRefusal,
     CounterService,
     NeedsConfirmation,
-    Recorded,
     RefusalReason,
     Refused,
     TodayView,
@@ -63,8 +63,13 @@ REFUSAL_KEYS: dict[RefusalReason, str] = {
 # The database not being open is the counter's fault, not the load's.
 REFUSAL_SEVERITY: dict[RefusalReason, str] = {CounterRefusal.NOT_OPEN: "error"}
 
-# Below this width the label preview takes the list's place only when asked for (v).
-WIDE_ENOUGH_FOR_PREVIEW = 110
+# The label preview beside the list: its pane's width (#preview-pane in counter.tcss:
+# a 48-column label, its padding and the border). It stands beside the list only
+# where the list keeps at least CATEGORY_BESIDE_PREVIEW cells for the category;
+# elsewhere it takes the list's place when asked for (v), and v hides it where it
+# stands beside.
+PREVIEW_PANE_WIDTH = 54
+CATEGORY_BESIDE_PREVIEW = 24
 # From this height the weight panel grows and draws the weight in big block digits.
 TALL_ENOUGH_FOR_BIG_WEIGHT = 40
 
@@ -89,6 +94,16 @@ class CounterScreen(Screen[None]):
         ("down", "cursor(1)", "", ""),
     )
 
+    # The key bar's word for a key (by action) when the full words do not fit in two
+    # lines at the terminal's width; keys without one keep their full word.
+    SHORT_WORDS = {
+        "cancel": "keys.short.cancel",
+        "diagnostics": "keys.short.diagnostics",
+        "print_queue": "keys.short.print_queue",
+        "totals_slip": "keys.short.totals_slip",
+        "quit": "keys.short.quit",
+    }
+
     def __init__(
         self,
         messages: Messages,
@@ -100,7 +115,8 @@ class CounterScreen(Screen[None]):
         load_day: Callable[[], None],
     ) -> None:
         """``load_day`` loads the day's list and totals again (blocking; called from a
-        worker after each record); the view comes back through :meth:`show_day`."""
+        worker when a record belongs to another day than the one shown); the view
+        comes back through :meth:`show_day`."""
         super().__init__()
         self._messages = messages
         self._config = config
@@ -125,12 +141,14 @@ class CounterScreen(Screen[None]):
         self._snapshot: ScaleSnapshot | None = None
         # Why the last capture was refused, while that refusal is on the prompt.
         self._refused_with: CaptureRefusal | None = None
-        self._preview_forced = False
+        self._preview_toggled = False
         # The services report from the first moment of the app's life: what they say
         # is kept here and shown while the screen has its widgets.
         self._composed = False
         self._preview_lines: Sequence[PreviewLine] | None = None
         self._grams_by_class: dict[Classification, int] = {}
+        # The local day the list and totals show (None until the first load).
+        self._day: date | None = None
         self._printer_line = ""
 
     def compose(self) -> ComposeResult:
@@ -147,11 +165,16 @@ class CounterScreen(Screen[None]):
         yield Static(self._idle_prompt(), id="prompt")
         with Horizontal(id="middle"):
             yield DropOffTable(self._messages, config.language, id="drop-offs")
-            with VerticalScroll(id="preview-pane"):
+            # Never focused: the arrow keys move the list's cursor, PgUp/PgDn page here.
+            with VerticalScroll(id="preview-pane", can_focus=False):
                 yield Static(t("preview.title"), id="preview-title")
                 yield LabelPreview(t("preview.empty"), id="preview")
         yield Static("", id="status")
-        yield KeyBar()
+        yield KeyBar(
+            {action: t(key) for action, key in self.SHORT_WORDS.items()},
+            more_action="help",
+            more_word=t("keys.more"),
+        )
 
     def on_mount(self) -> None:
         self._show_totals()
@@ -178,9 +201,13 @@ class CounterScreen(Screen[None]):
     def _layout_preview(self) -> None:
         # A tall terminal gets the big weight (see bigdigits.py).
         self.set_class(self.size.height >= TALL_ENOUGH_FOR_BIG_WEIGHT, "-tall")
-        wide = self.size.width >= WIDE_ENOUGH_FOR_PREVIEW
-        self.set_class(wide or self._preview_forced, "-show-preview")
-        self.set_class(not wide and self._preview_forced, "-preview-only")
+        # The list keeps its columns whole: the preview stands beside it only where
+        # both fit; v turns that around at every width.
+        table = self.query_one(DropOffTable)
+        wide = self.size.width >= PREVIEW_PANE_WIDTH + table.width_needed(CATEGORY_BESIDE_PREVIEW)
+        shown = wide != self._preview_toggled
+        self.set_class(shown, "-show-preview")
+        self.set_class(shown and not wide, "-preview-only")
 
     # -- prompt line --------------------------------------------------------------------
 
@@ -260,9 +287,6 @@ class CounterScreen(Screen[None]):
             self.post_message(RecordFailed(failure_words(exc, self._messages)))
             return
         self.post_message(CaptureFinished(outcome))
-        if isinstance(outcome, Recorded):
-            # The list and totals as the database has them now, this record included.
-            self._load_day()
 
     @on(CaptureFinished)
     def _capture_finished(self, message: CaptureFinished) -> None:
@@ -309,6 +333,7 @@ class CounterScreen(Screen[None]):
         t = self._messages.t
         self._classification = None
         self._entry = None
+        self.add_to_day(record)
         self._set_prompt(
             t(
                 "record.saved",
@@ -326,11 +351,40 @@ class CounterScreen(Screen[None]):
 
     def show_day(self, view: TodayView) -> None:
         """Show the day's list and totals (the app passes the newest load only)."""
+        self._day = view.totals.day
         self._grams_by_class = dict(view.totals.grams_by_classification)
         table = self.query_one(DropOffTable)
         table.show(view.drop_offs)
         table.move_cursor(row=0)  # the newest on top, ready for a reprint
         self._show_totals()
+
+    def add_to_day(self, record: RecordedDropOff) -> None:
+        """A drop-off the service committed: on top of the list and into the totals,
+        without loading the day again (a few hundred rows took 100 ms).
+
+        The service returns the record as stored, so the list and totals are what the
+        database holds. A record of another day than the one shown (midnight passed)
+        loads the new day instead; one listed already (the day's load came after it
+        was committed) is not added twice.
+        """
+        if self._day is None:
+            return  # the day's first load is on its way and holds it
+        if record.recorded_at.astimezone(STATION_TZ).date() != self._day:
+            self._reload_day()
+            return
+        table = self.query_one(DropOffTable)
+        if table.add_first(record):
+            if not record.voided:
+                grams = self._grams_by_class
+                grams[record.classification] = (
+                    grams.get(record.classification, 0) + record.weight_grams
+                )
+            self._show_totals()
+        table.move_cursor(row=0)
+
+    @work(thread=True, exclusive=True, group="today")
+    def _reload_day(self) -> None:
+        self._load_day()
 
     def _show_totals(self) -> None:
         self.query_one(TotalsStrip).show(
@@ -406,11 +460,11 @@ class CounterScreen(Screen[None]):
 
     def action_reprint(self) -> None:
         table = self.query_one(DropOffTable)
-        if not self._counter.is_open or table.row_count == 0:
+        drop_off_id = table.drop_off_id_at_cursor()
+        if not self._counter.is_open or drop_off_id is None:
             return
-        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        code = str(table.get_cell(row_key, "code"))
-        self._reprint(str(row_key.value), code)
+        code = str(table.get_cell(drop_off_id, "code"))
+        self._reprint(drop_off_id, code)
 
     @work(thread=True, group="print")
     def _reprint(self, drop_off_id: str, label_code: str) -> None:
@@ -455,7 +509,7 @@ class CounterScreen(Screen[None]):
             preview.scroll_page_down()
 
     def action_toggle_preview(self) -> None:
-        self._preview_forced = not self._preview_forced
+        self._preview_toggled = not self._preview_toggled
         self._layout_preview()
 
     def action_print_queue(self) -> None:

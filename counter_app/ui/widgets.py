@@ -12,8 +12,9 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual._styles_cache import StylesCache
+from textual._two_way_dict import TwoWayDict
 from textual.app import ComposeResult
-from textual.containers import Horizontal, ScrollableContainer, Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Digits, Static
 
@@ -136,47 +137,219 @@ class TotalsStrip(Static):
         self.update(text)
 
 
+#: The cells of a column that is never cut: time ("12:34") and label code.
+TIME_WIDTH = 5
+#: A label code as the counter makes them: station and six digits (MS01-000123).
+CODE_WIDTH = 11
+#: "20 01 40": the EURAL code, shown only where the list has room for it.
+EURAL_WIDTH = 8
+#: The category never gets fewer cells than this; below it the list scrolls sideways.
+CATEGORY_MIN = 10
+#: The EURAL column appears when the category keeps at least this many cells beside it.
+CATEGORY_BESIDE_EURAL = 24
+#: Cells between columns and at the list's edges (DataTable's cell padding, each side).
+CELL_PADDING = 1
+#: Kept free for the list's vertical scroll bar, so columns do not jump when it appears.
+SCROLLBAR_WIDTH = 1
+#: The widest weight a day's list plans for before it has seen one: "1.234,56 kg".
+PLANNED_WEIGHT_GRAMS = 1_234_560
+
+
+@dataclass(frozen=True, slots=True)
+class ListColumns:
+    """The widths of today's list's columns for one width of the list (in cells)."""
+
+    kind: int
+    category: int
+    weight: int
+    eural: int  # 0: the EURAL column is left out
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        base = ("time", "code", "kind", "category")
+        return (*base, "eural", "weight") if self.eural else (*base, "weight")
+
+
+def plan_columns(width: int, *, kind: int, weight: int) -> ListColumns:
+    """Fit today's list into ``width`` cells: time, code, kind and weight whole, the
+    category gets the rest (at least ``CATEGORY_MIN``), the EURAL code only when the
+    category keeps ``CATEGORY_BESIDE_EURAL`` cells beside it."""
+    padding = 2 * CELL_PADDING
+    fixed = TIME_WIDTH + CODE_WIDTH + kind + weight + 5 * padding + SCROLLBAR_WIDTH
+    room = width - fixed
+    if room - EURAL_WIDTH - padding >= CATEGORY_BESIDE_EURAL:
+        return ListColumns(kind, room - EURAL_WIDTH - padding, weight, EURAL_WIDTH)
+    return ListColumns(kind, max(CATEGORY_MIN, room), weight, 0)
+
+
+def fit_cell(text: str, width: int) -> str:
+    """``text`` in ``width`` cells: whole, or cut and ended with "…" where it was cut."""
+    if cell_len(text) <= width:
+        return text
+    cut = Text(text)
+    cut.truncate(max(0, width - 1))
+    return cut.plain.rstrip() + "…"
+
+
+def drop_off_cells(
+    record: RecordedDropOff, messages: Messages, language: str, columns: ListColumns
+) -> list[Text]:
+    """One row of today's list: a record in, its cells out, in ``columns.keys`` order.
+
+    The one place a row is drawn: a row's state (voided, corrected, manual) is a style
+    here, so every list and every width shows it the same.
+    """
+    style = "strike dim" if record.voided else ""
+    kind = messages.t(f"classification.{record.classification}")
+    cells = [
+        Text(record.recorded_at.astimezone(STATION_TZ).strftime("%H:%M"), style=style),
+        Text(record.label_code, style=style),
+        Text(
+            fit_cell(kind, columns.kind),
+            style=f"{style} {CLASS_STYLES.get(record.classification, '')}".strip(),
+        ),
+        Text(fit_cell(record.category_name, columns.category), style=style),
+    ]
+    if columns.eural:
+        cells.append(Text(record.eural_code or "", style=style))
+    cells.append(Text(format_kg(record.weight_grams, language), style=style, justify="right"))
+    return cells
+
+
 class DropOffTable(DataTable[str | Text]):
-    """Today's drop-offs, newest on top.
+    """Today's drop-offs, newest on top, fitted to the list's width.
 
     Never focused: Enter belongs to the counter (capture), and the screen moves the
-    cursor with the arrow keys.
+    cursor with the arrow keys. The columns are planned for the width the list has
+    (:func:`plan_columns`) and planned again when it changes; a new record goes on top
+    without the day being drawn again (:meth:`add_first`).
     """
 
     can_focus = False
+    DEFAULT_CSS = """
+    DropOffTable {
+        scrollbar-size-vertical: 1;
+    }
+    """
 
     def __init__(self, messages: Messages, language: str, *, id: str | None = None) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, id=id)
         self._messages = messages
         self._language = language
+        self._records: list[RecordedDropOff] = []
+        self._ids: set[str] = set()
+        self._columns: ListColumns | None = None
+        self._kind_width = max(cell_len(messages.t(f"classification.{c}")) for c in CLASSIFICATIONS)
+        self._weight_width = max(
+            cell_len(messages.t("list.weight")), cell_len(format_kg(PLANNED_WEIGHT_GRAMS, language))
+        )
+
+    def width_needed(self, category: int) -> int:
+        """The cells the list needs to show every column whole and the category in
+        ``category`` cells (the EURAL code left out)."""
+        padding = 2 * CELL_PADDING
+        fixed = TIME_WIDTH + CODE_WIDTH + self._kind_width + self._weight_width
+        return fixed + category + 5 * padding + SCROLLBAR_WIDTH
+
+    @property
+    def columns_shown(self) -> ListColumns | None:
+        """The columns as planned for the list's current width."""
+        return self._columns
 
     def on_mount(self) -> None:
+        self._plan()
+
+    def on_resize(self) -> None:
+        self._plan()
+
+    def _plan(self) -> None:
+        width = self.size.width or self.app.size.width
+        columns = plan_columns(width, kind=self._kind_width, weight=self._weight_width)
+        if columns != self._columns:
+            self._columns = columns
+            self._draw_all()
+
+    def _draw_all(self) -> None:
+        columns = self._columns
+        if columns is None:
+            return
         t = self._messages.t
-        self.add_column(t("list.time"), key="time", width=5)
-        self.add_column(t("list.code"), key="code", width=11)
-        self.add_column(t("list.kind"), key="kind", width=11)
-        # Fixed: an auto width is measured on the first rows and then cuts new ones.
-        self.add_column(t("list.category"), key="category", width=24)
-        self.add_column(t("list.weight"), key="weight", width=11)
+        cursor = self.cursor_row
+        self.clear(columns=True)
+        headers: dict[str, tuple[str | Text, int]] = {
+            "time": (t("list.time"), TIME_WIDTH),
+            "code": (t("list.code"), CODE_WIDTH),
+            "kind": (t("list.kind"), columns.kind),
+            "category": (t("list.category"), columns.category),
+            "eural": (t("list.eural"), columns.eural),
+            "weight": (Text(t("list.weight"), justify="right"), columns.weight),
+        }
+        for key in columns.keys:
+            label, width = headers[key]
+            # Fixed widths: an auto width is measured on the first rows and cuts new ones.
+            self.add_column(label, key=key, width=width)
+        for record in self._records:
+            self.add_row(
+                *drop_off_cells(record, self._messages, self._language, columns), key=record.id
+            )
+        if self._records:
+            self.move_cursor(row=min(cursor, len(self._records) - 1))
 
     def show(self, records: Iterable[RecordedDropOff]) -> None:
-        self.clear()
-        for record in records:
-            self.add_row(*self._cells(record), key=record.id)
+        """The day's list, newest first, in place of what was shown."""
+        self._records = list(records)
+        self._ids = {r.id for r in self._records}
+        self._widen_weight(self._records)
+        if not self._plan_if_wider():
+            self._draw_all()
 
-    def _cells(self, r: RecordedDropOff) -> list[str | Text]:
-        time_text = r.recorded_at.astimezone(STATION_TZ).strftime("%H:%M")
-        kind = self._messages.t(f"classification.{r.classification}")
-        weight = format_kg(r.weight_grams, self._language)
-        category = r.category_name
-        style = "strike dim" if r.voided else ""
-        return [
-            Text(time_text, style=style),
-            Text(r.label_code, style=style),
-            Text(kind, style=f"{style} {CLASS_STYLES.get(r.classification, '')}".strip()),
-            Text(category, style=style),
-            Text(weight, style=style, justify="right"),
-        ]
+    def add_first(self, record: RecordedDropOff) -> bool:
+        """Put a new record on top; ``False`` (and nothing changes) when it is listed
+        already, so a record is never shown or counted twice."""
+        if record.id in self._ids:
+            return False
+        self._records.insert(0, record)
+        self._ids.add(record.id)
+        self._widen_weight((record,))
+        if self._plan_if_wider():
+            return True
+        assert self._columns is not None
+        row_key = self.add_row(
+            *drop_off_cells(record, self._messages, self._language, self._columns), key=record.id
+        )
+        # DataTable appends; the newest belongs on top: every row one down, the new one
+        # first. This is how DataTable.sort puts its rows in a new order (it sorts by
+        # cell values only, and a list's order is its records').
+        locations = self._row_locations
+        self._row_locations = TwoWayDict(
+            {key: 0 if key == row_key else (locations.get(key) or 0) + 1 for key in locations}
+        )
+        self._update_count += 1
+        # What DataTable drew is cached by its update count: those entries are never
+        # used again, yet stay until the caches' bounds (10,000 cells) push them out.
+        self._clear_caches()
+        self.refresh()
+        return True
+
+    def _widen_weight(self, records: Iterable[RecordedDropOff]) -> None:
+        widest = max(
+            (cell_len(format_kg(r.weight_grams, self._language)) for r in records), default=0
+        )
+        self._weight_width = max(self._weight_width, widest)
+
+    def _plan_if_wider(self) -> bool:
+        """Plan the columns again if a weight needs more room; whether it drew all."""
+        if self._columns is None or self._weight_width == self._columns.weight:
+            return False
+        self._columns = None
+        self._plan()
+        return True
+
+    def drop_off_id_at_cursor(self) -> str | None:
+        """The id of the record on the cursor's row; ``None`` for an empty list."""
+        if not self.row_count:
+            return None
+        return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
 
 
 class LabelPreview(Static):
@@ -213,67 +386,197 @@ KEY_META = "key-bar.key"
 
 @dataclass(frozen=True, slots=True)
 class ShownKey:
-    """One key on the key bar: what to press, what it does, whether it does it now."""
+    """One key on the key bar: what to press, what it does, whether it does it now.
+
+    ``short`` is the word used when the full words do not fit (the same when empty).
+    """
 
     key: str
     display: str
     description: str
     enabled: bool
+    action: str = ""
+    short: str = ""
 
 
-class KeyLine(Widget):
-    """The keys as one line of text; a click on a key presses it."""
+#: A key and the word shown after it.
+KeyWord = tuple[ShownKey, str]
+
+
+def _key_cells(key: ShownKey, word: str) -> int:
+    return cell_len(key.display) + (1 + cell_len(word) if word else 0)
+
+
+def pack_keys(items: Sequence[KeyWord], width: int) -> list[list[KeyWord]]:
+    """The keys in order, as many to a line of ``width`` cells as fit (one space apart)."""
+    lines: list[list[KeyWord]] = [[]]
+    used = 0
+    for key, word in items:
+        cells = _key_cells(key, word)
+        if lines[-1] and used + 1 + cells > width:
+            lines.append([])
+            used = 0
+        used += cells + (1 if lines[-1] else 0)
+        lines[-1].append((key, word))
+    return lines
+
+
+def arrange_keys(
+    keys: Sequence[ShownKey],
+    width: int,
+    *,
+    max_lines: int = 2,
+    more_action: str = "",
+    more_word: str = "",
+) -> list[list[KeyWord]]:
+    """Lay the keys out on at most ``max_lines`` lines of ``width`` cells.
+
+    First with their full words, then with their short words; when even those do
+    not fit, the last keys wait behind the key of ``more_action`` (help), which then
+    says ``more_word`` ("F1 Meer") and comes last: the help lists every key.
+    """
+    full = [(k, k.description) for k in keys]
+    lines = pack_keys(full, width)
+    if len(lines) <= max_lines:
+        return lines
+    short = [(k, k.short or k.description) for k in keys]
+    lines = pack_keys(short, width)
+    more = next((k for k in keys if more_action and k.action == more_action), None)
+    if len(lines) <= max_lines or more is None:
+        return lines[:max_lines]
+    others = [item for item in short if item[0] is not more]
+    while others:
+        lines = pack_keys([*others, (more, more_word)], width)
+        if len(lines) <= max_lines:
+            return lines
+        others.pop()
+    return pack_keys([(more, more_word)], width)
+
+
+class KeyBar(Widget, can_focus=False):
+    """The screen's keys and what they do, along the bottom: in place of Textual's Footer.
+
+    Every key is on screen at every width: on one line if they fit, else on two, with
+    short words if need be (``short_words``, by action), and what still does not fit
+    waits behind the help key ("F1 Meer"; see :func:`arrange_keys`).
+
+    Textual 8.2.8's Footer builds a widget per key each time the bindings change (a
+    modal screen opening or closing) and keeps every one it ever built alive: 22
+    widgets and about 0.5 MiB for each drop-off at the counter. This bar has no
+    children: it draws the keys as text and draws them again instead. See
+    docs/textual-footer-leak.md, also for when ``Footer(compact=True)`` can come back.
+    A click on a key presses it.
+    """
 
     ALLOW_SELECT = False
-    COMPONENT_CLASSES = {"key-line--key", "key-line--description"}
+    COMPONENT_CLASSES = {"key-bar--key", "key-bar--description"}
     # The look of Textual's compact Footer: bold key, its text after one space, one
     # space between keys.
     DEFAULT_CSS = """
-    KeyLine {
+    KeyBar {
+        dock: bottom;
         height: 1;
         text-wrap: nowrap;
+        color: $footer-foreground;
         background: $footer-item-background;
-        .key-line--key {
+        .key-bar--key {
             color: $footer-key-foreground;
             background: $footer-key-background;
             text-style: bold;
         }
-        .key-line--description {
+        .key-bar--description {
             color: $footer-description-foreground;
             background: $footer-description-background;
         }
     }
     """
+    MAX_LINES = 2
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        short_words: Mapping[str, str] | None = None,
+        *,
+        more_action: str = "",
+        more_word: str = "",
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self._short_words = dict(short_words or {})
+        self._more_action = more_action
+        self._more_word = more_word
         self._keys: tuple[ShownKey, ...] = ()
+        self._lines: list[list[KeyWord]] = []
+        self._width = 0
 
-    def show(self, keys: Iterable[ShownKey]) -> None:
-        keys = tuple(keys)
+    @property
+    def lines(self) -> list[str]:
+        """The key bar's lines as plain text, as the attendant reads them."""
+        return [
+            " ".join(f"{k.display} {w}" if w else k.display for k, w in line)
+            for line in self._lines
+        ]
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        self._bindings_changed(self.screen)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def on_resize(self) -> None:
+        self._arrange()
+
+    def _bindings_changed(self, screen: Screen[object]) -> None:
+        # As the Footer: the bindings shown, one key per action (the first bound).
+        by_action: dict[str, ShownKey] = {}
+        for _, binding, enabled, _ in screen.active_bindings.values():
+            if binding.show and binding.action not in by_action:
+                by_action[binding.action] = ShownKey(
+                    binding.key,
+                    self.app.get_key_display(binding),
+                    binding.description,
+                    enabled,
+                    binding.action,
+                    self._short_words.get(binding.action, ""),
+                )
+        keys = tuple(by_action.values())
         if keys != self._keys:
             self._keys = keys
-            # As wide as the keys, wider than the terminal if need be (an auto width
-            # stops at the bar's): the bar scrolls to the rest.
-            self.styles.width = sum(
-                cell_len(k.display) + (cell_len(k.description) + 1 if k.description else 0) + 1
-                for k in keys
-            )
-            self.refresh(layout=True)
+            self._width = 0
+            self._arrange()
+
+    def _arrange(self) -> None:
+        width = self.size.width or self.app.size.width
+        if width == self._width:
+            return
+        self._width = width
+        self._lines = arrange_keys(
+            self._keys,
+            width,
+            max_lines=self.MAX_LINES,
+            more_action=self._more_action,
+            more_word=self._more_word,
+        )
+        height = max(1, len(self._lines))
+        if self.styles.height is None or self.styles.height.value != height:
+            self.styles.height = height
+        self.refresh(layout=True)
 
     def render(self) -> Text:
-        key_style = self.get_component_rich_style("key-line--key")
-        description_style = self.get_component_rich_style("key-line--description")
-        text = Text(no_wrap=True, overflow="crop")
-        for shown in self._keys:
-            # The key under the mouse is found by its style (see on_mouse_down); it
-            # also keeps a key's cells apart from the space after it, as the Footer's
-            # widgets were (the screenshots stay the same).
-            pressed = Style(dim=not shown.enabled, meta={KEY_META: shown.key})
-            text.append(shown.display, key_style + pressed)
-            if shown.description:
-                text.append(" " + shown.description, description_style + pressed)
-            text.append(" ")
+        key_style = self.get_component_rich_style("key-bar--key")
+        description_style = self.get_component_rich_style("key-bar--description")
+        text = Text(no_wrap=True, overflow="crop", end="")
+        for number, line in enumerate(self._lines):
+            if number:
+                text.append("\n")
+            for shown, word in line:
+                # The key under the mouse is found by its style (see on_mouse_down); it
+                # also keeps a key's cells apart from the space after it.
+                pressed = Style(dim=not shown.enabled, meta={KEY_META: shown.key})
+                text.append(shown.display, key_style + pressed)
+                if word:
+                    text.append(" " + word, description_style + pressed)
+                text.append(" ")
         text.stylize_before(self.rich_style)
         return text
 
@@ -286,64 +589,6 @@ class KeyLine(Widget):
             self.app.simulate_key(shown.key)
         else:
             self.app.bell()
-
-
-class KeyBar(ScrollableContainer, can_focus=False, can_focus_children=False):
-    """The screen's keys and what they do, along the bottom: in place of Textual's Footer.
-
-    Textual 8.2.8's Footer builds a widget per key each time the bindings change (a
-    modal screen opening or closing) and keeps every one it ever built alive: 22
-    widgets and about 0.5 MiB for each drop-off at the counter. This bar draws the
-    keys as one line of text and draws it again instead. See docs/textual-footer-leak.md,
-    also for when ``Footer(compact=True)`` can come back.
-    """
-
-    ALLOW_SELECT = False
-    DEFAULT_CSS = """
-    KeyBar {
-        dock: bottom;
-        height: 1;
-        layout: horizontal;
-        color: $footer-foreground;
-        background: $footer-background;
-        scrollbar-size: 0 0;
-    }
-    """
-
-    def compose(self) -> ComposeResult:
-        yield KeyLine()
-
-    def on_mount(self) -> None:
-        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
-        self._bindings_changed(self.screen)
-
-    def on_unmount(self) -> None:
-        self.screen.bindings_updated_signal.unsubscribe(self)
-
-    def _bindings_changed(self, screen: Screen[object]) -> None:
-        # As the Footer: the bindings shown, one key per action (the first bound).
-        by_action: dict[str, ShownKey] = {}
-        for _, binding, enabled, _ in screen.active_bindings.values():
-            if binding.show and binding.action not in by_action:
-                by_action[binding.action] = ShownKey(
-                    binding.key, self.app.get_key_display(binding), binding.description, enabled
-                )
-        self.query_one(KeyLine).show(by_action.values())
-
-    # A key bar wider than the terminal scrolls sideways with the wheel, as the Footer.
-    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
-        if self.allow_horizontal_scroll:
-            self.release_anchor()
-            if self._scroll_right_for_pointer(animate=True):
-                event.stop()
-                event.prevent_default()
-
-    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
-        if self.allow_horizontal_scroll:
-            self.release_anchor()
-            if self._scroll_left_for_pointer(animate=True):
-                event.stop()
-                event.prevent_default()
 
 
 def release_lines_of_removed_widgets() -> None:

@@ -96,18 +96,30 @@ class ItemLabel:
         _check_weight(self.weight)
 
 
+def _check_count(count: object) -> None:
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValueError(f"a count must be a whole number of 0 or more, not {count!r}")
+
+
+#: A line of the totals slip: (label, weight) or (label, count, weight).
+SlipRow = tuple[str, str] | tuple[str, int, str]
+
+
 @dataclass(frozen=True, slots=True)
 class TotalsSlip:
     """Weights per classification or fraction for one day, on a slip.
 
-    ``rows`` are (label, weight) pairs printed in order, ``grand_total`` the weight
-    under them; weights are printed as given (``"1.628,75 kg"``).
+    ``rows`` are (label, weight) or (label, count, weight) tuples printed in order,
+    ``grand_total`` the weight under them (with ``grand_count``, when given); weights
+    are printed as given (``"1.628,75 kg"``). When any line has a count, the counts
+    stand in a column of their own before the weights, under a heading of
+    ``count_caption`` and ``weight_caption``.
     """
 
     day: date
     station_name: str
     title: str
-    rows: Sequence[tuple[str, str]]
+    rows: Sequence[SlipRow]
     grand_total_caption: str
     grand_total: str
     printed_at_local: datetime | None = None
@@ -115,14 +127,32 @@ class TotalsSlip:
     datetime_format: str = _DATETIME_FORMAT
     # Lines printed under the total as they are, e.g. the hash chain's anchor.
     footer_lines: Sequence[str] = ()
+    grand_count: int | None = None
+    count_caption: str = ""
+    weight_caption: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "footer_lines", tuple(str(line) for line in self.footer_lines))
-        rows = tuple((str(label), weight) for label, weight in self.rows)
-        for _, weight in rows:
-            _check_weight(weight)
+        rows: list[SlipRow] = []
+        for row in self.rows:
+            if len(row) == 3:
+                label, count, weight = row
+                _check_count(count)
+                rows.append((str(label), count, weight))
+            else:
+                label, weight = row
+                rows.append((str(label), weight))
+        for row in rows:
+            _check_weight(str(row[-1]))
         _check_weight(self.grand_total)
-        object.__setattr__(self, "rows", rows)
+        if self.grand_count is not None:
+            _check_count(self.grand_count)
+        object.__setattr__(self, "rows", tuple(rows))
+
+    @property
+    def counted(self) -> bool:
+        """True when the slip has a count column."""
+        return self.grand_count is not None or any(len(row) == 3 for row in self.rows)
 
 
 @dataclass
@@ -341,12 +371,16 @@ def render_totals_slip(slip: TotalsSlip, profile: str = DEFAULT_PROFILE) -> byte
     job.paragraph(slip.station_name, max_lines=1, align="center")
     job.style(align="left")
     job.rule()
-    for label, weight in slip.rows:
-        job.raw_line(two_columns(layout.printable(label), layout.printable(weight), layout.columns))
-    job.rule()
-    total = layout.printable(slip.grand_total)
-    job.style(bold=True, height=2)
-    job.raw_line(two_columns(layout.printable(slip.grand_total_caption), total, layout.columns))
+    if slip.counted:
+        _counted_lines(job, slip)
+    else:
+        for row in slip.rows:
+            label, weight = layout.printable(row[0]), layout.printable(str(row[-1]))
+            job.raw_line(two_columns(label, weight, layout.columns))
+        job.rule()
+        total = layout.printable(slip.grand_total)
+        job.style(bold=True, height=2)
+        job.raw_line(two_columns(layout.printable(slip.grand_total_caption), total, layout.columns))
     job.style(align="left")
     for line in slip.footer_lines:
         job.paragraph(line, max_lines=2, align="left")
@@ -356,6 +390,48 @@ def render_totals_slip(slip: TotalsSlip, profile: str = DEFAULT_PROFILE) -> byte
         )
     job.cut()
     return job.output()
+
+
+def _counted_lines(job: _Job, slip: TotalsSlip) -> None:
+    """The slip's lines with their counts: a heading over the count and weight columns,
+    each line's label, count and weight, the rule and the total in bold."""
+    layout = job.layout
+    lines: list[tuple[str, str, str]] = [
+        (
+            layout.printable(row[0]),
+            "" if len(row) == 2 else str(row[1]),
+            layout.printable(str(row[-1])),
+        )
+        for row in slip.rows
+    ]
+    grand_count = "" if slip.grand_count is None else str(slip.grand_count)
+    total = (
+        layout.printable(slip.grand_total_caption),
+        grand_count,
+        layout.printable(slip.grand_total),
+    )
+    count_caption = layout.printable(slip.count_caption)
+    weight_caption = layout.printable(slip.weight_caption)
+    # One width per column for the whole slip, so counts and weights stand aligned.
+    count_width = max(len(count_caption), *(len(count) for _, count, _ in [*lines, total]))
+    weight_width = max(len(weight_caption), *(len(weight) for _, _, weight in [*lines, total]))
+
+    def line(label: str, count: str, weight: str) -> str:
+        limit = layout.columns
+        numbers = f"{count.rjust(count_width)} {weight.rjust(weight_width)}"
+        if len(numbers) + 2 > limit:  # paper too narrow for both columns: keep the weight
+            return two_columns(label, f"{count} {weight}".strip(), limit)
+        # Built here, not with two_columns: it would close up the columns' spaces.
+        label = shorten(label, limit - len(numbers) - 1)
+        return label + " " * (limit - len(label) - len(numbers)) + numbers
+
+    if count_caption or weight_caption:
+        job.raw_line(line("", count_caption, weight_caption))
+    for label, count, weight in lines:
+        job.raw_line(line(label, count, weight))
+    job.rule()
+    job.style(bold=True, height=2)
+    job.raw_line(line(*total))
 
 
 #: Characters every Dutch label needs; they decode back only on the right code page.

@@ -25,6 +25,15 @@ from pathlib import Path
 from drivers.scale.protocol import IndicatorEmulator
 from drivers.scale.reading import IndicatorState
 
+#: The line speed the simulator sets on its pty whenever a program has set another.
+#: Linux keeps a pty at 8 data bits without parity whatever is asked, and glibc then
+#: fails tcsetattr() with EINVAL when 7 bits or parity were asked for and nothing at
+#: all changed. A first 7E1 open (toledo, nci) changes the speed and the modes, so it
+#: works; the next open with the same settings would change nothing and fail. With
+#: the speed put back to one no indicator uses, every open changes it again. A pty
+#: ignores its speed, so the program that has the port open notices nothing.
+IDLE_LINE_SPEED = "B50"
+
 
 class SimulatorUnavailableError(RuntimeError):
     """The simulator cannot run here (no pseudo-terminals on this system)."""
@@ -250,6 +259,7 @@ class ScaleSimulator:
         with self._io_lock:
             if self._master is None:
                 return False
+            self._reset_line_speed()
             try:
                 os.write(self._master, data)
             except BlockingIOError:
@@ -268,6 +278,27 @@ class ScaleSimulator:
                 return os.read(self._master, 4096)
             except (BlockingIOError, OSError):
                 return b""
+
+    def _reset_line_speed(self) -> None:
+        """Put the pty back at :data:`IDLE_LINE_SPEED` when a program has set another,
+        so that the next program's 7E1 line settings change something (see there).
+
+        Called with the pty lock held, before every write: a program that has read
+        a byte from the simulator has had its line settings undone by then, however
+        soon it closes the port and opens it again."""
+        import termios
+
+        idle: int = getattr(termios, IDLE_LINE_SPEED)
+        if self._slave is None:
+            return
+        try:
+            attributes = termios.tcgetattr(self._slave)
+            if attributes[4] == attributes[5] == idle:
+                return
+            attributes[4] = attributes[5] = idle
+            termios.tcsetattr(self._slave, termios.TCSANOW, attributes)
+        except termios.error:
+            return  # closed under us; the next plug starts afresh
 
     def _wobbled(self, state: IndicatorState) -> IndicatorState:
         """The state as sent: a load in motion wobbles by a few divisions when the
@@ -288,6 +319,8 @@ class ScaleSimulator:
         period = 1.0 / self.rate_hz
         next_frame = time.monotonic()
         while not self._stop.is_set():
+            with self._io_lock:
+                self._reset_line_speed()
             wait = max(0.0, next_frame - time.monotonic()) if continuous else 0.05
             try:
                 ready, _, _ = select.select([master], [], [], min(wait, 0.05))

@@ -271,6 +271,47 @@ def test_totals_slip_lists_rows_and_the_grand_total() -> None:
 
 
 @pytest.mark.parametrize(("profile", "columns"), PROFILES.items())
+def test_totals_slip_counts_stand_in_their_own_column(profile: str, columns: int) -> None:
+    slip = TotalsSlip(
+        day=date(2024, 5, 3),
+        station_name="Milieustraat Noord",
+        title="Dagtotalen",
+        rows=[
+            ("Hergebruik", 12, "120,50 kg"),
+            ("Recycling metalen en andere lange namen die niet passen", 1234, "12.345.678,901 kg"),
+        ],
+        grand_total_caption="Totaal",
+        grand_total="12.345.799,401 kg",
+        grand_count=1246,
+        count_caption="Aantal",
+        weight_caption="Gewicht",
+    )
+    doc = decode_escpos(render_totals_slip(slip, profile=profile), columns=columns)
+    texts = [line.text for line in doc.lines]
+    assert doc.problems == []
+    assert all(line.columns <= columns and not line.wrapped for line in doc.lines)
+    heading = next(text for text in texts if text.endswith("Aantal           Gewicht"))
+    assert heading.strip() == "Aantal           Gewicht"
+    assert any(t.startswith("Herg") and t.endswith("  12         120,50 kg") for t in texts)
+    assert any(t.startswith("Recy") and t.endswith(" 1234 12.345.678,901 kg") for t in texts)
+    total = next(line for line in doc.lines if line.text.startswith("Totaal"))
+    assert total.bold and total.text.endswith(" 1246 12.345.799,401 kg")
+
+
+def test_totals_slip_counts_are_whole_numbers() -> None:
+    for count in (-1, True, "3"):
+        with pytest.raises(ValueError, match="whole number"):
+            TotalsSlip(
+                day=date(2024, 5, 3),
+                station_name="Noord",
+                title="Dagtotalen",
+                rows=[("Hergebruik", count, "1,00 kg")],  # type: ignore[list-item]
+                grand_total_caption="Totaal",
+                grand_total="1,00 kg",
+            )
+
+
+@pytest.mark.parametrize(("profile", "columns"), PROFILES.items())
 def test_test_page_shows_every_size_the_characters_and_the_codes(
     profile: str, columns: int
 ) -> None:
