@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint venv clean
+.PHONY: run test soak bench lint venv clean
 
 venv: $(STAMP)
 
@@ -24,13 +24,25 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# The suite waits far more than it computes (ptys, threads, child processes, Pilot), so
-# it runs in several worker processes that overlap their waits, more than the cores.
-# TEST_WORKERS=0 runs it in one process (for a debugger, or -x on the first failure).
-TEST_WORKERS ?= 4
+# Worker processes: each pays the imports and the collection again (3 to 5 s of CPU).
+# On this 2-core machine the suite is bound by its CPU (about 150 s of it), not by its
+# waits, so a worker a core: more workers only add CPU. TEST_WORKERS=0 runs it in one
+# process (for a debugger, or -x on the first failure).
+TEST_WORKERS ?= 2
+
+# Bytecode caches on for the suite even where the environment turns them off
+# (PYTHONDONTWRITEBYTECODE, common in containers): without them every worker and every
+# `counter` subprocess compiles the app again, and pytest rewrites the asserts of every
+# test module again, about 4 s of CPU a worker. (Python reads an empty value as unset.)
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
 
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(PYTEST) -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# The long versions of tests that run short in `make test` (marker `soak`): the memory
+# test's full day of 200 drop-offs.
+soak: $(STAMP)
+	$(PYTEST) -m soak -n 0 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

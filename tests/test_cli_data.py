@@ -10,6 +10,7 @@ import csv
 import dataclasses
 import json
 import os
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -24,7 +25,7 @@ import pytest
 from openpyxl import load_workbook
 
 from counter_app.cli import main
-from db.engine import open_database
+from db.engine import make_private_dir, open_database
 from db.export import EXPORT_COLUMNS
 from db.writes import NewDropOff, NewReading, record_drop_off, void_drop_off
 
@@ -59,9 +60,10 @@ def drop_off(classification: str, code: str, name: str, grams: int) -> NewDropOf
     )
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> Path:
-    path = tmp_path / "data" / "counter.sqlite3"
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The day the export tests read, migrated and recorded once per worker process."""
+    path = tmp_path_factory.mktemp("template") / "data" / "counter.sqlite3"
     engine = open_database(path)
     at = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)  # 10:30 in Amsterdam
     record_drop_off(engine, drop_off("reuse", "furniture", "Meubels", 30000), now=at)
@@ -70,6 +72,18 @@ def database(tmp_path: Path) -> Path:
     wrong = record_drop_off(engine, drop_off("recycling", "metaal", "Metalen", 9000), now=at)
     void_drop_off(engine, wrong.id, "teamleider", "weighed twice", now=at)
     engine.dispose()
+    # Every connection is closed: the records are in the file itself, no -wal beside it.
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    return path
+
+
+@pytest.fixture
+def database(tmp_path: Path, database_template: Path) -> Path:
+    """A copy of the template for each test: a real SQLite file, in a data folder made
+    as the counter makes it (owner only)."""
+    path = tmp_path / "data" / "counter.sqlite3"
+    make_private_dir(path.parent)
+    shutil.copy2(database_template, path)
     return path
 
 

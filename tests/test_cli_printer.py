@@ -118,10 +118,21 @@ def test_test_page_to_a_printer_that_is_off(
 
 
 def test_test_page_waits_for_a_printer_out_of_paper_unless_forced(
-    config_file: ConfigFile, fake: FakeEscposPrinter
+    config_file: ConfigFile, fake: FakeEscposPrinter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake.mode = "paper_out"
     config = network_config(config_file, fake.port)
+    # The forced page is never confirmed: wait half a second for that, not the 5 s a
+    # real printer gets.
+    configured_connection = cli_printer._connection
+
+    def impatient_connection(ctx: CliContext, messages: Messages) -> Any:
+        connection = configured_connection(ctx, messages)
+        assert connection is not None
+        connection.timeout = 0.5  # type: ignore[attr-defined]
+        return connection
+
+    monkeypatch.setattr(cli_printer, "_connection", impatient_connection)
 
     code, out, err = run_handler(cli_printer.test, config)
     assert (code, out) == (1, "")

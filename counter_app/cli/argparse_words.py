@@ -41,6 +41,7 @@ ARGPARSE_KEYS: Final[dict[str, str]] = {
     "unknown parser %(parser_name)r (choices: %(choices)s)": "argparse.unknown_command",
     "can't open '%(filename)s': %(error)s": "argparse.cannot_open",
     "show this help message and exit": "argparse.help",
+    "show program's version number and exit": "argparse.version",
     "positional arguments": "argparse.positional",
     "options": "argparse.options",
     "commands": "argparse.commands",

@@ -11,21 +11,17 @@ from typing import Any
 
 from counter_app.cli.context import CliContext
 from counter_app.config_file import ConfigError, config_path_candidate
+from counter_app.i18n import Messages
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("config", help="check, show or locate the configuration file")
+def register(subparsers: Any, messages: Messages) -> None:
+    t = messages.t
+    parser = subparsers.add_parser("config", help=t("cli_help.config"))
     parser.set_defaults(handler=_usage(parser))
-    commands = parser.add_subparsers(title="config commands", metavar="COMMAND")
-    commands.add_parser(
-        "check", help="read and check the configuration; exit 2 on problems"
-    ).set_defaults(handler=check)
-    commands.add_parser(
-        "show", help="print the effective configuration, defaults included, as TOML"
-    ).set_defaults(handler=show)
-    commands.add_parser(
-        "path", help="print which file would be used and whether it exists"
-    ).set_defaults(handler=path)
+    commands = parser.add_subparsers(title=t("cli_help.config_commands"), metavar="COMMAND")
+    commands.add_parser("check", help=t("cli_help.config_check")).set_defaults(handler=check)
+    commands.add_parser("show", help=t("cli_help.config_show")).set_defaults(handler=show)
+    commands.add_parser("path", help=t("cli_help.config_path")).set_defaults(handler=path)
 
 
 def _usage(parser: argparse.ArgumentParser) -> Any:

@@ -50,28 +50,22 @@ _ARGUMENT_REFUSALS = frozenset(
 )
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, messages: Messages) -> None:
+    t = messages.t
     void = subparsers.add_parser(
-        "void",
-        help="void a drop-off: it stays in the records, no longer counted",
-        description="Voids the drop-off with this label code (MS01-000123): it stays "
-        "listed and exported, marked voided, and leaves the totals.",
+        "void", help=t("cli_help.void"), description=t("cli_help.void_description")
     )
-    void.add_argument("label", metavar="LABEL", help="the label code, e.g. MS01-000123")
-    void.add_argument("--reason", required=True, metavar="TEXT", help="why (required)")
+    void.add_argument("label", metavar="LABEL", help=t("cli_help.correction_label"))
+    void.add_argument("--reason", required=True, metavar="TEXT", help=t("cli_help.reason"))
     void.set_defaults(handler=_void)
 
     correct = subparsers.add_parser(
-        "correct",
-        help="correct a drop-off's category or weight (a new record replaces it)",
-        description="Voids the drop-off and records the one that replaces it, with a new "
-        "label code: the new category (a catalogue code, or CLASSIFICATION:CODE) and/or "
-        "a weight typed in kilograms (12,5 or 12.5), recorded as a manual weight.",
+        "correct", help=t("cli_help.correct"), description=t("cli_help.correct_description")
     )
-    correct.add_argument("label", metavar="LABEL", help="the label code, e.g. MS01-000123")
-    correct.add_argument("--category", metavar="CODE", help="the new category or fraction")
-    correct.add_argument("--weight", metavar="KG", help="the new weight in kg, typed in")
-    correct.add_argument("--reason", required=True, metavar="TEXT", help="why (required)")
+    correct.add_argument("label", metavar="LABEL", help=t("cli_help.correction_label"))
+    correct.add_argument("--category", metavar="CODE", help=t("cli_help.correct_category"))
+    correct.add_argument("--weight", metavar="KG", help=t("cli_help.correct_weight"))
+    correct.add_argument("--reason", required=True, metavar="TEXT", help=t("cli_help.reason"))
     correct.set_defaults(handler=_correct)
 
 

@@ -16,18 +16,17 @@ from counter_app.cli.verify import print_file_check
 
 if TYPE_CHECKING:
     from counter_app.cli.context import CliContext
+    from counter_app.i18n import Messages
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, messages: Messages) -> None:
+    t = messages.t
     database = subparsers.add_parser(
-        "db", help="the database file: check", description="Tools for the database file."
+        "db", help=t("cli_help.db"), description=t("cli_help.db_description")
     )
     database.set_defaults(handler=_usage(database))
-    commands = database.add_subparsers(title="db commands", metavar="COMMAND")
-    check = commands.add_parser(
-        "check",
-        help="check every page, index and reference of the database file (read-only)",
-    )
+    commands = database.add_subparsers(title=t("cli_help.db_commands"), metavar="COMMAND")
+    check = commands.add_parser("check", help=t("cli_help.db_check"))
     check.set_defaults(handler=_check)
 
 

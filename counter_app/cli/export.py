@@ -41,13 +41,10 @@ _WAL_MAGIC = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")  # fileformat.html 4.1
 _DATABASE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, messages: Messages) -> None:
+    t = messages.t
     export = subparsers.add_parser(
-        "export",
-        help="export drop-offs of a period as CSV, XLSX or JSON",
-        description="One row per drop-off, local days FROM to TO inclusive. "
-        "Columns: id, label_code, recorded_at, station_id, visit_id, classification, "
-        "category, eural_code, weight_kg, weight_source, operator, voided.",
+        "export", help=t("cli_help.export"), description=t("cli_help.export_description")
     )
     export.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
     export.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD")
@@ -55,12 +52,9 @@ def register(subparsers: Any) -> None:
     export.add_argument(
         "--output",
         metavar="F",
-        help="file to write (default or '-': standard output; xlsx needs a file); "
-        "an existing file only with --force, a database never",
+        help=t("cli_help.export_output"),
     )
-    export.add_argument(
-        "--force", action="store_true", help="replace F if it exists (never a database)"
-    )
+    export.add_argument("--force", action="store_true", help=t("cli_help.export_force"))
     export.set_defaults(handler=_export)
 
 

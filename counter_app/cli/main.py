@@ -23,7 +23,9 @@ from counter_app.cli.context import CliContext
 from counter_app.i18n import Messages
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(messages: Messages) -> argparse.ArgumentParser:
+    """The parser, its descriptions and help in ``messages``' language (argparse's own
+    words come from :func:`speaking`)."""
     from counter_app.cli import (
         app,
         config,
@@ -36,20 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
         verify,
     )
 
-    parser = argparse.ArgumentParser(
-        prog="counter",
-        description="Weighbridge counter for the milieustraat: weigh, classify, label, record.",
-    )
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        help="configuration file (default: $COUNTER_CONFIG, then the user config directory)",
-    )
-    parser.add_argument("--version", action=_VersionAction)
+    t = messages.t
+    parser = argparse.ArgumentParser(prog="counter", description=t("cli_help.description"))
+    parser.add_argument("--config", metavar="FILE", help=t("cli_help.config_option"))
+    # argparse 3.11 does not pass this sentence through gettext: given here.
+    parser.add_argument("--version", action=_VersionAction, help=t("argparse.version"))
     parser.set_defaults(handler=app.run)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     for module in (config, scale, printer, export, totals, verify, corrections, db):
-        module.register(sub)
+        module.register(sub, messages)
     return parser
 
 
@@ -90,12 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         hoisted = _hoist_config(arguments)
         # argparse's own words (usage, errors, the help a command group prints when no
         # command is given) in the language of the config the command will use.
+        # Our own help texts too: the parser is built in that language.
         language = argparse_language(config_argument(hoisted))
-        with speaking(Messages(language)):
-            args = build_parser().parse_args(hoisted)
+        messages = Messages(language)
+        with speaking(messages):
+            args = build_parser(messages).parse_args(hoisted)
         ctx = CliContext(config_arg=args.config)
         try:
-            with speaking(Messages(language)):
+            with speaking(messages):
                 result: int = args.handler(args, ctx)
         except ConfigError as exc:
             print(str(exc), file=ctx.err)

@@ -25,27 +25,16 @@ if TYPE_CHECKING:
     from drivers.printer.connection import PrinterConnection, PrinterStatus
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "printer", help="print a test page, ask the printer's status, list the print queue"
-    )
+def register(subparsers: Any, messages: Messages) -> None:
+    t = messages.t
+    parser = subparsers.add_parser("printer", help=t("cli_help.printer"))
     parser.set_defaults(handler=_usage(parser))
-    commands = parser.add_subparsers(title="printer commands", metavar="COMMAND")
-    test_parser = commands.add_parser(
-        "test", help="send the test page straight to the configured printer"
-    )
-    test_parser.add_argument(
-        "--force",
-        action="store_true",
-        help="send even when the printer says it cannot print (paper out, cover open)",
-    )
+    commands = parser.add_subparsers(title=t("cli_help.printer_commands"), metavar="COMMAND")
+    test_parser = commands.add_parser("test", help=t("cli_help.printer_test"))
+    test_parser.add_argument("--force", action="store_true", help=t("cli_help.printer_test_force"))
     test_parser.set_defaults(handler=test)
-    commands.add_parser(
-        "status", help="ask the printer how it is (DLE EOT); exit 0 when it is ready"
-    ).set_defaults(handler=status)
-    commands.add_parser("queue", help="list the print jobs waiting in the database").set_defaults(
-        handler=queue
-    )
+    commands.add_parser("status", help=t("cli_help.printer_status")).set_defaults(handler=status)
+    commands.add_parser("queue", help=t("cli_help.printer_queue")).set_defaults(handler=queue)
 
 
 def _usage(parser: argparse.ArgumentParser) -> Any:

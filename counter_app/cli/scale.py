@@ -1,9 +1,10 @@
 """``counter scale ports | decode | monitor | simulate``: the technician's scale tools.
 
-These commands speak English: they are for the person who wires the indicator, and
-their output goes into support tickets and forum posts. ``ports`` speaks the
-configured language: it is also the first thing a site checks when the counter
-finds no scale. Each command has its module:
+What these commands print speaks English: it is for the person who wires the indicator
+and goes into support tickets and forum posts. ``ports`` speaks the configured
+language: it is also the first thing a site checks when the counter finds no scale.
+Their --help follows the configured language, as every command's does. Each command
+has its module:
 :mod:`.scale_decode`, :mod:`.scale_monitor`, :mod:`.scale_simulate`; ``ports`` is here.
 """
 
@@ -19,76 +20,62 @@ from counter_app.cli.scale_protocols import (
     add_option_argument,
     add_protocol_argument,
 )
+from counter_app.i18n import Messages
 
 if TYPE_CHECKING:
     from counter_app.i18n import Messages
     from drivers.scale.ports import PortInfo
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, messages: Messages) -> None:
+    t = messages.t
     scale = subparsers.add_parser(
-        "scale",
-        help="scale indicator tools: ports, decode, monitor, simulate",
-        description="Tools for connecting and checking the scale indicator.",
+        "scale", help=t("cli_help.scale"), description=t("cli_help.scale_description")
     )
     scale.set_defaults(handler=_usage_handler(scale))
-    commands = scale.add_subparsers(title="scale commands", metavar="COMMAND")
+    commands = scale.add_subparsers(title=t("cli_help.scale_commands"), metavar="COMMAND")
 
-    ports = commands.add_parser("ports", help="list the serial ports of this computer")
+    ports = commands.add_parser("ports", help=t("cli_help.scale_ports"))
     ports.set_defaults(handler=run_ports)
 
     decode = commands.add_parser(
         "decode",
-        help="decode raw indicator bytes into one JSON object per frame",
-        description="Read raw indicator bytes from standard input (or --file) and print "
-        "one JSON object per frame, one per line.",
+        help=t("cli_help.scale_decode"),
+        description=t("cli_help.scale_decode_description"),
     )
-    add_protocol_argument(decode, required=True)
-    decode.add_argument("--file", metavar="F", help="read the bytes from this file")
-    decode.add_argument(
-        "--capacity-kg",
-        metavar="KG",
-        help="the most the scale can weigh; a larger weight is an error frame (default 100000)",
-    )
-    add_option_argument(decode)
+    add_protocol_argument(decode, messages, required=True)
+    decode.add_argument("--file", metavar="F", help=t("cli_help.scale_file"))
+    decode.add_argument("--capacity-kg", metavar="KG", help=t("cli_help.scale_capacity"))
+    add_option_argument(decode, messages)
     decode.set_defaults(handler=scale_decode.run)
 
     monitor = commands.add_parser(
         "monitor",
-        help="show live raw bytes and decoded readings from the indicator",
-        description="Open the indicator's port and show the raw bytes (hex and text), "
-        "the decoded readings, frames per second and errors, until Ctrl-C. Settings not "
-        "given here come from the configuration's [scale] table.",
+        help=t("cli_help.scale_monitor"),
+        description=t("cli_help.scale_monitor_description"),
     )
-    monitor.add_argument("--port", metavar="P", help='serial port or URL; "sim" = simulator')
-    add_protocol_argument(monitor, required=False)
-    monitor.add_argument("--baudrate", metavar="N", type=int, help="line speed in bit/s")
-    add_option_argument(monitor)
+    monitor.add_argument("--port", metavar="P", help=t("cli_help.scale_port"))
+    add_protocol_argument(monitor, messages, required=False)
+    monitor.add_argument("--baudrate", metavar="N", type=int, help=t("cli_help.scale_baudrate"))
+    add_option_argument(monitor, messages)
+    monitor.add_argument("--log", metavar="FILE", help=t("cli_help.scale_log"))
     monitor.add_argument(
-        "--log", metavar="FILE", help="append the raw byte stream with timestamps to FILE"
-    )
-    monitor.add_argument(
-        "--duration", metavar="SECONDS", type=float, help="stop after this many seconds"
+        "--duration", metavar="SECONDS", type=float, help=t("cli_help.scale_duration")
     )
     monitor.set_defaults(handler=scale_monitor.run)
 
     simulate = commands.add_parser(
         "simulate",
-        help="run a virtual indicator on a pseudo-terminal",
-        description="Run a virtual indicator on a pseudo-terminal and print the port to "
-        "open. Then read commands from standard input (type 'help').",
+        help=t("cli_help.scale_simulate"),
+        description=t("cli_help.scale_simulate_description"),
     )
-    add_protocol_argument(simulate, required=True)
+    add_protocol_argument(simulate, messages, required=True)
+    simulate.add_argument("--link", metavar="PATH", help=t("cli_help.scale_link"))
+    simulate.add_argument("--weight", metavar="KG", default="0.00", help=t("cli_help.scale_weight"))
     simulate.add_argument(
-        "--link", metavar="PATH", help="also make a symbolic link to the port at PATH"
+        "--rate", metavar="HZ", type=float, default=10.0, help=t("cli_help.scale_rate")
     )
-    simulate.add_argument(
-        "--weight", metavar="KG", default="0.00", help="starting weight (default 0.00)"
-    )
-    simulate.add_argument(
-        "--rate", metavar="HZ", type=float, default=10.0, help="frames a second (default 10)"
-    )
-    add_option_argument(simulate)
+    add_option_argument(simulate, messages)
     simulate.set_defaults(handler=scale_simulate.run)
 
 
@@ -105,7 +92,6 @@ def _usage_handler(parser: argparse.ArgumentParser) -> Any:
 
 def run_ports(args: argparse.Namespace, ctx: CliContext) -> int:
     from counter_app.cli.argparse_words import argparse_language
-    from counter_app.i18n import Messages
     from drivers.scale.ports import list_ports
 
     # The configured language, read leniently: with a broken configuration file the

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from counter_app.cli.context import CliContext
+from counter_app.i18n import Messages
 from drivers.scale.protocol import IndicatorEmulator, ProtocolOptionError, ScaleProtocol
 from drivers.scale.registry import (
     PROTOCOL_NAMES,
@@ -23,19 +24,24 @@ class CliProblem(Exception):
     """A wrong argument, said in one line; the command exits with status 2."""
 
 
-def add_protocol_argument(parser: argparse.ArgumentParser, *, required: bool) -> None:
+def add_protocol_argument(
+    parser: argparse.ArgumentParser, messages: Messages, *, required: bool
+) -> None:
     parser.add_argument(
-        "--protocol", metavar="NAME", required=required, help=f"one of: {PROTOCOL_LIST}"
+        "--protocol",
+        metavar="NAME",
+        required=required,
+        help=messages.t("cli_help.scale_protocol", protocols=PROTOCOL_LIST),
     )
 
 
-def add_option_argument(parser: argparse.ArgumentParser) -> None:
+def add_option_argument(parser: argparse.ArgumentParser, messages: Messages) -> None:
     parser.add_argument(
         "--option",
         metavar="KEY=VALUE",
         action="append",
         default=[],
-        help="a protocol option; repeat for more",
+        help=messages.t("cli_help.scale_option"),
     )
 
 

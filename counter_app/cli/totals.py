@@ -25,11 +25,10 @@ if TYPE_CHECKING:
     from db.queries import DayTotals
 
 
-def register(subparsers: Any) -> None:
-    totals = subparsers.add_parser(
-        "totals", help="kilograms per classification and fraction of one day"
-    )
-    totals.add_argument("--day", metavar="YYYY-MM-DD", help="local day (default: today)")
+def register(subparsers: Any, messages: Messages) -> None:
+    t = messages.t
+    totals = subparsers.add_parser("totals", help=t("cli_help.totals"))
+    totals.add_argument("--day", metavar="YYYY-MM-DD", help=t("cli_help.totals_day"))
     totals.add_argument("--format", dest="fmt", choices=("table", "json"), default="table")
     totals.set_defaults(handler=_totals)
 

@@ -19,25 +19,18 @@ if TYPE_CHECKING:
     from counter_app.i18n import Messages
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, messages: Messages) -> None:
+    t = messages.t
     verify = subparsers.add_parser(
-        "verify",
-        help="check that no record was changed, removed or inserted afterwards",
-        description="Checks the database file (SQLite's quick_check; integrity_check and "
-        "the references between rows with --full) and every station's hash chain, and "
-        "prints each station's anchor: STATION:NUMBER:HASH. Keep anchors outside the "
-        "database (the totals slip prints one); --anchor proves the database still "
-        "holds the state an anchor was taken from.",
+        "verify", help=t("cli_help.verify"), description=t("cli_help.verify_description")
     )
-    verify.add_argument(
-        "--full", action="store_true", help="check every page and index of the file (slower)"
-    )
+    verify.add_argument("--full", action="store_true", help=t("cli_help.verify_full"))
     verify.add_argument(
         "--anchor",
         action="append",
         default=[],
         metavar="HASH",
-        help="an anchor (STATION:NUMBER:HASH) the database must still contain; repeatable",
+        help=t("cli_help.verify_anchor"),
     )
     verify.set_defaults(handler=_verify)
 

@@ -31,9 +31,11 @@ DAY = date(2024, 5, 14)
 AT = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    path = tmp_path / "counter.sqlite3"
+@pytest.fixture(scope="session")
+def db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once per worker process: every test here only reads it (read-only engines
+    and ``EXPLAIN QUERY PLAN``)."""
+    path = tmp_path_factory.mktemp("query_plans") / "counter.sqlite3"
     engine = open_database(path)
     try:
         ids = [

@@ -292,7 +292,7 @@ def test_a_printer_that_reads_but_never_answers_does_not_count_as_delivered(
 
     assert error.value.uncertain is True
     assert "did not confirm" in str(error.value)
-    assert printer.wait_for(10) == b"label\n\x1dr\x01"
+    assert printer.wait_for(len(b"label\n\x1dr\x01")) == b"label\n\x1dr\x01"
 
 
 def test_an_xoff_is_not_taken_for_the_answer(printer: PtyPrinter) -> None:
