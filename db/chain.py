@@ -146,9 +146,7 @@ def reading_values_content(values: Sequence[Any]) -> dict[str, Any]:
     return content
 
 
-def drop_off_values_content(
-    values: Sequence[Any], reading: Sequence[Any] | None
-) -> dict[str, Any]:
+def drop_off_values_content(values: Sequence[Any], reading: Sequence[Any] | None) -> dict[str, Any]:
     """A drop-off row's content (everything except its own hash) from its values in
     ``DROP_OFF_CONTENT_COLUMNS`` order and its reading's, or ``None`` without one."""
     content = dict(zip(DROP_OFF_CONTENT_COLUMNS, values, strict=True))

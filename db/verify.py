@@ -13,7 +13,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
@@ -128,12 +128,15 @@ _AUDIT_LINKS = (
 )
 # Every station with links, found through the (station_id, chain_seq) index one
 # station at a time (a loose index scan) instead of reading every row.
-_STATIONS = " UNION ".join(
-    f"SELECT x FROM (WITH RECURSIVE s(x) AS (SELECT min(station_id) FROM {table} UNION ALL"
-    f" SELECT (SELECT min(station_id) FROM {table} WHERE station_id > s.x) FROM s"
-    " WHERE s.x IS NOT NULL) SELECT x FROM s WHERE x IS NOT NULL)"
-    for table in ("drop_off", "audit_entry")
-) + " UNION SELECT station_id FROM label_sequence"
+_STATIONS = (
+    " UNION ".join(
+        f"SELECT x FROM (WITH RECURSIVE s(x) AS (SELECT min(station_id) FROM {table} UNION ALL"
+        f" SELECT (SELECT min(station_id) FROM {table} WHERE station_id > s.x) FROM s"
+        " WHERE s.x IS NOT NULL) SELECT x FROM s WHERE x IS NOT NULL)"
+        for table in ("drop_off", "audit_entry")
+    )
+    + " UNION SELECT station_id FROM label_sequence"
+)
 # The stored hash of one link, wherever it is.
 _LINK_HASH = (
     "SELECT content_hash FROM drop_off WHERE station_id = ? AND chain_seq = ?"
@@ -297,9 +300,7 @@ def _link_hash(row: Sequence[Any]) -> str:
         return chain_hash(audit_values_content(row[:_AUDIT_WIDTH]), row[_AUDIT_WIDTH])
     reading = row[_DROP_OFF_WIDTH + 2 :]
     return chain_hash(
-        drop_off_values_content(
-            row[:_DROP_OFF_WIDTH], None if reading[0] is None else reading
-        ),
+        drop_off_values_content(row[:_DROP_OFF_WIDTH], None if reading[0] is None else reading),
         row[_DROP_OFF_WIDTH],
     )
 
@@ -403,18 +404,24 @@ def verify_chain(
     )
 
 
+def heads_in(connection: Connection) -> tuple[Anchor, ...]:
+    """Each station's newest link as its head row names it, read in ``connection``'s
+    transaction (so an export's anchors belong to the snapshot its rows come from)."""
+    rows = connection.execute(
+        select(
+            col(LabelSequence.station_id),
+            col(LabelSequence.chain_seq),
+            col(LabelSequence.chain_hash),
+        ).order_by(col(LabelSequence.station_id))
+    )
+    return tuple(Anchor(station, seq, digest) for station, seq, digest in rows if seq > 0)
+
+
 def chain_heads(engine: Engine) -> tuple[Anchor, ...]:
     """Each station's newest link, as its head row names it: the anchors to print on a
     slip or carry in an export (cheap: no walk; ``verify_chain`` checks them)."""
     with read_session(engine) as session:
-        rows = session.execute(
-            select(LabelSequence).order_by(col(LabelSequence.station_id))
-        ).scalars()
-        return tuple(
-            Anchor(head.station_id, head.chain_seq, head.chain_hash)
-            for head in rows
-            if head.chain_seq > 0
-        )
+        return heads_in(session.connection())
 
 
 # -- the last verified anchors (``counter verify --since-last``) -----------------------
