@@ -6,7 +6,8 @@ configured one, its ``-wal``, ``-shm`` or ``-journal``, nor any SQLite file, thr
 symlink either, not even with ``--force``. An existing regular file is replaced only
 with ``--force``. A regular file is written through a temporary file in the same folder
 and a rename (a new one with mode 0600); a device or pipe, and ``-`` (standard output),
-are written directly.
+are written directly once the export is whole (it is made in an anonymous temporary
+file first). Rows are written as they are read: memory does not grow with the period.
 """
 
 from __future__ import annotations
