@@ -303,6 +303,8 @@ def export_rows(
 
 def _values(row: ExportRow | Mapping[str, Any]) -> Sequence[Any]:
     """An export row as values in column order (a dict with the columns as keys too)."""
+    if type(row) is tuple:  # what read_export gives: the common case, checked first
+        return row
     if isinstance(row, Mapping):
         return [row[column] for column in EXPORT_COLUMNS]
     return row
