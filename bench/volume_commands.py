@@ -13,6 +13,7 @@ import os
 import sqlite3
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -202,16 +203,24 @@ def measure_export(database: Path, counter: Counter, folder: Path) -> list[tuple
 
 
 def measure_verify(database: Path, counter: Counter) -> list[tuple[str, str]]:
-    command, baseline = [], []
+    # Every plain verify that passes keeps its anchors in DATABASE.verified, the
+    # starting point of --since-last; a leftover from an older run must not count.
+    verified = database.with_name(database.name + ".verified")
+    verified.unlink(missing_ok=True)
+    command: list[Process] = []
+    baseline: list[Process] = []
     walked = ""
     for _ in range(RUNS):
-        command.append(counter.run("verify").seconds)
+        command.append(counter.run("verify"))
         result = bare("verify", str(database))
-        baseline.append(result.seconds)
+        baseline.append(result)
         walked = result.stdout.strip()
-    seconds, bare_seconds = statistics.median(command), statistics.median(baseline)
-    help_text = counter.run("verify", "--help").stdout
-    since_last = "--since-last" in help_text
+    seconds = statistics.median(p.seconds for p in command)
+    bare_seconds = statistics.median(p.seconds for p in baseline)
+    memory = statistics.median(p.max_rss for p in command)
+    bare_memory = statistics.median(p.max_rss for p in baseline)
+    since_last = [counter.run("verify", "--since-last") for _ in range(RUNS)]
+    walked_since = since_last[-1].stdout.splitlines()
     return [
         ("verify", f"bare walk: {walked}"),
         compared(
@@ -222,28 +231,43 @@ def measure_verify(database: Path, counter: Counter) -> list[tuple[str, str]]:
             seconds <= 1.5 * bare_seconds,
             unit=lambda s: f"{s:.1f} s",
         ),
+        compared(
+            "  counter verify peak memory (max RSS)",
+            memory,
+            bare_memory,
+            "< 100 MB",
+            memory < 100_000_000,
+            unit=lambda b: f"{b / MIB:.0f} MiB",
+        ),
         (
-            "  counter verify --since-last (aim < 1 s)",
-            f"{ms(counter.run('verify', '--since-last').seconds)}"
-            if since_last
-            else "not available (the option does not exist yet)",
+            "  counter verify --since-last, nothing added (aim < 1 s)",
+            f"{ms(statistics.median(p.seconds for p in since_last))}"
+            f" ({next((line for line in walked_since if 'OK' in line), '?')})",
         ),
     ]
 
 
-def run() -> list[tuple[str, str]]:
+def run(parts: tuple[str, ...] = ("totals", "export", "verify")) -> list[tuple[str, str]]:
+    """The figures of ``parts`` (``totals``, ``export``, ``verify``)."""
     database = million_database()
     with tempfile.TemporaryDirectory(prefix="bench-volume-") as tmp:
         folder = Path(tmp)
         counter = Counter(database, folder)
         figures: list[tuple[str, str]] = []
-        for measure in (
-            lambda: measure_totals(database, counter),
-            lambda: measure_export(database, counter, folder),
-            lambda: measure_verify(database, counter),
-        ):
+        measures: dict[str, Callable[[], list[tuple[str, str]]]] = {
+            "totals": lambda: measure_totals(database, counter),
+            "export": lambda: measure_export(database, counter, folder),
+            "verify": lambda: measure_verify(database, counter),
+        }
+        for measure in (measures[part] for part in parts):
             try:
                 figures.extend(measure())
             except Exception as exc:  # one failure must not hide the other figures
                 figures.append(("FAILED", f"{type(exc).__name__}: {exc}"))
     return figures
+
+
+if __name__ == "__main__":
+    # python -m bench.volume_commands [totals] [export] [verify]: only those figures.
+    for figure, value in run(tuple(sys.argv[1:]) or ("totals", "export", "verify")):
+        print(f"{figure:<55} {value}")

@@ -27,11 +27,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from db.models import AuditEntry, CapturedReading, DropOff, format_utc
+from db.models import AuditEntry, CapturedReading, DropOff, stored_utc_text
 
 GENESIS_HASH = "0" * 64
 
@@ -83,69 +83,112 @@ def canonical_json(content: Mapping[str, Any]) -> bytes:
     ).encode("utf-8")
 
 
-def reading_content(reading: CapturedReading) -> dict[str, Any]:
-    return {
-        "id": reading.id,
-        "weight": reading.weight,
-        "unit": reading.unit,
-        "grams": reading.grams,
-        "stable": reading.stable,
-        "net": reading.net,
-        "tare": reading.tare,
-        "raw_frame": reading.raw_frame.hex(),
-        "received_at": format_utc(reading.received_at),
-        "protocol": reading.protocol,
-        "port": reading.port,
-    }
+# The columns of each link's content, in the order the ``*_values_content`` functions
+# take them: a reader of many rows selects them in this order and passes plain tuples.
+DROP_OFF_CONTENT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "station_id",
+    "chain_seq",
+    "label_no",
+    "label_code",
+    "recorded_at",
+    "visit_id",
+    "classification",
+    "category_code",
+    "category_name",
+    "eural_code",
+    "weight_grams",
+    "weight_source",
+    "operator",
+    "reading_id",
+    "voids_id",
+    "reason",
+    # Migration 0006. In the content only when the row has one (see
+    # drop_off_values_content): rows from before it keep their hashes.
+    "corrects_id",
+)
+READING_CONTENT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "weight",
+    "unit",
+    "grams",
+    "stable",
+    "net",
+    "tare",
+    "raw_frame",
+    "received_at",
+    "protocol",
+    "port",
+)
+AUDIT_CONTENT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "station_id",
+    "chain_seq",
+    "at",
+    "actor",
+    "action",
+    "entity",
+    "entity_id",
+    "detail",
+)
 
 
-def drop_off_content(drop_off: DropOff, reading: CapturedReading | None) -> dict[str, Any]:
-    """Everything a drop-off row says, except its own hash.
+def _flag(value: bool | int | None) -> bool | None:
+    """A stored boolean (SQLite keeps 0 and 1) as the JSON boolean the hash holds."""
+    return None if value is None else bool(value)
+
+
+def reading_values_content(values: Sequence[Any]) -> dict[str, Any]:
+    """A captured reading's content from its values in ``READING_CONTENT_COLUMNS``
+    order; times as stored text or datetimes, flags as booleans or 0/1."""
+    content = dict(zip(READING_CONTENT_COLUMNS, values, strict=True))
+    content["stable"] = _flag(content["stable"])
+    content["net"] = _flag(content["net"])
+    content["raw_frame"] = bytes(content["raw_frame"]).hex()
+    content["received_at"] = stored_utc_text(content["received_at"])
+    return content
+
+
+def drop_off_values_content(values: Sequence[Any], reading: Sequence[Any] | None) -> dict[str, Any]:
+    """A drop-off row's content (everything except its own hash) from its values in
+    ``DROP_OFF_CONTENT_COLUMNS`` order and its reading's, or ``None`` without one.
 
     ``corrects_id`` (migration 0006) is named only when the row has one: rows from
     before it keep their hashes, and a correction's link to its original is covered
     (setting, changing or clearing it afterwards breaks the chain).
     """
-    content: dict[str, Any] = {
-        "table": "drop_off",
-        "id": drop_off.id,
-        "station_id": drop_off.station_id,
-        "chain_seq": drop_off.chain_seq,
-        "label_no": drop_off.label_no,
-        "label_code": drop_off.label_code,
-        "recorded_at": format_utc(drop_off.recorded_at),
-        "visit_id": drop_off.visit_id,
-        "classification": drop_off.classification,
-        "category_code": drop_off.category_code,
-        "category_name": drop_off.category_name,
-        "eural_code": drop_off.eural_code,
-        "weight_grams": drop_off.weight_grams,
-        "weight_source": drop_off.weight_source,
-        "operator": drop_off.operator,
-        "reading_id": drop_off.reading_id,
-        "reading": None if reading is None else reading_content(reading),
-        "voids_id": drop_off.voids_id,
-        "reason": drop_off.reason,
-    }
-    if drop_off.corrects_id is not None:
-        content["corrects_id"] = drop_off.corrects_id
+    content = dict(zip(DROP_OFF_CONTENT_COLUMNS, values, strict=True))
+    if content["corrects_id"] is None:
+        del content["corrects_id"]
+    content["table"] = "drop_off"
+    content["recorded_at"] = stored_utc_text(content["recorded_at"])
+    content["reading"] = None if reading is None else reading_values_content(reading)
     return content
+
+
+def audit_values_content(values: Sequence[Any]) -> dict[str, Any]:
+    """An audit entry's content from its values in ``AUDIT_CONTENT_COLUMNS`` order."""
+    content = dict(zip(AUDIT_CONTENT_COLUMNS, values, strict=True))
+    content["table"] = "audit_entry"
+    content["at"] = stored_utc_text(content["at"])
+    return content
+
+
+def reading_content(reading: CapturedReading) -> dict[str, Any]:
+    return reading_values_content([getattr(reading, c) for c in READING_CONTENT_COLUMNS])
+
+
+def drop_off_content(drop_off: DropOff, reading: CapturedReading | None) -> dict[str, Any]:
+    """Everything a drop-off row says, except its own hash."""
+    return drop_off_values_content(
+        [getattr(drop_off, c) for c in DROP_OFF_CONTENT_COLUMNS],
+        None if reading is None else [getattr(reading, c) for c in READING_CONTENT_COLUMNS],
+    )
 
 
 def audit_content(entry: AuditEntry) -> dict[str, Any]:
     """Everything an audit entry says, except its own hash."""
-    return {
-        "table": "audit_entry",
-        "id": entry.id,
-        "station_id": entry.station_id,
-        "chain_seq": entry.chain_seq,
-        "at": format_utc(entry.at),
-        "actor": entry.actor,
-        "action": entry.action,
-        "entity": entry.entity,
-        "entity_id": entry.entity_id,
-        "detail": entry.detail,
-    }
+    return audit_values_content([getattr(entry, c) for c in AUDIT_CONTENT_COLUMNS])
 
 
 def chain_hash(content: Mapping[str, Any], prev_hash: str) -> str:

@@ -41,22 +41,30 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, TextIO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import Connection, String, bindparam, select, text, type_coerce
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from db.domain import STATION_TZ, Classification
 from db.engine import DatabaseError, DatabaseProblem, read_session
-from db.models import DropOff, UtcDateTime
-from db.queries import corrected_by_label, corrects_label, day_bounds, not_a_void, voided_condition
+from db.models import DropOff, UtcDateTime, parse_stored_utc
+from db.queries import (
+    corrected_by_label,
+    corrects_label,
+    day_bounds,
+    not_a_void,
+    voided_condition,
+)
 
 # The sheet's order of classifications, as the plain text the export writes.
 _CLASSIFICATIONS: tuple[str, ...] = tuple(c.value for c in Classification)
@@ -86,6 +94,9 @@ _KG = Decimal("0.001")
 # tonnes, to the gram) always come back as the exact decimal written. It is also all
 # the precision Excel keeps.
 XLSX_MAX_DIGITS = 15
+
+# Rows fetched from SQLite per step of the export's cursor.
+_ROWS_PER_FETCH = 2000
 
 
 # The first characters that make a spreadsheet read a cell as a formula (OWASP).
@@ -127,9 +138,11 @@ def spreadsheet_text(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
-def json_text(value: Any, indent: int = 2) -> str:
+def json_text(value: Any, indent: int = 2, level: int = 0) -> str:
     """``value`` as JSON laid out like ``json.dumps(value, indent=indent)``, but with a
     ``Decimal`` written as a JSON number with its own digits (``12.340``, ``0.3000``).
+    ``level`` lays it out as nested that deep in a larger document (its inner lines
+    indented ``indent * (level + 1)``), so a document can be written piece by piece.
 
     Takes dicts with string keys, lists, tuples, strings, integers, booleans, ``None``
     and finite ``Decimal`` values; a float raises ``TypeError``, so none slips in.
@@ -169,7 +182,7 @@ def json_text(value: Any, indent: int = 2) -> str:
         else:
             raise TypeError(f"{type(item).__name__} is not written to JSON: {item!r}")
 
-    encode(value, 0)
+    encode(value, level)
     return "".join(parts)
 
 
@@ -184,15 +197,52 @@ _COUNT_FROM_TABLE = text(
 ).bindparams(bindparam("start", type_=UtcDateTime()), bindparam("end", type_=UtcDateTime()))
 
 
-def export_rows(
-    engine: Engine, start_day: date, end_day: date, tz: ZoneInfo = STATION_TZ
-) -> list[dict[str, Any]]:
-    """Drop-offs of the local days ``start_day`` to ``end_day`` inclusive, oldest first.
+ExportRow = tuple[Any, ...]
+"""One drop-off of an export: its values in ``EXPORT_COLUMNS`` order, as written
+(``recorded_at`` local ISO text, ``weight_kg`` text with three decimals, ``voided`` a
+boolean, the rest text or ``None``)."""
 
-    Raises :class:`ExportIncomplete` when the rows found disagree with a count of the
-    table itself (a damaged index), and :class:`~db.engine.DatabaseError` when the
-    database cannot be read.
+
+@dataclass(frozen=True, slots=True)
+class ExportReading:
+    """One consistent snapshot of a period: the chain's anchors (each station's newest
+    link, whole hash) and the period's rows, read one at a time as they are consumed.
+    Consuming ``rows`` to the end recounts the period from the table itself and raises
+    :class:`ExportIncomplete` when they disagree."""
+
+    anchors: tuple[str, ...]
+    rows: Iterator[ExportRow]
+
+
+def _kg_text(grams: int) -> str:
+    """``grams_to_kg_text`` by integer arithmetic, for one call per exported row."""
+    sign = "-" if grams < 0 else ""
+    whole, rest = divmod(abs(grams), 1000)
+    return f"{sign}{whole}.{rest:03d}"
+
+
+def _local_text(stored: str, tz: ZoneInfo) -> str:
+    """A stored UTC time as local ISO text to the second (``2024-03-31T03:15:00+02:00``)."""
+    moment = datetime.fromisoformat(stored)
+    if moment.tzinfo is None:  # not written by this program: see parse_stored_utc
+        moment = parse_stored_utc(stored)
+    return moment.astimezone(tz).isoformat(timespec="seconds")
+
+
+@contextmanager
+def read_export(
+    engine: Engine, start_day: date, end_day: date, tz: ZoneInfo = STATION_TZ
+) -> Iterator[ExportReading]:
+    """The drop-offs of the local days ``start_day`` to ``end_day`` inclusive, oldest
+    first, streamed from one read transaction that lasts as long as the block.
+
+    Rows come through a Core ``select`` with ``yield_per``, each a plain tuple, so
+    memory does not grow with the period. Raises :class:`ExportIncomplete` (at the end
+    of ``rows``) when the rows disagree with a count of the table itself (a damaged
+    index), and :class:`~db.engine.DatabaseError` when the database cannot be read.
     """
+    from db.verify import heads_in
+
     if end_day < start_day:
         raise ValueError(f"the period ends ({end_day}) before it starts ({start_day})")
     start, _ = day_bounds(start_day, tz)
@@ -203,7 +253,18 @@ def export_rows(
     )
     statement = (
         select(
-            DropOff,
+            col(DropOff.id),
+            col(DropOff.label_code),
+            # The stored text itself: parsed once here, not once more by its type.
+            type_coerce(col(DropOff.recorded_at), String()),
+            col(DropOff.station_id),
+            col(DropOff.visit_id),
+            col(DropOff.classification),
+            col(DropOff.category_code),
+            col(DropOff.eural_code),
+            col(DropOff.weight_grams),
+            col(DropOff.weight_source),
+            col(DropOff.operator),
             voided_condition().label("voided"),
             corrects_label(),
             corrected_by_label(),
@@ -215,35 +276,76 @@ def export_rows(
             col(DropOff.recorded_at) < end,
         )
         .order_by(col(DropOff.recorded_at), col(DropOff.station_id), col(DropOff.label_no))
+        .execution_options(yield_per=_ROWS_PER_FETCH)
     )
-    with read_session(engine) as session:
-        rows = [
-            {
-                "id": row.id,
-                "label_code": row.label_code,
-                "recorded_at": row.recorded_at.astimezone(tz).isoformat(timespec="seconds"),
-                "station_id": row.station_id,
-                "visit_id": row.visit_id,
-                "classification": row.classification,
-                "category": row.category_code,
-                "eural_code": row.eural_code,
-                "weight_kg": grams_to_kg_text(row.weight_grams),
-                "weight_source": row.weight_source,
-                "operator": row.operator,
-                "voided": bool(voided),
-                "corrects": corrects,
-                "corrected_by": corrected_by,
-                "void_reason": reason,
-            }
-            for row, voided, corrects, corrected_by, reason in session.execute(statement)
-        ]
-        expected, expected_voided = session.execute(
+
+    def rows(connection: Connection) -> Iterator[ExportRow]:
+        found = found_voided = 0
+        for (
+            id_,
+            label_code,
+            recorded_at,
+            station_id,
+            visit_id,
+            classification,
+            category,
+            eural_code,
+            grams,
+            weight_source,
+            operator,
+            voided,
+            corrects,
+            corrected_by,
+            reason,
+        ) in connection.execute(statement):
+            found += 1
+            if voided:
+                found_voided += 1
+            yield (
+                id_,
+                label_code,
+                _local_text(recorded_at, tz),
+                station_id,
+                visit_id,
+                classification,
+                category,
+                eural_code,
+                _kg_text(grams),
+                weight_source,
+                operator,
+                bool(voided),
+                corrects,
+                corrected_by,
+                reason,
+            )
+        expected, expected_voided = connection.execute(
             _COUNT_FROM_TABLE, {"start": start, "end": end}
         ).one()
-    found_voided = sum(1 for row in rows if row["voided"])
-    if (len(rows), found_voided) != (expected, expected_voided):
-        raise ExportIncomplete(int(expected), len(rows), int(expected_voided), found_voided)
-    return rows
+        if (found, found_voided) != (expected, expected_voided):
+            raise ExportIncomplete(int(expected), found, int(expected_voided), found_voided)
+
+    with read_session(engine) as session:
+        connection = session.connection()
+        anchors = tuple(anchor.text(64) for anchor in heads_in(connection))
+        yield ExportReading(anchors, rows(connection))
+
+
+def export_rows(
+    engine: Engine, start_day: date, end_day: date, tz: ZoneInfo = STATION_TZ
+) -> list[dict[str, Any]]:
+    """The rows of :func:`read_export` as dicts with the columns as keys, all in
+    memory (for a small period; the ``counter export`` command streams instead)."""
+    with read_export(engine, start_day, end_day, tz) as reading:
+        return [dict(zip(EXPORT_COLUMNS, row, strict=True)) for row in reading.rows]
+
+
+def _values(row: ExportRow | Mapping[str, Any]) -> Sequence[Any]:
+    """An export row as values in column order (a dict with the columns as keys too)."""
+    if type(row) is tuple:  # what read_export gives: the common case, checked first
+        return row
+    if isinstance(row, Mapping):
+        return [row[column] for column in EXPORT_COLUMNS]
+    return row
 
 
 def _csv_value(column: str, value: Any) -> str:
@@ -256,40 +358,96 @@ def _csv_value(column: str, value: Any) -> str:
     return spreadsheet_text(str(value))
 
 
-def write_csv(rows: Sequence[dict[str, Any]], stream: TextIO) -> None:
-    """Header and rows as RFC 4180 CSV. Open files with ``newline=""``."""
+def _csv_text(value: Any) -> str:
+    """A text cell: ``_csv_value`` with text, the common case, taken first."""
+    if value.__class__ is str:
+        return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+    return _csv_value("", value)
+
+
+def _csv_number(value: Any) -> str:
+    return value if value.__class__ is str else _csv_value("weight_kg", value)
+
+
+def _csv_flag(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return _csv_value("voided", value)
+
+
+# write_csv spells the columns out by position.
+assert EXPORT_COLUMNS.index("weight_kg") == 8 and EXPORT_COLUMNS.index("voided") == 11
+assert EXPORT_COLUMNS[12:] == ("corrects", "corrected_by", "void_reason")
+
+
+def write_csv(rows: Iterable[ExportRow | Mapping[str, Any]], stream: TextIO) -> int:
+    """Header and rows as RFC 4180 CSV, written as they come; returns the number of
+    rows. Open files with ``newline=""``."""
     writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
+    write, text, number, flag = writer.writerow, _csv_text, _csv_number, _csv_flag
+    count = 0
     for row in rows:
-        writer.writerow([_csv_value(column, row[column]) for column in EXPORT_COLUMNS])
+        v = _values(row)
+        # Spelled out: this runs once per drop-off, a few hundred thousand times a year.
+        write(
+            (
+                text(v[0]),
+                text(v[1]),
+                text(v[2]),
+                text(v[3]),
+                text(v[4]),
+                text(v[5]),
+                text(v[6]),
+                text(v[7]),
+                number(v[8]),
+                text(v[9]),
+                text(v[10]),
+                flag(v[11]),
+                text(v[12]),
+                text(v[13]),
+                text(v[14]),
+            )
+        )
+        count += 1
+    return count
 
 
 def write_json(
-    rows: Sequence[dict[str, Any]],
+    rows: Iterable[ExportRow | Mapping[str, Any]],
     stream: TextIO,
     *,
     start_day: date,
     end_day: date,
     anchors: Sequence[str] = (),
-) -> None:
+) -> int:
     """One JSON object: the period, the chain's anchors when the export was made (one
     per station, ``STATION:NUMBER:HASH``, for ``counter verify --anchor``), the columns
     and the drop-offs (objects with the columns as keys, in column order);
-    ``weight_kg`` is a JSON number (``12.340``)."""
-    document = {
+    ``weight_kg`` is a JSON number (``12.340``). Laid out as :func:`json_text` lays out
+    the whole object, but written one drop-off at a time; returns their number."""
+    head = {
         "period": {"from": start_day.isoformat(), "to": end_day.isoformat()},
         "chain_anchors": list(anchors),
         "columns": list(EXPORT_COLUMNS),
-        "drop_offs": [
-            {
-                column: Decimal(row[column]) if column == "weight_kg" else row[column]
-                for column in EXPORT_COLUMNS
-            }
-            for row in rows
-        ],
     }
-    stream.write(json_text(document))
-    stream.write("\n")
+    stream.write("{")
+    for key, value in head.items():
+        stream.write(f"\n  {json.dumps(key)}: {json_text(value, level=1)},")
+    stream.write('\n  "drop_offs": ')
+    weight = EXPORT_COLUMNS.index("weight_kg")
+    count = 0
+    for row in rows:
+        values = list(_values(row))
+        values[weight] = Decimal(values[weight])
+        stream.write("[\n    " if count == 0 else ",\n    ")
+        stream.write(json_text(dict(zip(EXPORT_COLUMNS, values, strict=True)), level=2))
+        count += 1
+    stream.write("[]" if count == 0 else "\n  ]")
+    stream.write("\n}\n")
+    return count
 
 
 def _kg_cell(value: Decimal | str) -> Decimal:
@@ -300,7 +458,59 @@ def _kg_cell(value: Decimal | str) -> Decimal:
     return kg
 
 
-def period_totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+_ZERO_KG = Decimal("0.000")
+TotalsKey = tuple[str, str, str | None]
+
+
+class PeriodTotals:
+    """Kilograms and counts of export rows that were not voided, added up as the rows
+    pass (:meth:`add`); :meth:`result` gives them as :func:`period_totals` does."""
+
+    def __init__(self) -> None:
+        self.kg: dict[TotalsKey, Decimal] = {}
+        self.count: dict[TotalsKey, int] = {}
+        self.voided_kg = _ZERO_KG
+        self.voided_count = 0
+
+    def add(self, values: Sequence[Any]) -> None:
+        weight = Decimal(values[_WEIGHT])
+        if values[_VOIDED]:
+            self.voided_kg += weight
+            self.voided_count += 1
+            return
+        key = (values[_CLASSIFICATION], values[_CATEGORY], values[_EURAL_CODE])
+        self.kg[key] = self.kg.get(key, _ZERO_KG) + weight
+        self.count[key] = self.count.get(key, 0) + 1
+
+    def result(self) -> dict[str, Any]:
+        kg, count = self.kg, self.count
+        order = {name: index for index, name in enumerate(_CLASSIFICATIONS)}
+        keys = sorted(kg, key=lambda k: (order.get(k[0], len(order)), -kg[k], k[1], k[2] or ""))
+        names = (*_CLASSIFICATIONS, *sorted({k[0] for k in keys} - set(_CLASSIFICATIONS)))
+        classifications = [
+            (
+                name,
+                sum((kg[k] for k in keys if k[0] == name), _ZERO_KG),
+                sum(count[k] for k in keys if k[0] == name),
+            )
+            for name in names
+        ]
+        return {
+            "classifications": classifications,
+            "categories": [(*k, kg[k], count[k]) for k in keys],
+            "total": (sum(kg.values(), _ZERO_KG), sum(count.values())),
+            "voided": (self.voided_kg, self.voided_count),
+        }
+
+
+_WEIGHT = EXPORT_COLUMNS.index("weight_kg")
+_VOIDED = EXPORT_COLUMNS.index("voided")
+_CLASSIFICATION = EXPORT_COLUMNS.index("classification")
+_CATEGORY = EXPORT_COLUMNS.index("category")
+_EURAL_CODE = EXPORT_COLUMNS.index("eural_code")
+
+
+def period_totals(rows: Iterable[ExportRow | Mapping[str, Any]]) -> dict[str, Any]:
     """Kilograms and counts of the export rows that were not voided.
 
     ``classifications``: ``(classification, kg, count)`` for each classification in
@@ -308,51 +518,30 @@ def period_totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     count)``, per classification heaviest first; ``total`` and ``voided``: ``(kg,
     count)``, the voided ones not counted in the others.
     """
-    kg: dict[tuple[str, str, str | None], Decimal] = {}
-    count: dict[tuple[str, str, str | None], int] = {}
-    voided_kg, voided_count = Decimal("0.000"), 0
+    totals = PeriodTotals()
     for row in rows:
-        weight = Decimal(row["weight_kg"])
-        if row["voided"]:
-            voided_kg += weight
-            voided_count += 1
-            continue
-        key = (row["classification"], row["category"], row["eural_code"])
-        kg[key] = kg.get(key, Decimal("0.000")) + weight
-        count[key] = count.get(key, 0) + 1
-    order = {name: index for index, name in enumerate(_CLASSIFICATIONS)}
-    keys = sorted(kg, key=lambda k: (order.get(k[0], len(order)), -kg[k], k[1], k[2] or ""))
-    classifications = [
-        (
-            name,
-            sum((kg[k] for k in keys if k[0] == name), Decimal("0.000")),
-            sum(count[k] for k in keys if k[0] == name),
-        )
-        for name in (*_CLASSIFICATIONS, *sorted({k[0] for k in keys} - set(_CLASSIFICATIONS)))
-    ]
-    return {
-        "classifications": classifications,
-        "categories": [(*k, kg[k], count[k]) for k in keys],
-        "total": (sum(kg.values(), Decimal("0.000")), sum(count.values())),
-        "voided": (voided_kg, voided_count),
-    }
+        totals.add(_values(row))
+    return totals.result()
 
 
 def write_xlsx(
-    rows: Sequence[dict[str, Any]],
+    rows: Iterable[ExportRow | Mapping[str, Any]],
     target: Path | str | IO[bytes],
     *,
     start_day: date,
     end_day: date,
     tz: ZoneInfo = STATION_TZ,
     anchors: Sequence[str] = (),
-) -> None:
-    """An Excel workbook (to a file name or a binary stream) with two sheets.
+) -> int:
+    """An Excel workbook (to a file name or a binary stream) with two sheets, written
+    with openpyxl's write-only mode: rows go to the sheet as they come, and memory does
+    not grow with them. Returns the number of drop-offs.
 
     ``drop-offs``: a bold header, then the rows. ``weight_kg`` is a number cell written
     from a ``Decimal`` formatted ``0.000``; a weight with more than ``XLSX_MAX_DIGITS``
     significant digits, which the cell could not hold exactly, raises ``ValueError``.
-    ``voided`` is a boolean cell; the rest text cells (see :func:`spreadsheet_text`).
+    ``voided`` is a boolean cell; the rest text cells (see :func:`spreadsheet_text`:
+    none starts with ``=``, so none is read as a formula).
 
     ``totals``: the period (date cells), its time zone and the chain's anchors when
     the export was made (a row ``chain`` per station, for ``counter verify --anchor``),
@@ -360,59 +549,99 @@ def write_xlsx(
     category or fraction, in total and voided.
     """
     from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
     from openpyxl.styles import Font
-    from openpyxl.worksheet.worksheet import Worksheet
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-    def append(sheet: Worksheet, values: Sequence[Any], *, bold: bool = False) -> None:
+    bold = Font(bold=True)
+
+    def text(value: str) -> str:
+        # A character XLSX cannot hold (a control character) shows as U+FFFD.
+        return str(ILLEGAL_CHARACTERS_RE.sub("\ufffd", spreadsheet_text(value)))
+
+    def cells(
+        sheet: WriteOnlyWorksheet, values: Sequence[Any], *, heading: bool = False
+    ) -> list[Any]:
         """One row: text as text cells, a Decimal as a ``0.000`` number cell."""
-        sheet.append([None] * len(values))
-        for index, value in enumerate(values, start=1):
-            cell = sheet.cell(row=sheet.max_row, column=index)
+        row: list[Any] = []
+        for value in values:
             if isinstance(value, str):
-                # A character XLSX cannot hold (a control character) shows as U+FFFD.
-                cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", spreadsheet_text(value))
-                cell.data_type = "s"  # text, even when it starts with "="
+                value = text(value)
             elif isinstance(value, Decimal):
-                cell.value = _kg_cell(value)
+                cell = WriteOnlyCell(sheet, _kg_cell(value))
                 cell.number_format = "0.000"
+                value = cell
             elif isinstance(value, date):
-                cell.value = value
+                cell = WriteOnlyCell(sheet, value)
                 cell.number_format = "yyyy-mm-dd"
-            else:
-                cell.value = value
-            if bold:
-                cell.font = Font(bold=True)
+                value = cell
+            if heading:
+                cell = value if hasattr(value, "font") else WriteOnlyCell(sheet, value)
+                cell.font = bold
+                value = cell
+            row.append(value)
+        return row
 
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None  # a new workbook always has one sheet
-    sheet.title = "drop-offs"
-    append(sheet, EXPORT_COLUMNS, bold=True)
-    for row in rows:
-        append(
-            sheet,
-            [
-                Decimal(row[column]) if column == "weight_kg" else row[column]
-                for column in EXPORT_COLUMNS
-            ],
-        )
+    workbook = Workbook(write_only=True)
+    try:
+        return _fill_workbook(workbook, cells, rows, target, start_day, end_day, tz, anchors)
+    except BaseException:
+        _discard(workbook)
+        raise
+
+
+def _discard(workbook: Any) -> None:
+    """Close and remove what a write-only workbook that will not be saved has written
+    so far: each sheet's rows wait in a temporary file of openpyxl's own."""
+    for sheet in workbook.worksheets:
+        writer = getattr(sheet, "_writer", None)
+        if writer is None:
+            continue
+        with suppress(Exception):
+            sheet.close()
+        with suppress(OSError, ValueError):
+            writer.cleanup()
+
+
+def _fill_workbook(
+    workbook: Any,
+    cells: Callable[..., list[Any]],
+    rows: Iterable[ExportRow | Mapping[str, Any]],
+    target: Path | str | IO[bytes],
+    start_day: date,
+    end_day: date,
+    tz: ZoneInfo,
+    anchors: Sequence[str],
+) -> int:
+    sheet = workbook.create_sheet("drop-offs")
     sheet.freeze_panes = "A2"
+    sheet.append(cells(sheet, EXPORT_COLUMNS, heading=True))
+    totals = PeriodTotals()
+    count = 0
+    for row in rows:
+        values = list(_values(row))
+        totals.add(values)
+        values[_WEIGHT] = Decimal(values[_WEIGHT])
+        sheet.append(cells(sheet, values))
+        count += 1
 
-    totals = period_totals(rows)
+    result = totals.result()
     summary = workbook.create_sheet("totals")
     # The period and the chain's anchors, one labelled row each.
-    append(summary, ["from", start_day])
-    append(summary, ["to", end_day])
-    append(summary, ["time_zone", tz.key])
+    summary.append(cells(summary, ["from", start_day]))
+    summary.append(cells(summary, ["to", end_day]))
+    summary.append(cells(summary, ["time_zone", tz.key]))
     for anchor in anchors:
-        append(summary, ["chain", anchor])
+        summary.append(cells(summary, ["chain", anchor]))
     summary.append([])
-    append(summary, ["classification", "category", "eural_code", "kg", "count"], bold=True)
-    for name, kg, count in totals["classifications"]:
-        append(summary, [name, None, None, kg, count])
-    for classification, category, eural_code, kg, count in totals["categories"]:
-        append(summary, [classification, category, eural_code, kg, count])
-    append(summary, ["total", None, None, *totals["total"]], bold=True)
-    append(summary, ["voided", None, None, *totals["voided"]])
+    summary.append(
+        cells(summary, ["classification", "category", "eural_code", "kg", "count"], heading=True)
+    )
+    for name, kg, number in result["classifications"]:
+        summary.append(cells(summary, [name, None, None, kg, number]))
+    for classification, category, eural_code, kg, number in result["categories"]:
+        summary.append(cells(summary, [classification, category, eural_code, kg, number]))
+    summary.append(cells(summary, ["total", None, None, *result["total"]], heading=True))
+    summary.append(cells(summary, ["voided", None, None, *result["voided"]]))
     workbook.save(target if not isinstance(target, Path) else str(target))
+    return count

@@ -60,6 +60,29 @@ def format_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(_UTC_TEXT_FORMAT)
 
 
+def parse_stored_utc(value: str) -> datetime:
+    """A stored time's text as an aware UTC datetime (text without an offset, written
+    by something else than this module, is taken as UTC: the only convention here)."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def stored_utc_text(value: str | datetime) -> str:
+    """What ``format_utc`` makes of a stored time, from the stored text itself.
+
+    Text this module wrote is already in that form (32 characters, ``T``, ``+00:00``)
+    and is returned as it is, so a reader of many rows converts nothing; other text is
+    parsed and formatted, as reading it as a datetime would.
+    """
+    if isinstance(value, datetime):
+        return format_utc(value)
+    if len(value) == 32 and value[10] == "T" and value.endswith("+00:00"):
+        return value
+    return format_utc(parse_stored_utc(value))
+
+
 def _sql_in(values: Iterable[StrEnum]) -> str:
     return "(" + ", ".join(f"'{value}'" for value in values) + ")"
 
@@ -92,13 +115,14 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
-        if not isinstance(parsed, datetime):
+        if isinstance(value, str):
+            return parse_stored_utc(value)
+        if not isinstance(value, datetime):
             raise TypeError(f"not a stored time: {value!r}")
-        if parsed.tzinfo is None:
+        if value.tzinfo is None:
             # Written by something else than this type; UTC is the only convention here.
-            return parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class CounterTable(SQLModel, registry=_registry):

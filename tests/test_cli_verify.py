@@ -373,3 +373,139 @@ def test_db_check_runs_the_full_check_of_the_file(
     out = capsys.readouterr().out
     assert out.startswith("Bestand: BESCHADIGD (volledige controle)")
     assert "points at a missing row of print_job" in out
+
+
+# -- --since-last ---------------------------------------------------------------------------
+
+
+def verified_record(database: Path) -> Path:
+    return database.with_name(database.name + ".verified")
+
+
+def checked_count(output: str) -> int:
+    line = next(line for line in output.splitlines() if line.startswith("Keten: OK, "))
+    return int(line.split()[2])
+
+
+def test_since_last_walks_only_the_links_added_since_the_last_verification(
+    config: str, database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = verified_record(database)
+    # No earlier verification: said so, and everything walked (the file too).
+    code, out = verify(config, capsys, "--since-last")
+    assert code == 0
+    assert f"Geen eerdere controle gevonden ({record}): alles wordt gecontroleerd" in out
+    assert "Bestand: in orde (snelle controle)" in out
+    assert checked_count(out) == 10
+    anchor = anchor_of(out)
+    assert anchor.startswith("MS01:10:")
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+    kept = [line for line in record.read_text(encoding="utf-8").splitlines() if line[:1] != "#"]
+    assert len(kept) == 1 and kept[0].startswith(anchor) and len(kept[0].split(":")[2]) == 64
+
+    fill(database, 2)  # four links more
+    code, out = verify(config, capsys, "--since-last")
+    assert code == 0
+    assert "Alleen gecontroleerd wat sinds de vorige controle is toegevoegd" in out
+    assert "Bestand:" not in out
+    assert checked_count(out) == 4
+    assert anchor_of(out).startswith("MS01:14:")
+    # Nothing new: nothing walked, the head still checked against the chain.
+    code, out = verify(config, capsys, "--since-last")
+    assert code == 0 and checked_count(out) == 0
+    # Plain verify ignores the record and walks everything.
+    code, out = verify(config, capsys)
+    assert code == 0 and checked_count(out) == 14
+
+
+def test_a_change_in_an_old_link_is_not_seen_by_since_last_but_by_plain_verify(
+    config: str, database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert verify(config, capsys)[0] == 0  # keeps the record
+    fill(database, 1)
+    with sqlite3.connect(database) as connection:
+        connection.execute("DROP TRIGGER drop_off_no_update")
+        connection.execute("UPDATE drop_off SET weight_grams = 1 WHERE chain_seq = 3")
+    code, out = verify(config, capsys, "--since-last")
+    assert code == 0  # a convenience, not proof
+    assert checked_count(out) == 2
+    code, out = verify(config, capsys)
+    assert code == 1
+    assert "Keten: GEBROKEN: afgifte MS01-000002 is gewijzigd nadat het was vastgelegd" in out
+    code, out = verify(config, capsys, "--full")
+    assert code == 1 and "GEBROKEN" in out
+
+
+def test_a_change_after_the_last_verified_link_is_found_by_since_last(
+    config: str, database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert verify(config, capsys)[0] == 0
+    fill(database, 2)
+    with sqlite3.connect(database) as connection:
+        connection.execute("DROP TRIGGER drop_off_no_update")
+        connection.execute("UPDATE drop_off SET weight_grams = 1 WHERE chain_seq = 13")
+    code, out = verify(config, capsys, "--since-last")
+    assert code == 1
+    assert "Keten: GEBROKEN: afgifte MS01-000007 is gewijzigd nadat het was vastgelegd" in out
+    # A failed check does not move the record on: the next one walks the same links.
+    code, out = verify(config, capsys, "--since-last")
+    assert code == 1 and "GEBROKEN" in out
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"garbage\n", b"MS01:10:abc\n", b"\xff\xfe\x00", b"MS01:0:" + b"0" * 64 + b"\n"],
+    ids=["empty", "garbage", "short-hash", "not-text", "position-0"],
+)
+def test_an_unreadable_record_means_walking_everything(
+    config: str, database: Path, capsys: pytest.CaptureFixture[str], content: bytes
+) -> None:
+    record = verified_record(database)
+    record.write_bytes(content)
+    code, out = verify(config, capsys, "--since-last")
+    assert code == 0
+    assert (
+        f"Het verslag van de vorige controle ({record}) is onleesbaar: alles wordt gecontroleerd"
+    ) in out
+    assert "Bestand: in orde" in out and checked_count(out) == 10
+    # ... and the passed check replaced it with a good one.
+    code, out = verify(config, capsys, "--since-last")
+    assert code == 0 and checked_count(out) == 0
+
+
+def test_an_anchor_not_in_the_database_means_walking_everything(
+    config: str, database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The record of another database with as many links: same positions, other hashes.
+    other = tmp_path / "other" / "counter.sqlite3"
+    fill(other)
+    other_config = tmp_path / "other.toml"
+    other_config.write_text(f'[database]\npath = "{other}"\n', encoding="utf-8")
+    assert verify(str(other_config), capsys)[0] == 0
+    other_anchor = verified_record(other).read_text(encoding="utf-8").splitlines()[-1]
+    verified_record(database).write_text(other_anchor + "\n", encoding="utf-8")
+    code, out = verify(config, capsys, "--since-last")
+    assert code == 0
+    assert (
+        f"Het laatst gecontroleerde anker {other_anchor[:24]} staat niet in deze database"
+    ) in out
+    assert "Bestand: in orde" in out and checked_count(out) == 10
+    # A station the record names that this database does not have: the same.
+    verified_record(database).write_text("MS99:3:" + "a" * 64 + "\n", encoding="utf-8")
+    code, out = verify(config, capsys, "--since-last")
+    assert code == 0 and "staat niet in deze database" in out and checked_count(out) == 10
+
+
+def test_an_anchor_rewritten_in_place_is_a_mismatch(
+    config: str, database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The verified link itself was changed (its stored hash kept): its hash is
+    recomputed, so since-last does not start from a link that is no longer the one."""
+    assert verify(config, capsys)[0] == 0
+    with sqlite3.connect(database) as connection:
+        connection.execute("DROP TRIGGER audit_entry_no_update")
+        connection.execute("UPDATE audit_entry SET actor = 'x' WHERE chain_seq = 10")
+    code, out = verify(config, capsys, "--since-last")
+    assert code == 1
+    assert "staat niet in deze database" in out
+    assert "GEBROKEN" in out

@@ -6,7 +6,8 @@ configured one, its ``-wal``, ``-shm`` or ``-journal``, nor any SQLite file, thr
 symlink either, not even with ``--force``. An existing regular file is replaced only
 with ``--force``. A regular file is written through a temporary file in the same folder
 and a rename (a new one with mode 0600); a device or pipe, and ``-`` (standard output),
-are written directly.
+are written directly once the export is whole (it is made in an anonymous temporary
+file first). Rows are written as they are read: memory does not grow with the period.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import io
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TextIO, cast
 
 from counter_app.cli.database import (
     CannotWrite,
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 _SQLITE_HEADER = b"SQLite format 3\x00"  # https://www.sqlite.org/fileformat.html 1.3
 _WAL_MAGIC = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")  # fileformat.html 4.1
 _DATABASE_COMPANIONS = ("-wal", "-shm", "-journal")
+_COPY_CHUNK = 1 << 20  # characters or bytes per step from a spool to its target
 
 
 def register(subparsers: Any, messages: Messages) -> None:
@@ -120,31 +124,48 @@ class _Output:
         if self.target.is_file() and not self.force:
             raise self._refusal("cli_export.output_exists")
 
-    def write(self, data: bytes) -> None:
-        """Write ``data`` completely, or leave no file behind.
+    @contextmanager
+    def writing(self, *, text: bool) -> Iterator[IO[Any]]:
+        """A stream the export is written to as it is made; the output gets all of it
+        when the block ends normally, and nothing at all when it raises.
 
         A regular file is filled as a temporary file in the same folder, which then
         takes the output's name in one step: an export that fails half-way (a full
-        disk) leaves no half file that looks like a whole one, and an earlier export
-        under the same name stays as it was. A new file gets mode 0600; a file
-        replaced with --force keeps its mode. A device or pipe is written directly.
+        disk, a damaged database) leaves no half file that looks like a whole one, and
+        an earlier export under the same name stays as it was. A new file gets mode
+        0600; a file replaced with --force keeps its mode. A device or pipe is written
+        directly, from a spool in the system's temporary folder once the export is
+        whole. ``text``: a UTF-8 text stream (``newline=""``), else a binary one.
         """
         self.check()
         target = self.target
         try:
             if target.exists() and not target.is_file():
-                with target.open("wb") as stream:
-                    stream.write(data)
+                with _spool(text=text) as spool:
+                    yield spool
+                    device = (
+                        target.open("w", encoding="utf-8", newline="")
+                        if text
+                        else target.open("wb")
+                    )
+                    with device:
+                        _copy(spool, device)
                 return
             fd, name = tempfile.mkstemp(
                 dir=target.parent, prefix=f".{target.name}.", suffix=".part"
             )
             partial = Path(name)
             try:
-                with os.fdopen(fd, "wb") as stream:
-                    stream.write(data)
-                    stream.flush()
-                    os.fsync(stream.fileno())
+                with os.fdopen(fd, "wb") as raw:
+                    if text:
+                        with io.TextIOWrapper(raw, encoding="utf-8", newline="") as wrapper:
+                            yield wrapper
+                            wrapper.flush()
+                            os.fsync(raw.fileno())
+                    else:
+                        yield raw
+                        raw.flush()
+                        os.fsync(raw.fileno())
                 os.chmod(partial, 0o600)
                 self._publish(partial)
             finally:
@@ -169,10 +190,29 @@ class _Output:
             os.replace(partial, self.target)
 
 
+@contextmanager
+def _spool(*, text: bool) -> Iterator[IO[Any]]:
+    """An anonymous temporary file: an export for a pipe, a device or standard output
+    is made here first, so a failure half-way sends nothing at all."""
+    with tempfile.TemporaryFile("w+b") as raw:
+        if not text:
+            yield raw
+            return
+        with io.TextIOWrapper(raw, encoding="utf-8", newline="") as spool:
+            yield spool
+
+
+def _copy(spool: IO[Any], target: IO[Any]) -> None:
+    spool.flush()
+    spool.seek(0)
+    while chunk := spool.read(_COPY_CHUNK):
+        target.write(chunk)
+    target.flush()
+
+
 def _export(args: argparse.Namespace, ctx: CliContext) -> int:
     def body() -> int:
-        from db.export import ExportIncomplete, export_rows, write_csv, write_json, write_xlsx
-        from db.verify import chain_heads
+        from db.export import ExportIncomplete, read_export, write_csv, write_json, write_xlsx
 
         messages = messages_for(ctx)
         start = parse_day(args.start, "--from", messages)
@@ -188,36 +228,46 @@ def _export(args: argparse.Namespace, ctx: CliContext) -> int:
                 args.output, ctx.config.database_path(), force=args.force, messages=messages
             )
             output.check()  # before reading: a refused output costs nothing
-        with open_for_reading(ctx, messages) as engine:
+        # Rows are written as they are read, into a stream the output gets only when
+        # the export is whole: never a half file, half workbook or half a pipe.
+        text = args.fmt != "xlsx"
+        writing = _spool(text=True) if output is None else output.writing(text=text)
+        with (
+            open_for_reading(ctx, messages) as engine,
+            read_export(engine, start, end, STATION_TZ) as export,
+            writing as stream,
+        ):
             try:
-                rows = export_rows(engine, start, end, STATION_TZ)
+                if args.fmt == "csv":
+                    count = write_csv(export.rows, cast(TextIO, stream))
+                elif args.fmt == "json":
+                    # The whole hash of each station's newest link: the export can
+                    # later prove with 'counter verify --anchor' that the database
+                    # still holds this state.
+                    count = write_json(
+                        export.rows,
+                        cast(TextIO, stream),
+                        start_day=start,
+                        end_day=end,
+                        anchors=export.anchors,
+                    )
+                else:
+                    count = write_xlsx(
+                        export.rows,
+                        stream,
+                        start_day=start,
+                        end_day=end,
+                        tz=STATION_TZ,
+                        anchors=export.anchors,
+                    )
             except ExportIncomplete as exc:
                 raise CannotWrite(
                     messages.t("cli_export.rows_missing", found=exc.found, expected=exc.expected)
                 ) from exc
-            # The whole hash of each station's newest link: the export can later prove
-            # with 'counter verify --anchor' that the database still holds this state.
-            anchors = [anchor.text(64) for anchor in chain_heads(engine)]
-
-        # The whole export is made in memory first, so a file or device gets either
-        # all of it or a clear message (never a half workbook and a traceback).
-        if args.fmt == "xlsx":
-            buffer = io.BytesIO()
-            write_xlsx(rows, buffer, start_day=start, end_day=end, tz=STATION_TZ, anchors=anchors)
-            data = buffer.getvalue()
-        else:
-            stream = io.StringIO(newline="")
-            if args.fmt == "csv":
-                write_csv(rows, stream)
-            else:
-                write_json(rows, stream, start_day=start, end_day=end, anchors=anchors)
             if output is None:
-                ctx.out.write(stream.getvalue())
+                _copy(stream, ctx.out)
                 return 0
-            data = stream.getvalue().encode("utf-8")
-        assert output is not None
-        output.write(data)
-        print(counted(messages, "cli_export.written", len(rows), path=args.output), file=ctx.err)
+        print(counted(messages, "cli_export.written", count, path=args.output), file=ctx.err)
         return 0
 
     return run_command(ctx, body)

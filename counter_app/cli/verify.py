@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from counter_app.cli.database import (
@@ -32,6 +34,12 @@ def register(subparsers: Any, messages: Messages) -> None:
         metavar="HASH",
         help=t("cli_help.verify_anchor"),
     )
+    verify.add_argument(
+        "--since-last",
+        action="store_true",
+        help="check only the links added since the last verification (kept in "
+        "DATABASE.verified), not the file nor older links: a quick look, not proof",
+    )
     verify.set_defaults(handler=_verify)
 
 
@@ -41,8 +49,8 @@ def register(subparsers: Any, messages: Messages) -> None:
 def _verify(args: argparse.Namespace, ctx: CliContext) -> int:
     def body() -> int:
         from db.chain import Anchor, AnchorError
-        from db.engine import DatabaseError, check_file
-        from db.verify import verify_chain
+        from db.engine import DatabaseError, check_file, database_path
+        from db.verify import verified_file, verify_chain, write_verified
 
         messages = messages_for(ctx)
         try:
@@ -50,20 +58,71 @@ def _verify(args: argparse.Namespace, ctx: CliContext) -> int:
         except AnchorError:
             raise UsageError(messages.t("cli_verify.not_an_anchor")) from None
         with open_for_reading(ctx, messages) as engine:
-            physical = check_file(engine, full=args.full)
-            print_file_check(physical, ctx, messages)
-            try:
-                report = verify_chain(engine, anchors)
-            except DatabaseError as exc:
-                print(
-                    messages.t("cli_verify.chain_unreadable", error=failure_words(exc, messages)),
-                    file=ctx.out,
-                )
-                return 1
+            record = verified_file(database_path(engine))
+            report = None
+            if args.since_last and not args.full:
+                report = _since_last(engine, anchors, record, ctx, messages)
+            if report is None:
+                # Everything: the file, then every link from each station's start.
+                physical = check_file(engine, full=args.full)
+                print_file_check(physical, ctx, messages)
+                file_ok = physical.ok
+                try:
+                    report = verify_chain(engine, anchors)
+                except DatabaseError as exc:
+                    print(
+                        messages.t(
+                            "cli_verify.chain_unreadable", error=failure_words(exc, messages)
+                        ),
+                        file=ctx.out,
+                    )
+                    return 1
+            else:
+                file_ok = True
         _print_chain_report(report, ctx, messages)
-        return 0 if physical.ok and report.ok else 1
+        if file_ok and report.ok and report.heads:
+            # The starting point of the next --since-last; a folder that cannot be
+            # written (an archived copy) only means the next one walks everything.
+            with contextlib.suppress(OSError):
+                write_verified(record, report.heads)
+        return 0 if file_ok and report.ok else 1
 
     return run_command(ctx, body)
+
+
+def _since_last(
+    engine: Any, anchors: list[Any], record: Path, ctx: CliContext, messages: Messages
+) -> Any:
+    """The report of a walk from the last verified anchors, or ``None`` (said why)
+    when they cannot be used and everything is to be walked."""
+    from db.engine import DatabaseError
+    from db.verify import (
+        SinceLastMismatch,
+        VerifiedFileUnreadable,
+        read_verified,
+        verify_chain,
+    )
+
+    try:
+        since = read_verified(record)
+    except FileNotFoundError:
+        print(messages.t("cli_verify.since_last_missing", file=record), file=ctx.out)
+        return None
+    except (OSError, VerifiedFileUnreadable):
+        print(messages.t("cli_verify.since_last_unreadable", file=record), file=ctx.out)
+        return None
+    try:
+        report = verify_chain(engine, anchors, since=since)
+    except SinceLastMismatch as exc:
+        print(
+            messages.t("cli_verify.since_last_mismatch", anchor=exc.anchor.text()),
+            file=ctx.out,
+        )
+        return None
+    except DatabaseError:
+        return None  # the whole check says what is wrong with the file
+    print(messages.t("cli_verify.since_last_only", file=record), file=ctx.out)
+    return report
 
 
 def print_file_check(physical: Any, ctx: CliContext, messages: Messages) -> None:
