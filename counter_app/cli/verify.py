@@ -37,8 +37,7 @@ def register(subparsers: Any, messages: Messages) -> None:
     verify.add_argument(
         "--since-last",
         action="store_true",
-        help="check only the links added since the last verification (kept in "
-        "DATABASE.verified), not the file nor older links: a quick look, not proof",
+        help=t("cli_help.verify_since_last"),
     )
     verify.set_defaults(handler=_verify)
 
