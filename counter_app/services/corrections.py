@@ -17,7 +17,6 @@ nothing was stored then either.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from counter_app.catalogue import CatalogueEntry
 from counter_app.services.scale import CaptureRefusal
+from counter_app.services.typed_weight import ManualWeightProblem, read_manual_weight
 from db.domain import WeightSource
 
 if TYPE_CHECKING:
@@ -102,17 +102,14 @@ CorrectOutcome = Corrected | CorrectionRefused
 _GRAM = Decimal("0.001")
 
 
-_TYPED_KG = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
-
-
-def parse_kg(text: str) -> Decimal | None:
-    """Kilograms as a person types them: ``"12,5"``, ``"12.5"``, ``" 12 "``; ``None``
-    for anything else (letters, two separators, thousands separators, exponents).
-    A ``Decimal``, never a float."""
-    cleaned = text.strip()
-    if _TYPED_KG.fullmatch(cleaned) is None:
-        return None
-    return Decimal(cleaned.replace(",", "."))
+#: A typed weight's problem as a correction's refusal (the same sentences' subjects).
+_TYPED_WEIGHT_REFUSALS: dict[ManualWeightProblem, CorrectionRefusal] = {
+    ManualWeightProblem.NOT_A_NUMBER: CorrectionRefusal.WEIGHT_NOT_A_NUMBER,
+    ManualWeightProblem.ZERO: CorrectionRefusal.WEIGHT_NOT_POSITIVE,
+    ManualWeightProblem.NEGATIVE: CorrectionRefusal.WEIGHT_NOT_POSITIVE,
+    ManualWeightProblem.OVER_CAPACITY: CorrectionRefusal.WEIGHT_TOO_HIGH,
+    ManualWeightProblem.TOO_FINE: CorrectionRefusal.WEIGHT_TOO_FINE,
+}
 
 
 class CorrectionService:
@@ -236,18 +233,16 @@ class CorrectionService:
 
     def manual_grams(self, kg: Decimal | str) -> int | CorrectionRefused:
         """A typed weight in grams, or why it cannot be recorded: not a number, zero or
-        less, above ``[scale] capacity_kg``, or finer than a gram."""
-        value = parse_kg(kg) if isinstance(kg, str) else kg
-        if value is None or not value.is_finite():
-            return CorrectionRefused(CorrectionRefusal.WEIGHT_NOT_A_NUMBER, str(kg))
-        if value <= 0:
-            return CorrectionRefused(CorrectionRefusal.WEIGHT_NOT_POSITIVE, str(kg))
+        less, above ``[scale] capacity_kg``, or finer than a gram (read as the counter
+        reads a manual weight: :func:`read_manual_weight`)."""
+        text = kg if isinstance(kg, str) else format(kg, "f") if kg.is_finite() else "x"
         capacity = self._config.scale.capacity_kg
-        if value > capacity:
-            return CorrectionRefused(CorrectionRefusal.WEIGHT_TOO_HIGH, str(kg), limit=capacity)
-        if value != value.quantize(_GRAM):
-            return CorrectionRefused(CorrectionRefusal.WEIGHT_TOO_FINE, str(kg))
-        return int(value / _GRAM)
+        grams = read_manual_weight(text, capacity)
+        if isinstance(grams, int):
+            return grams
+        refusal = _TYPED_WEIGHT_REFUSALS[grams]
+        limit = capacity if refusal is CorrectionRefusal.WEIGHT_TOO_HIGH else None
+        return CorrectionRefused(refusal, str(kg), limit=limit)
 
     # -- helpers ---------------------------------------------------------------------------
 
