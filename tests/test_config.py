@@ -808,3 +808,16 @@ def test_the_line_is_the_configured_settings_over_the_protocols_defaults() -> No
     defaults = protocol_class("toledo").serial_defaults
     assert scale.over(defaults) == SerialDefaults(4800, defaults.bytesize, "O", defaults.stopbits)
     assert parse_config("").scale.over(defaults) == defaults
+
+
+def test_the_readme_example_is_a_valid_configuration() -> None:
+    """The example a technician copies from the README is read as it stands (a table
+    written twice, or a key the code no longer knows, is caught here)."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```toml\n(language = .*?)```", readme, re.S)
+    assert example is not None
+    config = parse_config(example.group(1))
+    assert config.counter.allow_corrections is True
+    assert config.counter.settle_seconds == 15
