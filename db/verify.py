@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from db.anchor import read_chain_heads
 from db.chain import (
     GENESIS_HASH,
     Anchor,
@@ -280,13 +281,7 @@ def verify_chain(engine: Engine, anchors: Sequence[Anchor] = ()) -> ChainReport:
 
 def chain_heads(engine: Engine) -> tuple[Anchor, ...]:
     """Each station's newest link, as its head row names it: the anchors to print on a
-    slip or carry in an export (cheap: no walk; ``verify_chain`` checks them)."""
+    slip or carry in an export (cheap: no walk; ``verify_chain`` checks them). The
+    same SQL as ``counter totals`` reads through ``sqlite3`` (:mod:`db.anchor`)."""
     with read_session(engine) as session:
-        rows = session.execute(
-            select(LabelSequence).order_by(col(LabelSequence.station_id))
-        ).scalars()
-        return tuple(
-            Anchor(head.station_id, head.chain_seq, head.chain_hash)
-            for head in rows
-            if head.chain_seq > 0
-        )
+        return read_chain_heads(session.connection().exec_driver_sql)
