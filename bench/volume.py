@@ -146,6 +146,7 @@ _INSERTS = {
         "operator",
         "reading_id",
         "voids_id",
+        "corrects_id",
         "reason",
         "prev_hash",
         "content_hash",
@@ -266,6 +267,7 @@ def _recorded(
         "operator": OPERATOR,
         "reading_id": reading["id"],
         "voids_id": None,
+        "corrects_id": None,  # the bench records no corrections
         "reason": None,
     }
     content = drop_off_content(

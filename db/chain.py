@@ -26,54 +26,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from db.anchor import ANCHOR_HEX_DIGITS as ANCHOR_HEX_DIGITS
+from db.anchor import Anchor as Anchor
+from db.anchor import AnchorError as AnchorError
 from db.models import AuditEntry, CapturedReading, DropOff, stored_utc_text
 
 GENESIS_HASH = "0" * 64
-
-# The short form of an anchor carries this many hex digits of the hash (64 bits):
-# short enough to copy from a slip, far too many to forge a rewritten chain that ends
-# in the same digits.
-ANCHOR_HEX_DIGITS = 16
-
-_ANCHOR = re.compile(r"^(?P<station>\S+):(?P<seq>[0-9]{1,12}):(?P<hash>[0-9a-fA-F]{16,64})$")
-
-
-class AnchorError(ValueError):
-    """Text that is not an anchor (``MS01:1234:9f86d081884c7d65``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Anchor:
-    """One link of a station's chain, named outside the database.
-
-    ``digest`` is the link's ``content_hash`` or its first 16 or more hex digits.
-    Written as ``STATION:SEQ:HASH`` (:meth:`text`), e.g. ``MS01:1234:9f86d081884c7d65``.
-    """
-
-    station_id: str
-    chain_seq: int
-    digest: str
-
-    def text(self, digits: int = ANCHOR_HEX_DIGITS) -> str:
-        return f"{self.station_id}:{self.chain_seq}:{self.digest[:digits]}"
-
-    def matches(self, content_hash: str) -> bool:
-        return content_hash.startswith(self.digest)
-
-    @classmethod
-    def parse(cls, text: str) -> Anchor:
-        found = _ANCHOR.match(text.strip())
-        if found is None:
-            raise AnchorError(
-                f"{text!r} is not an anchor: it looks like STATION:NUMBER:HASH, with at "
-                f"least {ANCHOR_HEX_DIGITS} hex digits of the hash (MS01:1234:9f86d081884c7d65)"
-            )
-        return cls(found["station"], int(found["seq"]), found["hash"].lower())
 
 
 def canonical_json(content: Mapping[str, Any]) -> bytes:

@@ -83,3 +83,16 @@ def utc_now(now: datetime | None = None) -> datetime:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"time without a timezone: {now!r}")
     return now.astimezone(UTC)
+
+
+# 2024-03-31T00:59:59.123456+00:00: always 32 characters, so text order is time order.
+_UTC_TEXT_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+
+
+def format_utc(moment: datetime) -> str:
+    """The stored text of an aware datetime: UTC, microseconds, explicit offset (how
+    ``db.models.UtcDateTime`` stores it on SQLite, and what a plain ``sqlite3`` query
+    compares stored times with)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"a time without a timezone cannot be stored: {moment!r}")
+    return moment.astimezone(UTC).strftime(_UTC_TEXT_FORMAT)

@@ -16,7 +16,6 @@ first. Readers use a plain deferred ``BEGIN`` and never block a writer.
 from __future__ import annotations
 
 import contextlib
-import enum
 import errno
 import functools
 import os
@@ -24,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import URL, Connection, create_engine, event
 from sqlalchemy import exc as sa_exc
@@ -32,9 +31,29 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from db.errors import DatabaseBusy as DatabaseBusy
+from db.errors import DatabaseError as DatabaseError
+from db.errors import DatabaseFull as DatabaseFull
+from db.errors import DatabaseMissing as DatabaseMissing
+from db.errors import DatabaseProblem as DatabaseProblem
+from db.errors import DatabaseReadOnly as DatabaseReadOnly
+from db.errors import NotADatabase as NotADatabase
+from db.errors import SchemaTooNew as SchemaTooNew
+from db.errors import SchemaTooOld as SchemaTooOld
+from db.errors import UnreadWal as UnreadWal
+from db.errors import refusal
 from db.files import PRIVATE_DIR_MODE as PRIVATE_DIR_MODE
 from db.files import PRIVATE_FILE_MODE as PRIVATE_FILE_MODE
 from db.files import make_private_dir as make_private_dir
+from db.read_only import BUSY_TIMEOUT_MS as BUSY_TIMEOUT_MS
+from db.read_only import HEAD_REVISION as HEAD_REVISION
+from db.read_only import (
+    check_database_file,
+    open_read_only,
+    read_only_uri,
+    refuse_foreign,
+    stored_revisions,
+)
 
 if TYPE_CHECKING:
     # Alembic is imported where a migration runs, never to open a database that is up
@@ -43,87 +62,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
-#: The newest revision in ``migrations/versions``, known without importing Alembic, so
-#: opening a database at it reads one row and loads no migration machinery. A new
-#: migration changes it too (a test compares it with Alembic's own head).
-HEAD_REVISION: Final = "0006"
-
-# How long a connection waits for another one's write lock before giving up.
-BUSY_TIMEOUT_MS = 10_000
-
-_SQLITE_HEADER = b"SQLite format 3\x00"  # https://www.sqlite.org/fileformat.html 1.3
 _BEGIN_OPTION = "counter_begin"
-
-
-class DatabaseProblem(enum.StrEnum):
-    """Why the database cannot be used, as a code the application puts into words."""
-
-    MISSING = "missing"
-    NOT_A_DATABASE = "not_a_database"
-    SCHEMA_TOO_NEW = "schema_too_new"
-    SCHEMA_TOO_OLD = "schema_too_old"
-    BUSY = "busy"
-    READ_ONLY = "read_only"
-    FULL = "full"
-    UNREAD_WAL = "unread_wal"
-    CHAIN_BROKEN = "chain_broken"
-    INCOMPLETE = "incomplete"
-    OTHER = "other"
-
-
-class DatabaseError(Exception):
-    """The database cannot be used. ``str()`` says why in plain English, for the log and
-    the technician; ``problem`` is the same reason as a code, for the attendant's words."""
-
-    problem: ClassVar[DatabaseProblem] = DatabaseProblem.OTHER
-
-
-class DatabaseMissing(DatabaseError):
-    """No database file exists where one was expected."""
-
-    problem = DatabaseProblem.MISSING
-
-
-class NotADatabase(DatabaseError):
-    """The file exists but is not a counter database (empty, not SQLite, foreign)."""
-
-    problem = DatabaseProblem.NOT_A_DATABASE
-
-
-class SchemaTooNew(DatabaseError):
-    """The database was written by a newer version of the counter."""
-
-    problem = DatabaseProblem.SCHEMA_TOO_NEW
-
-
-class DatabaseBusy(DatabaseError):
-    """Another program held the database locked for longer than the busy timeout."""
-
-    problem = DatabaseProblem.BUSY
-
-
-class DatabaseReadOnly(DatabaseError):
-    """The file, or the folder it is in, can be read but not written."""
-
-    problem = DatabaseProblem.READ_ONLY
-
-
-class DatabaseFull(DatabaseError):
-    """SQLite could not grow the file: the disk (or a size limit on the file) is full."""
-
-    problem = DatabaseProblem.FULL
-
-
-class UnreadWal(DatabaseReadOnly):
-    """Records wait in the ``-wal`` file, and the folder is read-only: they cannot be read."""
-
-    problem = DatabaseProblem.UNREAD_WAL
-
-
-class SchemaTooOld(DatabaseError):
-    """Opened for reading only, the database still needs a migration this code has."""
-
-    problem = DatabaseProblem.SCHEMA_TOO_OLD
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,10 +115,7 @@ def create_sqlite_engine(path: Path | str, *, mode: str = "rw") -> Engine:
         url = URL.create("sqlite", database=str(path))
         connect_args: dict[str, Any] = {"timeout": BUSY_TIMEOUT_MS / 1000}
     else:
-        # https://www.sqlite.org/uri.html: mode=ro, immutable=1
-        query = "mode=ro" if mode == "ro" else "mode=ro&immutable=1"
-        uri = f"{Path(path).resolve().as_uri()}?{query}"
-        url = URL.create("sqlite", database=uri, query={"uri": "true"})
+        url = URL.create("sqlite", database=read_only_uri(path, mode), query={"uri": "true"})
         connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000}
     engine = create_engine(url, connect_args=connect_args)
     event.listen(engine, "connect", _on_connect if mode == "rw" else _on_connect_read_only)
@@ -194,25 +130,8 @@ def writer(engine: Engine) -> Engine:
 
 def _refusal(exc: sa_exc.SQLAlchemyError, engine: Engine, doing: str) -> DatabaseError:
     detail = str(getattr(exc, "orig", None) or exc)
-    path = database_path(engine)
-    if isinstance(exc, sa_exc.OperationalError):
-        # SQLite's own words for SQLITE_BUSY, SQLITE_FULL and SQLITE_READONLY
-        # (https://www.sqlite.org/rescode.html).
-        if "locked" in detail:
-            return DatabaseBusy(
-                f"The database {path} stayed locked by another program; "
-                f"{doing} did not happen. Try again."
-            )
-        if "database or disk is full" in detail:
-            return DatabaseFull(
-                f"The database {path} cannot grow: the disk is full; {doing} did not "
-                "happen. Free space on the disk, then try again."
-            )
-        if "readonly database" in detail:
-            return DatabaseReadOnly(
-                f"The database {path} cannot be written ({detail}); {doing} did not happen."
-            )
-    return DatabaseError(f"The database {path} refused {doing}: {detail}.")
+    locked = isinstance(exc, sa_exc.OperationalError) and "locked" in detail
+    return refusal(database_path(engine), detail, doing, locked=locked)
 
 
 @contextmanager
@@ -288,34 +207,6 @@ def _script_head(migrations_dir: Path) -> str:
     return head
 
 
-def _check_file(path: Path, *, create: bool) -> None:
-    if not path.exists():
-        if not create:
-            raise DatabaseMissing(f"There is no counter database at {path}.")
-        try:
-            make_private_dir(path.parent)
-        except OSError as exc:
-            raise DatabaseError(
-                f"Cannot create the folder {path.parent} for the database: {exc.strerror}."
-            ) from exc
-        return
-    if not path.is_file():
-        raise NotADatabase(f"{path} is not a file, so it cannot be the counter database.")
-    try:
-        with path.open("rb") as stream:
-            header = stream.read(len(_SQLITE_HEADER))
-    except OSError as exc:
-        raise DatabaseError(f"Cannot read the database {path}: {exc.strerror}.") from exc
-    if not header:
-        raise NotADatabase(
-            f"The database file {path} is empty (0 bytes). If the counter stopped while "
-            "creating it, delete the file and start again; otherwise restore it from a "
-            "backup, because its records are gone."
-        )
-    if header != _SQLITE_HEADER:
-        raise NotADatabase(f"{path} is not an SQLite database, so it cannot be opened.")
-
-
 def upgrade_database(engine: Engine, *, migrations_dir: Path = MIGRATIONS_DIR) -> None:
     """Bring the database behind ``engine`` to the newest schema ``migrations_dir`` knows.
 
@@ -357,30 +248,11 @@ def _migrate(connection: Connection, path: Path, migrations_dir: Path) -> None:
 
 
 def _stored_revisions(connection: Connection) -> tuple[str, ...]:
-    """The revisions in ``alembic_version`` (none for a new or empty database), read
-    with plain SQL: what Alembic's ``MigrationContext.get_current_heads`` answers."""
-    has_table = connection.exec_driver_sql(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
-    ).first()
-    if has_table is None:
-        return ()
-    rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").fetchall()
-    return tuple(str(row[0]) for row in rows)
+    return stored_revisions(connection.exec_driver_sql)
 
 
 def _refuse_foreign(connection: Connection, path: Path) -> None:
-    """Raise :class:`NotADatabase` if the file without a revision holds tables (another
-    program's database). SQLite's own ``sqlite_*`` tables do not count."""
-    rows = connection.exec_driver_sql(
-        "SELECT name FROM sqlite_master WHERE type = 'table' "
-        "AND name NOT LIKE 'sqlite~_%' ESCAPE '~' AND name != 'alembic_version'"
-    ).fetchall()
-    tables = sorted(str(row[0]) for row in rows)
-    if tables:
-        raise NotADatabase(
-            f"{path} is an SQLite database of another program (it has the tables "
-            f"{', '.join(tables)}), not a counter database."
-        )
+    refuse_foreign(connection.exec_driver_sql, path)
 
 
 def _refuse_unknown(revisions: tuple[str, ...], path: Path, migrations_dir: Path) -> None:
@@ -419,7 +291,7 @@ def open_database(path: Path | str, *, create: bool = True, read_only: bool = Fa
     path = Path(path).expanduser()
     if read_only:
         return _open_read_only(path)
-    _check_file(path, create=create)
+    check_database_file(path, create=create)
     if not path.exists():
         _create_database(path)
     _refuse_read_only(path)
@@ -503,50 +375,20 @@ def _create_database(path: Path) -> None:
 
 
 def _open_read_only(path: Path) -> Engine:
-    _check_file(path, create=False)
-    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
-    modes = ["ro"]
-    if not shm.exists() and not os.access(path.parent, os.W_OK):
-        modes = ["immutable"]
-    elif not os.access(path, os.W_OK):
-        modes = ["ro", "immutable"]
-    last: Exception | None = None
-    for mode in modes:
-        if mode == "immutable" and wal.exists() and wal.stat().st_size > 0:
-            # Immutable reads ignore the WAL, and this one may hold committed records.
-            raise UnreadWal(
-                f"The database {path} has records in its {wal.name} file that are not in "
-                f"the main file yet, and the folder {path.parent} is read-only, so they "
-                "cannot be read. Copy the database together with its -wal file to a "
-                "writable folder and read the copy."
-            )
-        engine = create_sqlite_engine(path, mode=mode)
-        try:
-            revision = _schema_state(engine, path)
-            if revision is None:
-                raise NotADatabase(f"{path} is an empty SQLite database, not a counter database.")
-        except sa_exc.OperationalError as exc:
-            engine.dispose()
-            last = exc
-            continue
-        except sa_exc.DatabaseError as exc:
-            engine.dispose()
-            raise NotADatabase(f"{path} cannot be read as a database: {exc.orig}.") from exc
-        except DatabaseError:
-            engine.dispose()
-            raise
-        if revision == head_revision():
-            return engine
-        engine.dispose()
-        if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
-            return open_database(path, create=False)
-        raise SchemaTooOld(
-            f"The database {path} was written by an older version of the counter (schema "
-            f"revision {revision}) and is read-only here, so it cannot be brought up to date "
-            "to be read. Copy it to a writable folder and read the copy."
-        )
-    assert last is not None
-    raise DatabaseError(f"Cannot read the database {path}: {getattr(last, 'orig', last)}.")
+    # The file's checks and the revision are read through a plain sqlite3 connection
+    # (db.read_only, shared with the commands that read without SQLAlchemy).
+    opened = open_read_only(path)
+    opened.close()  # the engine makes connections of its own
+    if opened.at_head:
+        return create_sqlite_engine(path, mode=opened.mode)
+    _refuse_unknown(opened.revisions, path, MIGRATIONS_DIR)
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        return open_database(path, create=False)
+    raise SchemaTooOld(
+        f"The database {path} was written by an older version of the counter (schema "
+        f"revision {opened.revisions[0]}) and is read-only here, so it cannot be brought up "
+        "to date to be read. Copy it to a writable folder and read the copy."
+    )
 
 
 def _schema_state(engine: Engine, path: Path) -> str | None:

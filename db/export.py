@@ -57,6 +57,8 @@ from sqlmodel import col
 
 from db.domain import STATION_TZ, Classification
 from db.engine import DatabaseError, DatabaseProblem, read_session
+from db.export_values import grams_to_kg as grams_to_kg
+from db.export_values import json_text as json_text
 from db.models import DropOff, UtcDateTime, parse_stored_utc
 from db.queries import (
     corrected_by_label,
@@ -87,8 +89,6 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "corrected_by",
     "void_reason",
 )
-
-_KG = Decimal("0.001")
 
 # openpyxl writes a number cell with "%.16g"; 15 significant digits (below a billion
 # tonnes, to the gram) always come back as the exact decimal written. It is also all
@@ -121,13 +121,6 @@ class ExportIncomplete(DatabaseError):
         self.found_voided = found_voided
 
 
-def grams_to_kg(grams: int) -> Decimal:
-    """``12340`` -> ``Decimal("12.340")``: exact, three decimals."""
-    if not isinstance(grams, int) or isinstance(grams, bool):
-        raise TypeError(f"grams must be an integer, not {grams!r}")
-    return (Decimal(grams) * _KG).quantize(_KG)
-
-
 def grams_to_kg_text(grams: int) -> str:
     """``12340`` -> ``"12.340"``: exact, three decimals."""
     return str(grams_to_kg(grams))
@@ -136,54 +129,6 @@ def grams_to_kg_text(grams: int) -> str:
 def spreadsheet_text(value: str) -> str:
     """``"=1+1"`` -> ``"'=1+1"``: text a spreadsheet shows and never evaluates."""
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
-
-
-def json_text(value: Any, indent: int = 2, level: int = 0) -> str:
-    """``value`` as JSON laid out like ``json.dumps(value, indent=indent)``, but with a
-    ``Decimal`` written as a JSON number with its own digits (``12.340``, ``0.3000``).
-    ``level`` lays it out as nested that deep in a larger document (its inner lines
-    indented ``indent * (level + 1)``), so a document can be written piece by piece.
-
-    Takes dicts with string keys, lists, tuples, strings, integers, booleans, ``None``
-    and finite ``Decimal`` values; a float raises ``TypeError``, so none slips in.
-    """
-    parts: list[str] = []
-
-    def encode(item: Any, level: int) -> None:
-        if item is None:
-            parts.append("null")
-        elif isinstance(item, bool):
-            parts.append("true" if item else "false")
-        elif isinstance(item, int):
-            parts.append(str(item))
-        elif isinstance(item, Decimal):
-            if not item.is_finite():
-                raise ValueError(f"{item} is not a number JSON can hold")
-            parts.append(format(item, "f"))
-        elif isinstance(item, str):
-            parts.append(json.dumps(item, ensure_ascii=False))
-        elif isinstance(item, dict | list | tuple):
-            pairs = list(item.items()) if isinstance(item, dict) else list(item)
-            opening, closing = ("{", "}") if isinstance(item, dict) else ("[", "]")
-            if not pairs:
-                parts.append(opening + closing)
-                return
-            inner = "\n" + " " * (indent * (level + 1))
-            parts.append(opening)
-            for index, pair in enumerate(pairs):
-                parts.append(inner if index == 0 else "," + inner)
-                if isinstance(item, dict):
-                    key, pair = pair
-                    if not isinstance(key, str):
-                        raise TypeError(f"JSON keys are text, not {key!r}")
-                    parts.append(json.dumps(key, ensure_ascii=False) + ": ")
-                encode(pair, level + 1)
-            parts.append("\n" + " " * (indent * level) + closing)
-        else:
-            raise TypeError(f"{type(item).__name__} is not written to JSON: {item!r}")
-
-    encode(value, level)
-    return "".join(parts)
 
 
 # Counted by reading the table itself (``NOT INDEXED``), not through the index the

@@ -37,6 +37,7 @@ from db.domain import (
     PrintJobStatus,
     WeightSource,
 )
+from db.domain import format_utc as format_utc
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -48,16 +49,6 @@ NAMING_CONVENTION: dict[str, str] = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 _registry = registry(metadata=metadata)
-
-# 2024-03-31T00:59:59.123456+00:00: always 32 characters, so text order is time order.
-_UTC_TEXT_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
-
-
-def format_utc(moment: datetime) -> str:
-    """The stored text of an aware datetime: UTC, microseconds, explicit offset."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"a time without a timezone cannot be stored: {moment!r}")
-    return moment.astimezone(UTC).strftime(_UTC_TEXT_FORMAT)
 
 
 def parse_stored_utc(value: str) -> datetime:

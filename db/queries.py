@@ -7,16 +7,19 @@ on a range of days goes through the date index (see :func:`not_a_void`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, exists, func, literal_column, select
+from sqlalchemy import ColumnElement, Select, exists, literal_column, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from db.day_totals import CategoryTotal as CategoryTotal
+from db.day_totals import DayTotals as DayTotals
+from db.day_totals import day_bounds as day_bounds
+from db.day_totals import read_day_totals
 from db.domain import (
     STATION_TZ,
     Classification,
@@ -29,8 +32,6 @@ from db.models import (
     DropOff,
     PrintJob,
 )
-
-SHARE_QUANTUM = Decimal("0.0001")
 
 
 class RecordNotFound(LookupError):
@@ -63,54 +64,6 @@ class RecordedDropOff:
     corrects_label_code: str | None = None
     #: A corrected original (voided): the label code of the correction.
     corrected_by_label_code: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CategoryTotal:
-    classification: Classification
-    category_code: str
-    category_name: str
-    eural_code: str | None
-    grams: int
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class DayTotals:
-    """Totals of one local day; voided drop-offs and void rows are left out (so a
-    corrected original is, and its correction counts in its place).
-
-    ``grams_by_classification`` and ``count_by_classification`` have a key for every
-    classification, 0 where there was nothing. ``categories`` is ordered reuse,
-    repair, recycling, then heaviest first.
-    """
-
-    day: date
-    grams_by_classification: dict[Classification, int]
-    count_by_classification: dict[Classification, int]
-    categories: tuple[CategoryTotal, ...]
-    voided_count: int = 0
-
-    @property
-    def total_grams(self) -> int:
-        return sum(self.grams_by_classification.values())
-
-    @property
-    def count(self) -> int:
-        return sum(self.count_by_classification.values())
-
-    def share(self, classification: Classification) -> Decimal | None:
-        """The classification's part of the total weight (0.4567), None when nothing
-        was weighed."""
-        total = self.total_grams
-        if total == 0:
-            return None
-        grams = Decimal(self.grams_by_classification.get(classification, 0))
-        return (grams / Decimal(total)).quantize(SHARE_QUANTUM, rounding=ROUND_HALF_EVEN)
-
-    @property
-    def reuse_share(self) -> Decimal | None:
-        return self.share(Classification.REUSE)
 
 
 # What verify_chain can find wrong; ChainProblem.code is one of these.
@@ -276,67 +229,9 @@ def drop_off_by_label_code(engine: Engine, label_code: str) -> RecordedDropOff:
     return found[0]
 
 
-def day_bounds(day: date, tz: ZoneInfo = STATION_TZ) -> tuple[datetime, datetime]:
-    """The UTC instants where the local ``day`` starts and the next one starts.
-
-    A day is 23 or 25 hours long when the clocks change.
-    """
-    start = datetime.combine(day, time(0), tzinfo=tz)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
 def totals_for_day(engine: Engine, day: date, tz: ZoneInfo = STATION_TZ) -> DayTotals:
-    """Grams and counts per classification and per category/fraction of a local day."""
-    start, end = day_bounds(day, tz)
-    in_day = (
-        col(DropOff.recorded_at) >= start,
-        col(DropOff.recorded_at) < end,
-        not_a_void(),
-    )
-    grouped = (
-        select(
-            col(DropOff.classification),
-            col(DropOff.category_code),
-            col(DropOff.category_name),
-            col(DropOff.eural_code),
-            func.sum(col(DropOff.weight_grams)),
-            func.count(),
-        )
-        .where(*in_day, ~voided_condition())
-        .group_by(
-            col(DropOff.classification),
-            col(DropOff.category_code),
-            col(DropOff.category_name),
-            col(DropOff.eural_code),
-        )
-    )
-    voided_count = select(func.count()).select_from(DropOff).where(*in_day, voided_condition())
+    """Grams and counts per classification and per category/fraction of a local day:
+    the SQL of :mod:`db.day_totals` (which ``counter totals`` runs through ``sqlite3``),
+    run on the engine's connection in one read transaction."""
     with read_session(engine) as session:
-        rows = session.execute(grouped).all()
-        voided = int(session.execute(voided_count).scalar_one())
-    categories = [
-        CategoryTotal(
-            classification=Classification(classification),
-            category_code=str(code),
-            category_name=str(name),
-            eural_code=eural,
-            grams=int(grams),
-            count=int(count),
-        )
-        for classification, code, name, eural, grams, count in rows
-    ]
-    order = {name: index for index, name in enumerate(Classification)}
-    categories.sort(key=lambda c: (order[c.classification], -c.grams, c.category_code))
-    grams_by = dict.fromkeys(Classification, 0)
-    count_by = dict.fromkeys(Classification, 0)
-    for category in categories:
-        grams_by[category.classification] += category.grams
-        count_by[category.classification] += category.count
-    return DayTotals(
-        day=day,
-        grams_by_classification=grams_by,
-        count_by_classification=count_by,
-        categories=tuple(categories),
-        voided_count=voided,
-    )
+        return read_day_totals(session.connection().exec_driver_sql, day, tz)

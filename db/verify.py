@@ -13,10 +13,10 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
-from sqlmodel import col
 
+from db.anchor import read_chain_heads
 from db.chain import (
     AUDIT_CONTENT_COLUMNS,
     DROP_OFF_CONTENT_COLUMNS,
@@ -28,7 +28,6 @@ from db.chain import (
     drop_off_values_content,
 )
 from db.engine import DatabaseError, database_path, read_session
-from db.models import LabelSequence
 
 CHAIN_PROBLEM_CODES: tuple[str, ...] = (
     "position",
@@ -407,19 +406,13 @@ def verify_chain(
 def heads_in(connection: Connection) -> tuple[Anchor, ...]:
     """Each station's newest link as its head row names it, read in ``connection``'s
     transaction (so an export's anchors belong to the snapshot its rows come from)."""
-    rows = connection.execute(
-        select(
-            col(LabelSequence.station_id),
-            col(LabelSequence.chain_seq),
-            col(LabelSequence.chain_hash),
-        ).order_by(col(LabelSequence.station_id))
-    )
-    return tuple(Anchor(station, seq, digest) for station, seq, digest in rows if seq > 0)
+    return read_chain_heads(connection.exec_driver_sql)
 
 
 def chain_heads(engine: Engine) -> tuple[Anchor, ...]:
     """Each station's newest link, as its head row names it: the anchors to print on a
-    slip or carry in an export (cheap: no walk; ``verify_chain`` checks them)."""
+    slip or carry in an export (cheap: no walk; ``verify_chain`` checks them). The
+    same SQL as ``counter totals`` reads through ``sqlite3`` (:mod:`db.anchor`)."""
     with read_session(engine) as session:
         return heads_in(session.connection())
 

@@ -327,10 +327,11 @@ def test_a_read_only_copy_with_unread_wal_records_is_refused_with_words(
         live.close()
     config = tmp_path / "wal.toml"
     config.write_text(f'[database]\npath = "{folder / "counter.sqlite3"}"\n', encoding="utf-8")
-    result = _run(prefix, folder, "--config", str(config), "verify")
-    assert result.returncode == 1
-    assert "-wal" in result.stderr
-    assert "Traceback" not in result.stderr
+    for command in (["verify"], ["totals", "--day", "2024-05-14"]):
+        result = _run(prefix, folder, "--config", str(config), *command)
+        assert result.returncode == 1, command
+        assert "-wal" in result.stderr, command
+        assert "Traceback" not in result.stderr, command
 
 
 def test_opening_for_writing_on_a_read_only_folder_raises_read_only(tmp_path: Path) -> None:

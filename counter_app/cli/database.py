@@ -16,10 +16,13 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sqlalchemy.engine import Engine
 
     from counter_app.cli.context import CliContext
     from counter_app.i18n import Messages
+    from db.read_only import Execute
 
 
 # The days a supervisor can ask for: the years the counter can have recorded in. Far
@@ -82,20 +85,67 @@ def open_for_reading(ctx: CliContext, messages: Messages) -> Iterator[Engine]:
     while opening or reading becomes :class:`DatabaseUnavailable` with words."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from counter_app.services.failures import failure_words
-    from db.engine import DatabaseBusy, DatabaseError, DatabaseMissing, open_database
+    from db.engine import open_database
 
     path = ctx.config.database_path()
-    try:
+    with _opening_words(messages, path):
         engine = open_database(path, create=False, read_only=True)
+    try:
+        with _reading_words(messages, (sqlite3.Error, SQLAlchemyError)):
+            yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def read_only_snapshot(ctx: CliContext, messages: Messages) -> Iterator[Execute]:
+    """The configured database read through the ``sqlite3`` module alone, in one read
+    transaction: what :func:`open_for_reading` gives, for a command that runs a few
+    statements of its own (``totals``) and need not load SQLAlchemy for them.
+
+    A database whose schema is not the newest goes through ``open_database`` first,
+    which brings it up to date where it can be written, or says in words why it cannot
+    be read (too old on read-only media, too new); that one opening loads SQLAlchemy.
+    """
+    from db.read_only import open_read_only
+
+    path = ctx.config.database_path()
+    with _opening_words(messages, path):
+        database = open_read_only(path)
+        if not database.at_head:
+            database.close()
+            from db.engine import open_database
+
+            open_database(path, create=False, read_only=True).dispose()
+            database = open_read_only(path)
+    with database, _reading_words(messages, (sqlite3.Error,)), database.snapshot() as execute:
+        yield execute
+
+
+@contextmanager
+def _opening_words(messages: Messages, path: Path) -> Iterator[None]:
+    from counter_app.services.failures import failure_words
+    from db.errors import DatabaseError, DatabaseMissing
+
+    try:
+        yield
     except DatabaseMissing as exc:
         raise DatabaseUnavailable(messages.t("cli_export.no_database", path=path)) from exc
     except DatabaseError as exc:
         raise DatabaseUnavailable(
             messages.t("cli_export.database_unavailable", error=failure_words(exc, messages))
         ) from exc
+
+
+@contextmanager
+def _reading_words(
+    messages: Messages, driver_errors: tuple[type[Exception], ...]
+) -> Iterator[None]:
+    from counter_app.services.failures import failure_words
+    from db.errors import DatabaseBusy, DatabaseError
+
     try:
-        yield engine
+        yield
     except DatabaseBusy as exc:
         raise DatabaseUnavailable(
             messages.t("cli_export.database_unavailable", error=failure_words(exc, messages))
@@ -103,13 +153,11 @@ def open_for_reading(ctx: CliContext, messages: Messages) -> Iterator[Engine]:
     except DatabaseError as exc:
         # Found while reading: a damaged file ("database disk image is malformed").
         raise DatabaseUnavailable(messages.t("cli_export.database_damaged", error=exc)) from exc
-    except (sqlite3.Error, SQLAlchemyError) as exc:
+    except driver_errors as exc:
         detail = getattr(exc, "orig", None) or exc
         raise DatabaseUnavailable(
             messages.t("cli_export.database_damaged", error=f"{detail}.")
         ) from exc
-    finally:
-        engine.dispose()
 
 
 def run_command(ctx: CliContext, body: Any) -> int:

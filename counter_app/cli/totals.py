@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from counter_app.cli.database import (
     messages_for,
-    open_for_reading,
     parse_day,
+    read_only_snapshot,
     run_command,
 )
 from db.domain import STATION_TZ, Classification
@@ -22,7 +22,7 @@ from db.domain import STATION_TZ, Classification
 if TYPE_CHECKING:
     from counter_app.cli.context import CliContext
     from counter_app.i18n import Messages
-    from db.queries import DayTotals
+    from db.day_totals import DayTotals
 
 
 def register(subparsers: Any, messages: Messages) -> None:
@@ -35,7 +35,7 @@ def register(subparsers: Any, messages: Messages) -> None:
 
 def _kg(grams: int) -> Decimal:
     """Kilograms for a program (a JSON number ``12.340``), the same in every language."""
-    from db.export import grams_to_kg
+    from db.export_values import grams_to_kg
 
     return grams_to_kg(grams)
 
@@ -165,19 +165,21 @@ def _print_totals_table(totals: DayTotals, ctx: CliContext, messages: Messages) 
 
 def _totals(args: argparse.Namespace, ctx: CliContext) -> int:
     def body() -> int:
-        from db.queries import totals_for_day
-        from db.verify import chain_heads
+        # Through sqlite3 alone: SQLAlchemy would take longer to load than the query
+        # takes on a year of records (db.day_totals).
+        from db.anchor import read_chain_heads
+        from db.day_totals import read_day_totals
 
         messages = messages_for(ctx)
         day = (
             parse_day(args.day, "--day", messages) if args.day else datetime.now(STATION_TZ).date()
         )
-        with open_for_reading(ctx, messages) as engine:
-            totals = totals_for_day(engine, day, STATION_TZ)
-            anchors = chain_heads(engine)
+        with read_only_snapshot(ctx, messages) as execute:
+            totals = read_day_totals(execute, day, STATION_TZ)
+            anchors = read_chain_heads(execute)
         if args.fmt == "json":
             # For programs: the same bytes in every language.
-            from db.export import json_text
+            from db.export_values import json_text
 
             # Kilograms and shares are JSON numbers with their exact decimals.
             document = {**_totals_json(totals), "chain_anchors": [a.text(64) for a in anchors]}
