@@ -812,7 +812,10 @@ class CounterScreen(Screen[None]):
         self.app.push_screen(DiagnosticsScreen(self._scale, self._messages))
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(self._messages))
+        # The help lists the keys this counter offers: Delete and c only where the site
+        # allows corrections at the counter.
+        not_offered = () if self._config.counter.allow_corrections else ("Delete", "c")
+        self.app.push_screen(HelpScreen(self._messages, not_offered))
 
 
 def _reason(outcome: Refused | NeedsConfirmation | None) -> RefusalReason | None:

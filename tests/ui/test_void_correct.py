@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 from counter_app.config import Config, CounterConfig
 from counter_app.services.scale import ScaleState
 from counter_app.ui.correct import CorrectScreen
+from counter_app.ui.help import HelpScreen
 from counter_app.ui.void import VoidScreen
 from db.engine import open_database
 from db.verify import verify_chain
@@ -212,6 +213,12 @@ async def test_the_site_can_keep_the_counter_from_voiding_and_correcting(
         assert app.screen is app.counter_screen
         bound = app.counter_screen._bindings.key_to_bindings
         assert "delete" not in bound and "c" not in bound
+        # Nor does F1's help offer them (the reprint line is still there).
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        help_text = str(app.screen.query_one("#help-body", Static).render())
+        assert "Herdruk:" in help_text
+        assert "Vervallen:" not in help_text and "Corrigeren:" not in help_text
 
     assert rows(
         counter_config.database_path(), "select count(*) from drop_off where voids_id is not null"
