@@ -65,7 +65,12 @@ def bare_totals(database: Path, day: date) -> tuple[int, int]:
 BARE_EXPORT = (
     "SELECT d.id, d.label_code, d.recorded_at, d.station_id, d.visit_id, d.classification, "
     "d.category_code, d.eural_code, d.weight_grams, d.weight_source, d.operator, "
-    "EXISTS (SELECT 1 FROM drop_off AS v WHERE v.voids_id = d.id) "
+    "EXISTS (SELECT 1 FROM drop_off AS v WHERE v.voids_id = d.id), "
+    # The correction columns: the original's label, the correction's label, the void's
+    # reason (each through its own unique index).
+    "(SELECT o.label_code FROM drop_off AS o WHERE o.id = d.corrects_id), "
+    "(SELECT c.label_code FROM drop_off AS c WHERE c.corrects_id = d.id), "
+    "(SELECT v.reason FROM drop_off AS v WHERE v.voids_id = d.id) "
     "FROM drop_off AS d WHERE +d.voids_id IS NULL AND d.recorded_at >= ? AND d.recorded_at < ? "
     "ORDER BY d.recorded_at, d.station_id, d.label_no"
 )
@@ -98,6 +103,9 @@ def bare_export(database: Path, first: date, last: date, output: Path) -> int:
             "weight_source",
             "operator",
             "voided",
+            "corrects",
+            "corrected_by",
+            "void_reason",
         )
     )
     count = 0
@@ -124,6 +132,9 @@ def bare_export(database: Path, first: date, last: date, output: Path) -> int:
                     _text(row[9]),
                     _text(row[10]),
                     "true" if row[11] else "false",
+                    _text(row[12]),
+                    _text(row[13]),
+                    _text(row[14]),
                 )
             )
     output.write_bytes(stream.getvalue().encode("utf-8"))

@@ -135,9 +135,10 @@ async def _record_many(database: Path, folder: Path) -> tuple[list[float], list[
     """Record RECORDS drop-offs at the counter: Enter-to-shown seconds, RSS after
     each record, and the seconds the whole run took."""
     from counter_app.config import load_config
-    from counter_app.services.counter import RecordedDropOff, TodayView
+    from counter_app.services.counter import TodayView
     from counter_app.services.scale import ScaleState
     from counter_app.ui.app import CounterApp
+    from db.queries import RecordedDropOff
 
     config = load_config(config_file(database, folder))
     app = CounterApp(config, demo_scenario=False)
