@@ -30,8 +30,14 @@ RECORDS = int(os.environ.get("BENCH_RECORDS", "40"))
 
 def fill_day(database: Path, rows: int) -> None:
     """``rows`` drop-offs recorded today (the last hours), their labels printed."""
+    from db.domain import Classification
     from db.engine import open_database
-    from db.writes import NewDropOff, NewReading, record_drop_off
+    from db.writes import NewCategory, record_drop_off
+    from tests.drop_offs import scale_drop_off
+
+    bulky_waste = NewCategory(
+        Classification.RECYCLING, "grof-rest", "Grof huishoudelijk restafval", "20 03 07"
+    )
 
     engine = open_database(database)
     now = datetime.now(UTC)
@@ -42,29 +48,7 @@ def fill_day(database: Path, rows: int) -> None:
         for i in range(rows):
             at = start + timedelta(seconds=i)
             grams = 1000 + i * 10
-            kilograms = Decimal(grams).scaleb(-3)
-            new = NewDropOff(
-                station_id="MS01",
-                classification="recycling",
-                category_code="grof-rest",
-                category_name="Grof huishoudelijk restafval",
-                eural_code="20 03 07",
-                weight_grams=grams,
-                weight_source="scale",
-                operator="balie",
-                reading=NewReading(
-                    weight=kilograms,
-                    unit="kg",
-                    grams=grams,
-                    stable=True,
-                    net=False,
-                    tare=None,
-                    raw_frame=f"ST,GS,+{kilograms:.2f}kg\r\n".encode("ascii"),
-                    received_at=at,
-                    protocol="comma",
-                    port="sim",
-                ),
-            )
+            new = scale_drop_off(grams, received_at=at, category=bulky_waste)
             record_drop_off(engine, new, now=at)
     finally:
         engine.dispose()

@@ -9,11 +9,10 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from drop_offs import scale_drop_off
+from drop_offs import scale_drop_off, scale_reading
 from sqlalchemy.engine import Engine
 
 from db.domain import Classification, WeightSource
@@ -25,7 +24,6 @@ from db.writes import (
     DropOffCorrected,
     DropOffVoided,
     NewCategory,
-    NewReading,
     NewWeight,
     NothingToCorrect,
     correct_drop_off,
@@ -64,22 +62,6 @@ def rows_of(path: Path) -> dict[str, int]:
                 "outbox_entry",
             )
         }
-
-
-def new_reading(grams: int) -> NewReading:
-    kilograms = Decimal(grams).scaleb(-3)
-    return NewReading(
-        weight=kilograms,
-        unit="kg",
-        grams=grams,
-        stable=True,
-        net=False,
-        tare=None,
-        raw_frame=f"ST,GS,+{kilograms:.3f}kg\r\n".encode("ascii"),
-        received_at=LATER,
-        protocol="comma",
-        port="sim",
-    )
 
 
 def test_a_new_category_voids_the_original_and_records_its_replacement(
@@ -160,7 +142,7 @@ def test_the_day_counts_the_correction_and_lists_both(engine: Engine) -> None:
     assert totals.voided_count == 1
 
 
-def test_weighing_again_stores_the_new_reading(engine: Engine, db_path: Path) -> None:
+def test_weighing_again_stores_the_scale_reading(engine: Engine, db_path: Path) -> None:
     original = record_drop_off(engine, scale_drop_off(12340), now=NOON)
 
     done = correct_drop_off(
@@ -168,7 +150,7 @@ def test_weighing_again_stores_the_new_reading(engine: Engine, db_path: Path) ->
         original.id,
         "balie",
         "Dubbel gewogen",
-        weight=NewWeight(8200, WeightSource.SCALE, new_reading(8200)),
+        weight=NewWeight(8200, WeightSource.SCALE, scale_reading(8200, received_at=LATER)),
     )
 
     assert done.correction.weight_grams == 8200
