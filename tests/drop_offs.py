@@ -4,8 +4,10 @@ file)."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from db.domain import Classification
 from db.writes import NewCategory, NewDropOff, NewReading
@@ -52,3 +54,23 @@ def scale_drop_off(
         operator="balie",
         reading=scale_reading(grams, received_at=received_at),
     )
+
+
+#: The tables a drop-off writes to.
+RECORD_TABLES = (
+    "captured_reading",
+    "drop_off",
+    "audit_entry",
+    "print_job",
+    "outbox_entry",
+    "label_sequence",
+)
+
+
+def count_rows(path: Path) -> dict[str, int]:
+    """The number of rows in each of :data:`RECORD_TABLES` of the database at ``path``."""
+    with sqlite3.connect(path) as connection:
+        return {
+            table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in RECORD_TABLES
+        }
