@@ -23,6 +23,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from counter_app.ui.app import CounterApp
 
 DAY_ROWS = int(os.environ.get("BENCH_DAY_ROWS", "500"))
 RECORDS = int(os.environ.get("BENCH_RECORDS", "40"))
@@ -57,15 +61,11 @@ def fill_day(database: Path, rows: int) -> None:
         connection.execute("UPDATE print_job SET status = 'sent'")
 
 
-def _percentile(values: list[float], p: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
-
-
-async def _measure(folder: Path) -> tuple[list[float], list[float], int]:
+def counter_on_a_full_day(folder: Path) -> CounterApp:
+    """The counter, not yet started, on a database in ``folder`` holding DAY_ROWS
+    drop-offs of today: the simulator on a pty, labels to a preview folder."""
     from counter_app.config import parse_config
-    from counter_app.services.scale import ScaleState
     from counter_app.ui.app import CounterApp
-    from counter_app.ui.widgets import DropOffTable
 
     database = folder / "day.sqlite3"
     fill_day(database, DAY_ROWS)
@@ -73,7 +73,18 @@ async def _measure(folder: Path) -> tuple[list[float], list[float], int]:
         f'[scale]\nport = "sim"\n[printer]\npath = "{folder / "labels"}"\n'
         f'[database]\npath = "{database}"\n'
     )
-    app = CounterApp(config, demo_scenario=False)
+    return CounterApp(config, demo_scenario=False)
+
+
+def _percentile(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+
+async def _measure(folder: Path) -> tuple[list[float], list[float], int]:
+    from counter_app.services.scale import ScaleState
+    from counter_app.ui.widgets import DropOffTable
+
+    app = counter_on_a_full_day(folder)
     listed: list[float] = []
     painted: list[float] = []
     async with app.run_test(size=(100, 30)) as pilot:
