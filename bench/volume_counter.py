@@ -215,30 +215,9 @@ def measure_recording(database: Path, folder: Path) -> list[tuple[str, str]]:
 
 
 def _new_drop_off() -> object:
-    from db.writes import NewDropOff, NewReading
+    from tests.drop_offs import scale_drop_off
 
-    return NewDropOff(
-        station_id=STATION,
-        classification="recycling",
-        category_code="metaal",
-        category_name="Metalen",
-        eural_code="20 01 40",
-        weight_grams=12340,
-        weight_source="scale",
-        operator="balie",
-        reading=NewReading(
-            weight=Decimal("12.34"),
-            unit="kg",
-            grams=12340,
-            stable=True,
-            net=False,
-            tare=None,
-            raw_frame=b"ST,GS,+0012.34kg\r\n",
-            received_at=datetime.now(UTC),
-            protocol="comma",
-            port="/dev/ttyUSB0",
-        ),
-    )
+    return scale_drop_off(12340, station_id=STATION, received_at=datetime.now(UTC))
 
 
 class BareRecorder:
