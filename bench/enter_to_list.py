@@ -21,9 +21,10 @@ import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from bench.recording import put_next_load
 
 if TYPE_CHECKING:
     from counter_app.ui.app import CounterApp
@@ -81,7 +82,6 @@ def _percentile(values: list[float], p: int) -> float:
 
 
 async def _measure(folder: Path) -> tuple[list[float], list[float], int]:
-    from counter_app.services.scale import ScaleState
     from counter_app.ui.widgets import DropOffTable
 
     app = counter_on_a_full_day(folder)
@@ -112,18 +112,14 @@ async def _measure(folder: Path) -> tuple[list[float], list[float], int]:
 
         timed("add_to_day")
         timed("show_day")
-        simulator = app.scale_service.simulator
         enter_to_listed: list[float] = []
         enter_to_painted: list[float] = []
         for i in range(RECORDS):
-            weight = Decimal("4.25") + Decimal(i % 2) / 10
-            simulator.set_weight(weight)
-            while not (
-                (snap := app.scale_service.snapshot()).state is ScaleState.STABLE
-                and snap.reading is not None
-                and snap.reading.weight == weight
-                and screen._snapshot is not None
-                and screen._snapshot.reading == snap.reading
+            await put_next_load(app, pilot, i, pause=0.01)
+            # The screen must show that reading, or Enter captures nothing yet.
+            while (
+                screen._snapshot is None
+                or screen._snapshot.reading != app.scale_service.snapshot().reading
             ):
                 await pilot.pause(0.01)
             await pilot.press("1", "enter")

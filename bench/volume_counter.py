@@ -24,9 +24,9 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
+from bench.recording import put_next_load
 from bench.startup import seconds_until
 from bench.volume import STATION, VENV_BIN, bench_env, config_file, working_copy
 from bench.volume_commands import RUNS, Counter, compared, last_day, ms
@@ -135,9 +135,9 @@ async def _record_many(database: Path, folder: Path) -> tuple[list[float], list[
     """Record RECORDS drop-offs at the counter: Enter-to-shown seconds, RSS after
     each record, and the seconds the whole run took."""
     from counter_app.config import load_config
-    from counter_app.services.counter import RecordedDropOff, TodayView
-    from counter_app.services.scale import ScaleState
+    from counter_app.services.counter import TodayView
     from counter_app.ui.app import CounterApp
+    from db.queries import RecordedDropOff
 
     config = load_config(config_file(database, folder))
     app = CounterApp(config, demo_scenario=False)
@@ -161,19 +161,10 @@ async def _record_many(database: Path, folder: Path) -> tuple[list[float], list[
 
         screen.show_day = timed_show_day  # type: ignore[method-assign]
         screen.add_to_day = timed_add_to_day  # type: ignore[method-assign]
-        simulator = app.scale_service.simulator
         enter_to_shown: list[float] = []
         rss: list[int] = []
         for i in range(RECORDS):
-            # A new item each time: the counter refuses the same load twice.
-            weight = Decimal("4.25") + Decimal(i % 2) / 10
-            simulator.set_weight(weight)
-            while not (
-                (snap := app.scale_service.snapshot()).state is ScaleState.STABLE
-                and snap.reading is not None
-                and snap.reading.weight == weight
-            ):
-                await pilot.pause(0.01)
+            await put_next_load(app, pilot, i, pause=0.01)
             await pilot.press("1", "enter")
             before = len(shown)
             start = time.perf_counter()
