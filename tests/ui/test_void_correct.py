@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from pilot_helpers import put_on_scale, ready, wait_for
+from test_database_faults import AFTER_BUSY_TIMEOUT, held_by_another_program
 from textual.widgets import DataTable, Static
 
 from counter_app.config import Config, CounterConfig
@@ -117,6 +118,33 @@ async def test_another_reason_must_be_typed_and_esc_records_nothing(
     assert rows(db, "select reason from drop_off where voids_id is not null") == [
         ("klant nam het mee",)
     ]
+
+
+async def test_a_void_the_database_refuses_is_said_and_voids_nothing(
+    make_app, counter_config: Config
+) -> None:
+    app = make_app()
+    db = counter_config.database_path()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await record_reuse(pilot, app, "4.00", "MS01-000001")
+        await wait_for(pilot, lambda: app.counter_screen._day_records != {})
+
+        with held_by_another_program(db, exclusive=False):
+            await pilot.press("delete")
+            await wait_for(pilot, lambda: isinstance(app.screen, VoidScreen))
+            await pilot.press("enter")  # the first reason: Dubbel gewogen
+            await wait_for(pilot, lambda: "Niet gelukt" in prompt(app), AFTER_BUSY_TIMEOUT)
+            assert "database bezet door een ander programma" in prompt(app)
+            assert rows(db, "select count(*) from drop_off where voids_id is not null") == [(0,)]
+
+        await pilot.press("delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, VoidScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Vervallen: MS01-000001" in prompt(app))
+
+    assert rows(db, "select count(*) from drop_off where voids_id is not null") == [(1,)]
+    assert chain_ok(db)
 
 
 async def test_c_corrects_the_category_and_the_new_label_says_corrected_in_english(
