@@ -21,8 +21,13 @@ import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.recording import put_next_load
+
+if TYPE_CHECKING:
+    from counter_app.ui.app import CounterApp
 
 DAY_ROWS = int(os.environ.get("BENCH_DAY_ROWS", "500"))
 RECORDS = int(os.environ.get("BENCH_RECORDS", "40"))
@@ -30,8 +35,14 @@ RECORDS = int(os.environ.get("BENCH_RECORDS", "40"))
 
 def fill_day(database: Path, rows: int) -> None:
     """``rows`` drop-offs recorded today (the last hours), their labels printed."""
+    from db.domain import Classification
     from db.engine import open_database
-    from db.writes import NewDropOff, NewReading, record_drop_off
+    from db.writes import NewCategory, record_drop_off
+    from tests.drop_offs import scale_drop_off
+
+    bulky_waste = NewCategory(
+        Classification.RECYCLING, "grof-rest", "Grof huishoudelijk restafval", "20 03 07"
+    )
 
     engine = open_database(database)
     now = datetime.now(UTC)
@@ -42,29 +53,7 @@ def fill_day(database: Path, rows: int) -> None:
         for i in range(rows):
             at = start + timedelta(seconds=i)
             grams = 1000 + i * 10
-            kilograms = Decimal(grams).scaleb(-3)
-            new = NewDropOff(
-                station_id="MS01",
-                classification="recycling",
-                category_code="grof-rest",
-                category_name="Grof huishoudelijk restafval",
-                eural_code="20 03 07",
-                weight_grams=grams,
-                weight_source="scale",
-                operator="balie",
-                reading=NewReading(
-                    weight=kilograms,
-                    unit="kg",
-                    grams=grams,
-                    stable=True,
-                    net=False,
-                    tare=None,
-                    raw_frame=f"ST,GS,+{kilograms:.2f}kg\r\n".encode("ascii"),
-                    received_at=at,
-                    protocol="comma",
-                    port="sim",
-                ),
-            )
+            new = scale_drop_off(grams, received_at=at, category=bulky_waste)
             record_drop_off(engine, new, now=at)
     finally:
         engine.dispose()
@@ -73,15 +62,11 @@ def fill_day(database: Path, rows: int) -> None:
         connection.execute("UPDATE print_job SET status = 'sent'")
 
 
-def _percentile(values: list[float], p: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
-
-
-async def _measure(folder: Path) -> tuple[list[float], list[float], int]:
+def counter_on_a_full_day(folder: Path) -> CounterApp:
+    """The counter, not yet started, on a database in ``folder`` holding DAY_ROWS
+    drop-offs of today: the simulator on a pty, labels to a preview folder."""
     from counter_app.config import parse_config
-    from counter_app.services.scale import ScaleState
     from counter_app.ui.app import CounterApp
-    from counter_app.ui.widgets import DropOffTable
 
     database = folder / "day.sqlite3"
     fill_day(database, DAY_ROWS)
@@ -89,7 +74,17 @@ async def _measure(folder: Path) -> tuple[list[float], list[float], int]:
         f'[scale]\nport = "sim"\n[printer]\npath = "{folder / "labels"}"\n'
         f'[database]\npath = "{database}"\n'
     )
-    app = CounterApp(config, demo_scenario=False)
+    return CounterApp(config, demo_scenario=False)
+
+
+def _percentile(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+
+async def _measure(folder: Path) -> tuple[list[float], list[float], int]:
+    from counter_app.ui.widgets import DropOffTable
+
+    app = counter_on_a_full_day(folder)
     listed: list[float] = []
     painted: list[float] = []
     async with app.run_test(size=(100, 30)) as pilot:
@@ -117,18 +112,14 @@ async def _measure(folder: Path) -> tuple[list[float], list[float], int]:
 
         timed("add_to_day")
         timed("show_day")
-        simulator = app.scale_service.simulator
         enter_to_listed: list[float] = []
         enter_to_painted: list[float] = []
         for i in range(RECORDS):
-            weight = Decimal("4.25") + Decimal(i % 2) / 10
-            simulator.set_weight(weight)
-            while not (
-                (snap := app.scale_service.snapshot()).state is ScaleState.STABLE
-                and snap.reading is not None
-                and snap.reading.weight == weight
-                and screen._snapshot is not None
-                and screen._snapshot.reading == snap.reading
+            await put_next_load(app, pilot, i, pause=0.01)
+            # The screen must show that reading, or Enter captures nothing yet.
+            while (
+                screen._snapshot is None
+                or screen._snapshot.reading != app.scale_service.snapshot().reading
             ):
                 await pilot.pause(0.01)
             await pilot.press("1", "enter")

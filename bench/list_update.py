@@ -20,23 +20,15 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.enter_to_list import DAY_ROWS, fill_day
+from bench.enter_to_list import DAY_ROWS, counter_on_a_full_day
 
 RUNS = int(os.environ.get("BENCH_RUNS", "30"))
 
 
 async def _measure(folder: Path) -> dict[str, list[float]]:
-    from counter_app.config import parse_config
-    from counter_app.ui.app import CounterApp
     from counter_app.ui.widgets import DropOffTable
 
-    database = folder / "day.sqlite3"
-    fill_day(database, DAY_ROWS)
-    config = parse_config(
-        f'[scale]\nport = "sim"\n[printer]\npath = "{folder / "labels"}"\n'
-        f'[database]\npath = "{database}"\n'
-    )
-    app = CounterApp(config, demo_scenario=False)
+    app = counter_on_a_full_day(folder)
     times: dict[str, list[float]] = {"add": [], "add_paint": [], "load": [], "load_paint": []}
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.counter_screen

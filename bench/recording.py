@@ -14,8 +14,32 @@ import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from counter_app.ui.app import CounterApp
 
 RUNS = 50
+
+
+async def put_next_load(app: CounterApp, pilot: Pilot[None], number: int, pause: float) -> Decimal:
+    """Put load ``number`` on the simulator and wait until the scale reads it stable;
+    returns its weight. 4.25 and 4.35 kg in turn: a new item each time, as the counter
+    refuses the same load twice."""
+    from counter_app.services.scale import ScaleState
+
+    weight = Decimal("4.25") + Decimal(number % 2) / 10
+    assert app.scale_service.simulator is not None
+    app.scale_service.simulator.set_weight(weight)
+    while not (
+        (snap := app.scale_service.snapshot()).state is ScaleState.STABLE
+        and snap.reading is not None
+        and snap.reading.weight == weight
+    ):
+        await pilot.pause(pause)
+    return weight
 
 
 async def _measure(tmp: Path) -> list[float]:
@@ -46,15 +70,7 @@ async def _measure(tmp: Path) -> list[float]:
             await pilot.pause(0.05)
         times = []
         for i in range(RUNS):
-            # A new item each time: the counter refuses the same load twice.
-            weight = Decimal("4.25") + Decimal(i % 2) / 10
-            simulator.set_weight(weight)
-            while not (
-                (snap := app.scale_service.snapshot()).state is ScaleState.STABLE
-                and snap.reading is not None
-                and snap.reading.weight == weight
-            ):
-                await pilot.pause(0.02)
+            await put_next_load(app, pilot, i, pause=0.02)
             await pilot.press("1", "enter")
             start = time.perf_counter()
             await pilot.press("enter")

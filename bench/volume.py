@@ -41,7 +41,15 @@ import platformdirs
 
 from counter_app.catalogue import load_default_catalogue
 from counter_app.config import APP_NAME
-from db.chain import GENESIS_HASH, audit_content, chain_hash, drop_off_content
+from db.chain import (
+    AUDIT_CONTENT_COLUMNS,
+    DROP_OFF_CONTENT_COLUMNS,
+    GENESIS_HASH,
+    READING_CONTENT_COLUMNS,
+    audit_content,
+    chain_hash,
+    drop_off_content,
+)
 from db.domain import STATION_TZ as LOCAL_TZ
 from db.engine import head_revision, open_database
 from db.models import format_utc
@@ -115,42 +123,12 @@ class _Chain:
         return self.seq, prev, self.hash
 
 
+# The chained tables take their columns from db.chain (the columns a link's hash
+# covers) and add the link itself, so the rows written here hash as the app's do.
+_LINK_COLUMNS = ("prev_hash", "content_hash")
 _INSERTS = {
-    "captured_reading": (
-        "id",
-        "weight",
-        "unit",
-        "grams",
-        "stable",
-        "net",
-        "tare",
-        "raw_frame",
-        "received_at",
-        "protocol",
-        "port",
-    ),
-    "drop_off": (
-        "id",
-        "station_id",
-        "chain_seq",
-        "label_no",
-        "label_code",
-        "recorded_at",
-        "visit_id",
-        "classification",
-        "category_code",
-        "category_name",
-        "eural_code",
-        "weight_grams",
-        "weight_source",
-        "operator",
-        "reading_id",
-        "voids_id",
-        "corrects_id",
-        "reason",
-        "prev_hash",
-        "content_hash",
-    ),
+    "captured_reading": READING_CONTENT_COLUMNS,
+    "drop_off": DROP_OFF_CONTENT_COLUMNS + _LINK_COLUMNS,
     "print_job": (
         "id",
         "station_id",
@@ -165,19 +143,7 @@ _INSERTS = {
         "sent_at",
         "reprint_of",
     ),
-    "audit_entry": (
-        "id",
-        "station_id",
-        "chain_seq",
-        "at",
-        "actor",
-        "action",
-        "entity",
-        "entity_id",
-        "detail",
-        "prev_hash",
-        "content_hash",
-    ),
+    "audit_entry": AUDIT_CONTENT_COLUMNS + _LINK_COLUMNS,
     "outbox_entry": ("entity", "entity_id", "created_at", "synced_at"),
 }
 

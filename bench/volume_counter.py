@@ -24,9 +24,9 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
+from bench.recording import put_next_load
 from bench.startup import seconds_until
 from bench.volume import STATION, VENV_BIN, bench_env, config_file, working_copy
 from bench.volume_commands import RUNS, Counter, compared, last_day, ms
@@ -136,7 +136,6 @@ async def _record_many(database: Path, folder: Path) -> tuple[list[float], list[
     each record, and the seconds the whole run took."""
     from counter_app.config import load_config
     from counter_app.services.counter import TodayView
-    from counter_app.services.scale import ScaleState
     from counter_app.ui.app import CounterApp
     from db.queries import RecordedDropOff
 
@@ -162,19 +161,10 @@ async def _record_many(database: Path, folder: Path) -> tuple[list[float], list[
 
         screen.show_day = timed_show_day  # type: ignore[method-assign]
         screen.add_to_day = timed_add_to_day  # type: ignore[method-assign]
-        simulator = app.scale_service.simulator
         enter_to_shown: list[float] = []
         rss: list[int] = []
         for i in range(RECORDS):
-            # A new item each time: the counter refuses the same load twice.
-            weight = Decimal("4.25") + Decimal(i % 2) / 10
-            simulator.set_weight(weight)
-            while not (
-                (snap := app.scale_service.snapshot()).state is ScaleState.STABLE
-                and snap.reading is not None
-                and snap.reading.weight == weight
-            ):
-                await pilot.pause(0.01)
+            await put_next_load(app, pilot, i, pause=0.01)
             await pilot.press("1", "enter")
             before = len(shown)
             start = time.perf_counter()
@@ -216,30 +206,9 @@ def measure_recording(database: Path, folder: Path) -> list[tuple[str, str]]:
 
 
 def _new_drop_off() -> object:
-    from db.writes import NewDropOff, NewReading
+    from tests.drop_offs import scale_drop_off
 
-    return NewDropOff(
-        station_id=STATION,
-        classification="recycling",
-        category_code="metaal",
-        category_name="Metalen",
-        eural_code="20 01 40",
-        weight_grams=12340,
-        weight_source="scale",
-        operator="balie",
-        reading=NewReading(
-            weight=Decimal("12.34"),
-            unit="kg",
-            grams=12340,
-            stable=True,
-            net=False,
-            tare=None,
-            raw_frame=b"ST,GS,+0012.34kg\r\n",
-            received_at=datetime.now(UTC),
-            protocol="comma",
-            port="/dev/ttyUSB0",
-        ),
-    )
+    return scale_drop_off(12340, station_id=STATION, received_at=datetime.now(UTC))
 
 
 class BareRecorder:

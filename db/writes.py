@@ -367,6 +367,23 @@ def _captured_reading(r: NewReading) -> CapturedReading:
     )
 
 
+def _queue_label(session: Session, drop_off: DropOff, at: datetime) -> PrintJob:
+    """The label job of a newly numbered ``drop_off``, queued at ``at``, added to the
+    caller's write transaction."""
+    job = PrintJob(
+        id=new_id(),
+        station_id=drop_off.station_id,  # printed at the station that recorded it
+        drop_off_id=drop_off.id,
+        document=DocumentKind.ITEM_LABEL,
+        status=PrintJobStatus.QUEUED,
+        attempts=0,
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(job)
+    return job
+
+
 def record_drop_off(
     engine: Engine, new: NewDropOff, *, now: datetime | None = None
 ) -> RecordedDropOff:
@@ -412,17 +429,7 @@ def record_drop_off(
         _link(head, drop_off, reading)
         session.add(drop_off)
 
-        job = PrintJob(
-            id=new_id(),
-            station_id=drop_off.station_id,  # printed at the station that recorded it
-            drop_off_id=drop_off.id,
-            document=DocumentKind.ITEM_LABEL,
-            status=PrintJobStatus.QUEUED,
-            attempts=0,
-            created_at=recorded_at,
-            updated_at=recorded_at,
-        )
-        session.add(job)
+        job = _queue_label(session, drop_off, recorded_at)
         add_audit(
             session,
             station_id=new.station_id,
@@ -661,17 +668,7 @@ def correct_drop_off(
         )
         _link(head, correction, reading)
         session.add(correction)
-        job = PrintJob(
-            id=new_id(),
-            station_id=correction.station_id,
-            drop_off_id=correction.id,
-            document=DocumentKind.ITEM_LABEL,
-            status=PrintJobStatus.QUEUED,
-            attempts=0,
-            created_at=at,
-            updated_at=at,
-        )
-        session.add(job)
+        job = _queue_label(session, correction, at)
         add_audit(
             session,
             station_id=original.station_id,

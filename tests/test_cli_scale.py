@@ -8,7 +8,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -363,34 +364,34 @@ def read_reading_of(
     raise AssertionError("no matching reading on the simulated port")
 
 
+@contextmanager
+def simulate_command(*args: str) -> Iterator[subprocess.Popen[str]]:
+    """``counter scale simulate ARGS`` running as a technician starts it, its stdin
+    and stdout piped; killed if the test leaves it running."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "counter_app", "scale", "simulate", *args],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
 @needs_pty
 class TestSimulate:
     def test_commands_drive_the_virtual_indicator(self, tmp_path: Path) -> None:
         link = tmp_path / "ttyCounter"
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "counter_app",
-                "scale",
-                "simulate",
-                "--protocol",
-                "comma",
-                "--link",
-                str(link),
-                "--weight",
-                "2.5",
-                "--rate",
-                "50",
-            ],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert process.stdin is not None and process.stdout is not None
-        try:
+        with simulate_command(
+            "--protocol", "comma", "--link", str(link), "--weight", "2.5", "--rate", "50"
+        ) as process:
             assert process.stdout.readline().strip() == str(link)
             port = serial.Serial(str(link), 9600, timeout=0.05)
             try:
@@ -420,10 +421,6 @@ class TestSimulate:
             assert process.wait(timeout=30) == 0
             assert "unknown command 'nonsense'" in (process.stderr.read() if process.stderr else "")
             assert not link.is_symlink()
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
 
     @pytest.mark.parametrize(
         ("protocol", "bytesize", "parity"),
@@ -434,28 +431,9 @@ class TestSimulate:
     ) -> None:
         """A technician's tool or the counter closes the port and opens it again (a
         restart, a reconnect): every time, the line is set up and frames arrive."""
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "counter_app",
-                "scale",
-                "simulate",
-                "--protocol",
-                protocol,
-                "--weight",
-                "3.25",
-                "--rate",
-                "50",
-            ],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert process.stdin is not None and process.stdout is not None
-        try:
+        with simulate_command(
+            "--protocol", protocol, "--weight", "3.25", "--rate", "50"
+        ) as process:
             path = process.stdout.readline().strip()
             for _ in range(4):
                 port = serial.Serial(
@@ -470,10 +448,6 @@ class TestSimulate:
             process.stdin.write("q\n")
             process.stdin.flush()
             assert process.wait(timeout=30) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
 
     def test_drop_out_unplugs_and_plugs_back_in(self, tmp_path: Path) -> None:
         link = tmp_path / "ttyDrop"

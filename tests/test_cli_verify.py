@@ -23,6 +23,7 @@ from drop_offs import scale_drop_off
 from counter_app.cli import main
 from db.engine import DatabaseReadOnly, open_database
 from db.writes import record_drop_off, void_drop_off
+from tests.conftest import ConfigFileFactory
 
 AT = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)
 
@@ -46,10 +47,8 @@ def database(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def config(tmp_path: Path, database: Path) -> str:
-    path = tmp_path / "config.toml"
-    path.write_text(f'[database]\npath = "{database}"\n', encoding="utf-8")
-    return str(path)
+def config(config_file: ConfigFileFactory, database: Path) -> str:
+    return str(config_file(f'[database]\npath = "{database}"\n'))
 
 
 def verify(config: str, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

@@ -22,6 +22,7 @@ from counter_app.cli.database import (
     DatabaseUnavailable,
     UsageError,
     messages_for,
+    opening_words,
     run_command,
 )
 
@@ -73,22 +74,17 @@ def register(subparsers: Any, messages: Messages) -> None:
 def _open_for_writing(ctx: CliContext, messages: Messages) -> Iterator[Engine]:
     """The configured database, opened for writing (never created)."""
     from counter_app.services.failures import failure_words
-    from db.engine import DatabaseError, DatabaseMissing, open_database
+    from db.engine import DatabaseError, open_database
 
     path = ctx.config.database_path()
-    try:
+    unwritable = "cli_corrections.database_unwritable"
+    with opening_words(messages, path, unwritable):
         engine = open_database(path, create=False)
-    except DatabaseMissing as exc:
-        raise DatabaseUnavailable(messages.t("cli_export.no_database", path=path)) from exc
-    except DatabaseError as exc:
-        raise DatabaseUnavailable(
-            messages.t("cli_corrections.database_unwritable", error=failure_words(exc, messages))
-        ) from exc
     try:
         yield engine
     except DatabaseError as exc:
         raise DatabaseUnavailable(
-            messages.t("cli_corrections.database_unwritable", error=failure_words(exc, messages))
+            messages.t(unwritable, error=failure_words(exc, messages))
         ) from exc
     finally:
         engine.dispose()

@@ -88,7 +88,7 @@ def open_for_reading(ctx: CliContext, messages: Messages) -> Iterator[Engine]:
     from db.engine import open_database
 
     path = ctx.config.database_path()
-    with _opening_words(messages, path):
+    with opening_words(messages, path):
         engine = open_database(path, create=False, read_only=True)
     try:
         with _reading_words(messages, (sqlite3.Error, SQLAlchemyError)):
@@ -110,7 +110,7 @@ def read_only_snapshot(ctx: CliContext, messages: Messages) -> Iterator[Execute]
     from db.read_only import open_read_only
 
     path = ctx.config.database_path()
-    with _opening_words(messages, path):
+    with opening_words(messages, path):
         database = open_read_only(path)
         if not database.at_head:
             database.close()
@@ -123,7 +123,12 @@ def read_only_snapshot(ctx: CliContext, messages: Messages) -> Iterator[Execute]
 
 
 @contextmanager
-def _opening_words(messages: Messages, path: Path) -> Iterator[None]:
+def opening_words(
+    messages: Messages, path: Path, failed: str = "cli_export.database_unavailable"
+) -> Iterator[None]:
+    """Opening the database at ``path``: a missing file, or one that fails to open,
+    becomes :class:`DatabaseUnavailable` with words (``failed`` is the catalogue key of
+    the latter's, with ``error``). Shared by every command that opens an existing file."""
     from counter_app.services.failures import failure_words
     from db.errors import DatabaseError, DatabaseMissing
 
@@ -132,9 +137,7 @@ def _opening_words(messages: Messages, path: Path) -> Iterator[None]:
     except DatabaseMissing as exc:
         raise DatabaseUnavailable(messages.t("cli_export.no_database", path=path)) from exc
     except DatabaseError as exc:
-        raise DatabaseUnavailable(
-            messages.t("cli_export.database_unavailable", error=failure_words(exc, messages))
-        ) from exc
+        raise DatabaseUnavailable(messages.t(failed, error=failure_words(exc, messages))) from exc
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from counter_app.catalogue import CatalogueEntry
+from counter_app.services.captured_reading import captured_reading
 from counter_app.services.scale import CaptureRefusal
 from counter_app.services.typed_weight import ManualWeightProblem, read_manual_weight
 from db.domain import WeightSource
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from counter_app.config import Config
     from counter_app.i18n import Messages
     from db.queries import RecordedDropOff
-    from db.writes import NewReading, VoidRecord
+    from db.writes import VoidRecord
     from drivers.scale.reading import Reading
 
 
@@ -198,7 +199,9 @@ class CorrectionService:
         elif reading is not None:
             if reading.grams is None or reading.grams <= 0 or not reading.stable:
                 return CorrectionRefused(_unfit_reading(reading), label_or_id.strip())
-            weight = NewWeight(reading.grams, WeightSource.SCALE, self._new_reading(reading))
+            weight = NewWeight(
+                reading.grams, WeightSource.SCALE, captured_reading(reading, self._config.scale)
+            )
         found = self._standing(label_or_id, reason)
         if isinstance(found, CorrectionRefused):
             return found
@@ -272,26 +275,6 @@ class CorrectionService:
         if found is None:
             return CorrectionRefused(CorrectionRefusal.UNKNOWN_LABEL, asked)
         return self.refusal_for(found) or found
-
-    def _new_reading(self, reading: Reading) -> NewReading:
-        from datetime import UTC, datetime
-
-        from db.writes import NewReading
-
-        assert reading.weight is not None and reading.unit is not None
-        assert reading.grams is not None
-        return NewReading(
-            weight=reading.weight,
-            unit=reading.unit,
-            grams=reading.grams,
-            stable=bool(reading.stable),
-            net=reading.net,
-            tare=reading.tare,
-            raw_frame=reading.raw,
-            received_at=reading.received_at or datetime.now(UTC),
-            protocol=self._config.scale.protocol,
-            port=self._config.scale.port,
-        )
 
 
 def _unfit_reading(reading: Reading) -> CaptureRefusal:

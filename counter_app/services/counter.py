@@ -36,6 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from counter_app.catalogue import CatalogueEntry
+from counter_app.services.captured_reading import captured_reading
 from counter_app.services.corrections import (
     CorrectionRefused,
     CorrectionService,
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from db.queries import DayTotals as DayTotals
     from db.queries import RecordedDropOff as RecordedDropOff
     from db.recent import LastDropOff as LastDropOff
+    from db.writes import NewDropOff, NewReading
 
 
 class CounterRefusal(enum.Enum):
@@ -339,37 +341,40 @@ class CounterService:
 
         The step of :meth:`capture` that writes: it checks no rule of the counter.
         """
-        from db.writes import NewDropOff, NewReading, record_drop_off
+        from db.writes import record_drop_off
 
-        grams = reading.grams
-        if grams is None or reading.weight is None or reading.unit is None:
-            raise ValueError("reading has no weight")
-        new = NewDropOff(
+        stored = captured_reading(reading, self._config.scale)
+        new = self._new_drop_off(entry, stored.grams, WeightSource.SCALE, reading=stored)
+        recorded = record_drop_off(self.engine, new)
+        # From now on the scale service's own lock holds the load just recorded.
+        self._before_start = None
+        return recorded
+
+    def _new_drop_off(
+        self,
+        entry: CatalogueEntry,
+        grams: int,
+        source: WeightSource,
+        *,
+        reading: NewReading | None = None,
+        reason: str | None = None,
+    ) -> NewDropOff:
+        """A drop-off of ``entry`` weighing ``grams``, recorded at this station by its
+        operator: weighed (with its ``reading``) or typed in (with its ``reason``)."""
+        from db.writes import NewDropOff
+
+        return NewDropOff(
             station_id=self._config.station.id,
             classification=entry.classification,
             category_code=entry.code,
             category_name=entry.name(self._config.language),
             eural_code=entry.eural_code,
             weight_grams=grams,
-            weight_source=WeightSource.SCALE,
+            weight_source=source,
             operator=self._config.station.operator,
-            reading=NewReading(
-                weight=reading.weight,
-                unit=reading.unit,
-                grams=grams,
-                stable=bool(reading.stable),
-                net=reading.net,
-                tare=reading.tare,
-                raw_frame=reading.raw,
-                received_at=reading.received_at or datetime.now(UTC),
-                protocol=self._config.scale.protocol,
-                port=self._config.scale.port,
-            ),
+            reading=reading,
+            reason=reason,
         )
-        recorded = record_drop_off(self.engine, new)
-        # From now on the scale service's own lock holds the load just recorded.
-        self._before_start = None
-        return recorded
 
     def check_manual(self, weight_text: str, reason: str) -> ManualWeightProblem | None:
         """What :meth:`record_manual` would refuse the typed weight and reason for;
@@ -389,7 +394,7 @@ class CounterService:
         """Record a weight typed in by hand (``"12,5"`` kg) with its reason, marked
         ``manual``; only when ``[counter] manual_weight`` allows it. Blocks on the
         database: not on the UI thread. Raises when the database refused the record."""
-        from db.writes import NewDropOff, record_drop_off
+        from db.writes import record_drop_off
 
         problem = self.check_manual(weight_text, reason)
         if problem is not None:
@@ -401,18 +406,7 @@ class CounterService:
         if self._engine is None:
             failed = self.open_failure is not None
             return Refused(CounterRefusal.UNAVAILABLE if failed else CounterRefusal.NOT_OPEN)
-        new = NewDropOff(
-            station_id=self._config.station.id,
-            classification=entry.classification,
-            category_code=entry.code,
-            category_name=entry.name(self._config.language),
-            eural_code=entry.eural_code,
-            weight_grams=grams,
-            weight_source=WeightSource.MANUAL,
-            operator=self._config.station.operator,
-            reading=None,
-            reason=reason.strip(),
-        )
+        new = self._new_drop_off(entry, grams, WeightSource.MANUAL, reason=reason.strip())
         with self._capture_lock:
             drop_off = record_drop_off(self.engine, new)
         if self._printer is not None:

@@ -19,7 +19,7 @@ from textual.widgets import Input, OptionList, Static
 from counter_app.catalogue import Catalogue, CatalogueEntry
 from counter_app.i18n import Messages
 from counter_app.ui.picker import CategoryPicker
-from counter_app.ui.void import ReasonChoice, say_empty_reason
+from counter_app.ui.void import ReasonChoice
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,16 +149,9 @@ class CorrectScreen(ModalScreen[CorrectionRequest | None]):
             hint.update(self._messages.t("correction.change_none"))
             hint.add_class("-error")
             return
-        choice = self.query_one(ReasonChoice)
-        if isinstance(event, OptionList.OptionSelected) and choice.wants_words():
-            choice.type_words()
-            return
-        reason = choice.reason()
-        if reason is None:
-            say_empty_reason(hint, self._messages)
-            choice.type_words()
-            return
-        self.dismiss(CorrectionRequest(self._entry, self._weigh_again, reason))
+        reason = self.query_one(ReasonChoice).confirmed_reason(event, hint)
+        if reason is not None:
+            self.dismiss(CorrectionRequest(self._entry, self._weigh_again, reason))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from counter_app.catalogue import Catalogue, CatalogueEntry, Classification
@@ -51,6 +51,11 @@ if TYPE_CHECKING:
     from counter_app.services.printing import PrintService
     from counter_app.ui.correct import CorrectionRequest
     from drivers.printer.preview import PreviewLine
+
+#: What a void or correction modal answers (a reason, a correction request).
+Answer = TypeVar("Answer")
+#: What a committed void or correction gives back.
+Changed = TypeVar("Changed")
 
 #: Catalogue key of the prompt for each reason a capture is refused.
 REFUSAL_KEYS: dict[RefusalReason, str] = {
@@ -596,69 +601,77 @@ class CounterScreen(Screen[None]):
             category=record.category_name,
         )
 
-    def action_void(self) -> None:
-        from counter_app.ui.void import VoidScreen
-
+    def _change_selected(
+        self,
+        title_key: str,
+        modal: Callable[[str], ModalScreen[Answer | None]],
+        save: Callable[[str, Answer], object],
+    ) -> None:
+        """Void or correct the selected record: ask ``modal`` (titled by
+        ``title_key``) and hand its answer to the ``save`` worker."""
         if self._recording:
             return
         record = self._selected_record()
         if record is None:
             return
 
-        def answered(reason: str | None) -> None:
-            if reason is None:
+        def answered(answer: Answer | None) -> None:
+            if answer is None:
                 self._set_prompt(self._messages.t("record.cancelled"))
                 return
             self._set_prompt(self._messages.t("correction.saving"), "info")
-            self._void(record.id, reason)
+            save(record.id, answer)
 
-        title = self._modal_title("correction.void_title", record)
-        self.app.push_screen(VoidScreen(self._messages, title), answered)
+        self.app.push_screen(modal(self._modal_title(title_key, record)), answered)
 
-    @work(thread=True, group="record")
-    def _void(self, drop_off_id: str, reason: str) -> None:
-        t = self._messages.t
+    def _save_change(
+        self, change: Callable[[], Changed | CorrectionRefused], done: Callable[[Changed], str]
+    ) -> None:
+        """Run ``change`` (a void or a correction; in a worker: it blocks on the
+        database) and say what came of it in the words ``done`` gives."""
         try:
-            outcome = self._counter.void(drop_off_id, reason)
-        except Exception as exc:  # nothing was voided; the attendant must see why
+            outcome = change()
+        except Exception as exc:  # nothing was changed; the attendant must see why
+            words = failure_words(exc, self._messages)
             self.post_message(
-                ActionDone(
-                    t("correction.failed", reason=failure_words(exc, self._messages)), "error"
-                )
+                ActionDone(self._messages.t("correction.failed", reason=words), "error")
             )
             return
         if isinstance(outcome, CorrectionRefused):
             self.post_message(ActionDone(self._refusal_words(outcome), "warning"))
             return
         self._load_day()
-        text = t("correction.voided", label_code=outcome.drop_off.label_code)
-        self.post_message(ActionDone(text, "success"))
+        self.post_message(ActionDone(done(outcome), "success"))
+
+    def action_void(self) -> None:
+        from counter_app.ui.void import VoidScreen
+
+        self._change_selected(
+            "correction.void_title", lambda title: VoidScreen(self._messages, title), self._void
+        )
+
+    @work(thread=True, group="record")
+    def _void(self, drop_off_id: str, reason: str) -> None:
+        self._save_change(
+            lambda: self._counter.void(drop_off_id, reason),
+            lambda voided: self._messages.t(
+                "correction.voided", label_code=voided.drop_off.label_code
+            ),
+        )
 
     def action_correct(self) -> None:
         from counter_app.ui.correct import CorrectScreen
 
-        if self._recording:
-            return
-        record = self._selected_record()
-        if record is None:
-            return
+        def modal(title: str) -> CorrectScreen:
+            return CorrectScreen(
+                self._messages,
+                self._config.language,
+                self._catalogue,
+                title,
+                weight_now=self._weight_to_correct_with,
+            )
 
-        def answered(request: CorrectionRequest | None) -> None:
-            if request is None:
-                self._set_prompt(self._messages.t("record.cancelled"))
-                return
-            self._set_prompt(self._messages.t("correction.saving"), "info")
-            self._correct(record.id, request)
-
-        title = self._modal_title("correction.correct_title", record)
-        screen = CorrectScreen(
-            self._messages,
-            self._config.language,
-            self._catalogue,
-            title,
-            weight_now=self._weight_to_correct_with,
-        )
-        self.app.push_screen(screen, answered)
+        self._change_selected("correction.correct_title", modal, self._correct)
 
     def _weight_to_correct_with(self) -> tuple[str | None, str]:
         found = self._counter.weight_to_correct_with()
@@ -669,31 +682,19 @@ class CounterScreen(Screen[None]):
 
     @work(thread=True, group="record")
     def _correct(self, drop_off_id: str, request: CorrectionRequest) -> None:
-        t = self._messages.t
-        try:
-            outcome = self._counter.correct(
+        self._save_change(
+            lambda: self._counter.correct(
                 drop_off_id,
                 reason=request.reason,
                 entry=request.entry,
                 weigh_again=request.weigh_again,
-            )
-        except Exception as exc:  # nothing was recorded; the attendant must see why
-            self.post_message(
-                ActionDone(
-                    t("correction.failed", reason=failure_words(exc, self._messages)), "error"
-                )
-            )
-            return
-        if isinstance(outcome, CorrectionRefused):
-            self.post_message(ActionDone(self._refusal_words(outcome), "warning"))
-            return
-        self._load_day()
-        text = t(
-            "correction.corrected",
-            label_code=outcome.correction.label_code,
-            original=outcome.original.label_code,
+            ),
+            lambda corrected: self._messages.t(
+                "correction.corrected",
+                label_code=corrected.correction.label_code,
+                original=corrected.original.label_code,
+            ),
         )
-        self.post_message(ActionDone(text, "success"))
 
     def action_zero(self) -> None:
         self._zero_or_tare(ZeroTareCommand.ZERO)

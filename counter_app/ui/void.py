@@ -84,11 +84,21 @@ class ReasonChoice(Vertical):
     def type_words(self) -> None:
         self.query_one(Input).focus()
 
-
-def say_empty_reason(hint: Static, messages: Messages) -> None:
-    """The modal's hint line says that a reason is needed (nothing was recorded)."""
-    hint.update(messages.t("correction.refused.empty_reason"))
-    hint.add_class("-error")
+    def confirmed_reason(
+        self, event: OptionList.OptionSelected | Input.Submitted, hint: Static
+    ) -> str | None:
+        """The reason the modal's Enter (``event``) confirms, or ``None`` when there is
+        none yet: Enter on "Anders" goes to the line for words, and an empty reason is
+        said on ``hint`` (nothing is recorded without one)."""
+        if isinstance(event, OptionList.OptionSelected) and self.wants_words():
+            self.type_words()
+            return None
+        reason = self.reason()
+        if reason is None:
+            hint.update(self._messages.t("correction.refused.empty_reason"))
+            hint.add_class("-error")
+            self.type_words()
+        return reason
 
 
 class VoidScreen(ModalScreen[str | None]):
@@ -136,16 +146,10 @@ class VoidScreen(ModalScreen[str | None]):
     @on(Input.Submitted)
     def _confirmed(self, event: OptionList.OptionSelected | Input.Submitted) -> None:
         event.stop()
-        choice = self.query_one(ReasonChoice)
-        if isinstance(event, OptionList.OptionSelected) and choice.wants_words():
-            choice.type_words()
-            return
-        reason = choice.reason()
-        if reason is None:
-            say_empty_reason(self.query_one("#void-hint", Static), self._messages)
-            choice.type_words()
-            return
-        self.dismiss(reason)
+        hint = self.query_one("#void-hint", Static)
+        reason = self.query_one(ReasonChoice).confirmed_reason(event, hint)
+        if reason is not None:
+            self.dismiss(reason)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

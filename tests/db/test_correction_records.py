@@ -7,17 +7,14 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from drop_offs import scale_drop_off
+from drop_offs import count_rows, scale_drop_off, scale_reading
 from sqlalchemy.engine import Engine
 
 from db.domain import Classification, WeightSource
-from db.engine import open_database
 from db.export import EXPORT_COLUMNS, export_rows, write_csv
 from db.queries import RecordNotFound, day_bounds, drop_offs_between, totals_for_day
 from db.verify import verify_chain
@@ -25,7 +22,6 @@ from db.writes import (
     DropOffCorrected,
     DropOffVoided,
     NewCategory,
-    NewReading,
     NewWeight,
     NothingToCorrect,
     correct_drop_off,
@@ -40,53 +36,11 @@ WOOD = NewCategory(Classification.RECYCLING, "hout_b", "B-hout", "17 02 01")
 FURNITURE = NewCategory(Classification.REUSE, "meubels", "Meubels", None)
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "counter.sqlite3"
-
-
-@pytest.fixture
-def engine(db_path: Path) -> Iterator[Engine]:
-    engine = open_database(db_path)
-    yield engine
-    engine.dispose()
-
-
-def rows_of(path: Path) -> dict[str, int]:
-    with sqlite3.connect(path) as connection:
-        return {
-            table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in (
-                "captured_reading",
-                "drop_off",
-                "audit_entry",
-                "print_job",
-                "outbox_entry",
-            )
-        }
-
-
-def new_reading(grams: int) -> NewReading:
-    kilograms = Decimal(grams).scaleb(-3)
-    return NewReading(
-        weight=kilograms,
-        unit="kg",
-        grams=grams,
-        stable=True,
-        net=False,
-        tare=None,
-        raw_frame=f"ST,GS,+{kilograms:.3f}kg\r\n".encode("ascii"),
-        received_at=LATER,
-        protocol="comma",
-        port="sim",
-    )
-
-
 def test_a_new_category_voids_the_original_and_records_its_replacement(
     engine: Engine, db_path: Path
 ) -> None:
     original = record_drop_off(engine, scale_drop_off(12340), now=NOON)
-    before = rows_of(db_path)
+    before = count_rows(db_path)
 
     done = correct_drop_off(
         engine, original.id, "balie", "Verkeerde categorie", category=WOOD, now=LATER
@@ -106,13 +60,14 @@ def test_a_new_category_voids_the_original_and_records_its_replacement(
     assert done.void.reason == "Verkeerde categorie"
     # A void row, the replacement, their audit entries (voided, the original's waiting
     # label cancelled, corrected), the replacement's label job, two outbox rows.
-    after = rows_of(db_path)
+    after = count_rows(db_path)
     assert {table: after[table] - before[table] for table in after} == {
         "captured_reading": 0,
         "drop_off": 2,
         "audit_entry": 3,
         "print_job": 1,
         "outbox_entry": 2,
+        "label_sequence": 0,
     }
     with sqlite3.connect(db_path) as connection:
         stored = connection.execute(
@@ -160,7 +115,7 @@ def test_the_day_counts_the_correction_and_lists_both(engine: Engine) -> None:
     assert totals.voided_count == 1
 
 
-def test_weighing_again_stores_the_new_reading(engine: Engine, db_path: Path) -> None:
+def test_weighing_again_stores_the_scale_reading(engine: Engine, db_path: Path) -> None:
     original = record_drop_off(engine, scale_drop_off(12340), now=NOON)
 
     done = correct_drop_off(
@@ -168,7 +123,7 @@ def test_weighing_again_stores_the_new_reading(engine: Engine, db_path: Path) ->
         original.id,
         "balie",
         "Dubbel gewogen",
-        weight=NewWeight(8200, WeightSource.SCALE, new_reading(8200)),
+        weight=NewWeight(8200, WeightSource.SCALE, scale_reading(8200, received_at=LATER)),
     )
 
     assert done.correction.weight_grams == 8200
@@ -223,7 +178,7 @@ def test_refusals_record_nothing(engine: Engine, db_path: Path) -> None:
     original = record_drop_off(engine, scale_drop_off(2000), now=NOON)
     correction = correct_drop_off(engine, original.id, "balie", "Anders", category=WOOD)
     standing = record_drop_off(engine, scale_drop_off(3000), now=NOON)
-    before = rows_of(db_path)
+    before = count_rows(db_path)
 
     with pytest.raises(DropOffVoided) as refused:
         correct_drop_off(engine, voided.id, "balie", "Anders", category=WOOD)
@@ -257,7 +212,7 @@ def test_refusals_record_nothing(engine: Engine, db_path: Path) -> None:
                 weight=NewWeight(grams, WeightSource.MANUAL, None),
             )
 
-    assert rows_of(db_path) == before
+    assert count_rows(db_path) == before
     assert verify_chain(engine).ok
 
 

@@ -7,7 +7,6 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +17,6 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
-from db.engine import open_database
 from db.export import (
     EXPORT_COLUMNS,
     export_rows,
@@ -64,13 +62,6 @@ def drop_off(
         reading=reading,
         visit_id=extra.get("visit_id"),
     )
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_database(tmp_path / "counter.sqlite3")
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 
 from counter_app.cli import main
 from db.engine import open_database
+from tests.conftest import ConfigFileFactory
 
 SMALL, LARGE = 2_000, 20_000
 # 2 May 2024 (local) holds SMALL drop-offs, 3 to 12 May LARGE, 2,000 a day.
@@ -55,10 +56,8 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def config(tmp_path: Path, database: Path) -> str:
-    path = tmp_path / "config.toml"
-    path.write_text(f'[database]\npath = "{database}"\n', encoding="utf-8")
-    return str(path)
+def config(config_file: ConfigFileFactory, database: Path) -> str:
+    return str(config_file(f'[database]\npath = "{database}"\n'))
 
 
 def export_peak(config: str, fmt: str, days: tuple[str, str], output: Path) -> int:

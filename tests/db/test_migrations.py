@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,18 +38,6 @@ from db.writes import NewDropOff, record_drop_off, void_drop_off
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
 #: The newest revision this code knows.
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "counter.sqlite3"
-
-
-@pytest.fixture
-def engine(db_path: Path) -> Iterator[Engine]:
-    engine = open_database(db_path)
-    yield engine
-    engine.dispose()
 
 
 def differences(engine: Engine, target: MetaData) -> list[object]:

@@ -8,14 +8,12 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from db.engine import open_database
 from db.printjobs import (
     INTERRUPTED_ERROR,
     INTERRUPTED_FAULT,
@@ -37,18 +35,6 @@ from db.queries import RecordedDropOff, RecordNotFound, drop_off_by_id
 from db.writes import NewDropOff, record_drop_off, void_drop_off
 
 T0 = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "counter.sqlite3"
-
-
-@pytest.fixture
-def engine(db_path: Path) -> Iterator[Engine]:
-    engine = open_database(db_path)
-    yield engine
-    engine.dispose()
 
 
 def record(engine: Engine, at: datetime = T0) -> RecordedDropOff:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from drop_offs import count_rows
 from sqlalchemy.engine import Engine
 
 from db.engine import DatabaseError, open_database
@@ -77,33 +77,6 @@ def recycling(code: str, grams: int, eural: str = "20 01 40", **changes: Any) ->
         reading=reading(str(Decimal(grams) / 1000), "kg", grams),
         **changes,
     )
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "counter.sqlite3"
-
-
-@pytest.fixture
-def engine(db_path: Path) -> Iterator[Engine]:
-    engine = open_database(db_path)
-    yield engine
-    engine.dispose()
-
-
-def count_rows(path: Path) -> dict[str, int]:
-    with sqlite3.connect(path) as connection:
-        return {
-            table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in (
-                "captured_reading",
-                "drop_off",
-                "audit_entry",
-                "print_job",
-                "outbox_entry",
-                "label_sequence",
-            )
-        }
 
 
 # -- one transaction -------------------------------------------------------------------

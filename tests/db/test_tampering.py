@@ -10,7 +10,6 @@ every later hash computed again, removed audit entries, a whole station removed.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,18 +36,6 @@ ALL_TRIGGERS = (
     "label_sequence_no_delete",
     "label_sequence_forward_only",
 )
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "counter.sqlite3"
-
-
-@pytest.fixture
-def engine(db_path: Path) -> Iterator[Engine]:
-    engine = open_database(db_path)
-    yield engine
-    engine.dispose()
 
 
 def tamper(db_path: Path, *statements: str) -> None:

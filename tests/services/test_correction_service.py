@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from waiting import wait_for
 
 from counter_app.catalogue import load_default_catalogue
 from counter_app.config import Config, DatabaseConfig, ScaleConfig, StationConfig
@@ -215,14 +215,6 @@ def test_too_heavy_a_typed_weight_names_the_capacity(config: Config) -> None:
 
 
 # -- weighing again, on the real simulator -------------------------------------------------
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 8.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from waiting import wait_for
 
 from counter_app.catalogue import load_default_catalogue
 from counter_app.config import Config, DatabaseConfig, ScaleConfig, StationConfig
@@ -63,14 +64,6 @@ def count(config: Config) -> int:
     with sqlite3.connect(config.database_path()) as conn:
         (n,) = conn.execute("select count(*) from drop_off").fetchone()
     return int(n)
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 8.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 # -- one load, one record across a restart: the rule behind the question -----------------
@@ -188,6 +181,17 @@ class Counter:
         self.scale.stop()
 
 
+def record_before_the_restart(config: Config, kg: str) -> None:
+    """A counter session that weighs ``kg`` on the scale, records it and ends."""
+    first = Counter(config)
+    try:
+        first.service.open()
+        first.put(kg)
+        assert isinstance(first.service.capture(ENTRY), Recorded)
+    finally:
+        first.stop()
+
+
 @pytest.fixture
 def counter(config: Config) -> Iterator[Counter]:
     started = Counter(config)
@@ -302,13 +306,7 @@ def test_one_load_one_record(counter: Counter) -> None:
 
 @needs_pty
 def test_after_a_restart_the_same_weight_asks_and_a_yes_records(config: Config) -> None:
-    first = Counter(config)
-    try:
-        first.service.open()
-        first.put("12.34")
-        assert isinstance(first.service.capture(ENTRY), Recorded)
-    finally:
-        first.stop()
+    record_before_the_restart(config, "12.34")
 
     counter = Counter(config)  # the restart: the load still on the scale
     try:
@@ -499,13 +497,7 @@ def test_without_a_motion_flag_the_counters_own_stability_decides(
 def test_after_a_restart_the_settled_weight_still_asks_first(
     config: Config, clock: SteppedClock
 ) -> None:
-    first = Counter(config)
-    try:
-        first.service.open()
-        first.put("12.34")
-        assert isinstance(first.service.capture(ENTRY), Recorded)
-    finally:
-        first.stop()
+    record_before_the_restart(config, "12.34")
     counter = Counter(config, clock)
     try:
         counter.service.open()

@@ -13,11 +13,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from drop_offs import scale_drop_off
 from printer.escpos_fake_printer import FakeEscposPrinter
 from sqlalchemy.engine import Engine
 
@@ -30,10 +30,11 @@ from counter_app.services.printing import (
     connection_for,
 )
 from counter_app.ui.status_words import status_line
+from db.domain import Classification
 from db.engine import open_database
 from db.printjobs import pending_print_jobs, print_job, queue_reprint
 from db.queries import RecordedDropOff
-from db.writes import NewDropOff, NewReading, record_drop_off
+from db.writes import NewCategory, record_drop_off
 from drivers.printer.connection import PrinterFault
 from drivers.printer.decode import DecodedDocument, decode_escpos
 from drivers.printer.network import NetworkConnection
@@ -63,33 +64,12 @@ def fake() -> Iterator[FakeEscposPrinter]:
         yield printer
 
 
+FURNITURE = NewCategory(Classification.REUSE, "meubels", "Meubels", None)
+
+
 def record(engine: Engine, grams: int = 12340) -> RecordedDropOff:
-    weight = Decimal(grams).scaleb(-3)
-    return record_drop_off(
-        engine,
-        NewDropOff(
-            station_id="MS01",
-            classification="reuse",
-            category_code="meubels",
-            category_name="Meubels",
-            eural_code=None,
-            weight_grams=grams,
-            weight_source="scale",
-            operator="balie",
-            reading=NewReading(
-                weight=weight,
-                unit="kg",
-                grams=grams,
-                stable=True,
-                net=None,
-                tare=None,
-                raw_frame=f"ST,GS,+{weight:09f}kg\r\n".encode(),
-                received_at=datetime.now(UTC),
-                protocol="comma",
-                port="sim",
-            ),
-        ),
-    )
+    new = scale_drop_off(grams, received_at=datetime.now(UTC), category=FURNITURE)
+    return record_drop_off(engine, new)
 
 
 def service(

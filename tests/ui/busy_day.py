@@ -8,13 +8,14 @@ list always shows the same times and screenshots stay the same.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
+
+from drop_offs import scale_drop_off
 
 from counter_app.catalogue import load_default_catalogue
 from counter_app.ui.app import CounterApp
 from db.engine import open_database
-from db.writes import NewDropOff, NewReading, record_drop_off
+from db.writes import NewCategory, NewDropOff, record_drop_off
 
 DAY = date(2024, 5, 14)
 
@@ -43,29 +44,9 @@ def record_busy_day(database: Path, language: str = "nl") -> list[NewDropOff]:
         for number, (at, classification, code, grams) in enumerate(DROP_OFFS, start=1):
             entry = catalogue.find(classification, code)
             assert entry is not None, code
-            kilograms = Decimal(grams).scaleb(-3)
-            new = NewDropOff(
-                station_id="MS01",
-                classification=entry.classification,
-                category_code=entry.code,
-                category_name=LONG_NAME if number == len(DROP_OFFS) else entry.name(language),
-                eural_code=entry.eural_code,
-                weight_grams=grams,
-                weight_source="scale",
-                operator="balie",
-                reading=NewReading(
-                    weight=kilograms,
-                    unit="kg",
-                    grams=grams,
-                    stable=True,
-                    net=False,
-                    tare=None,
-                    raw_frame=f"ST,GS,+{kilograms:.2f}kg\r\n".encode("ascii"),
-                    received_at=at,
-                    protocol="comma",
-                    port="sim",
-                ),
-            )
+            name = LONG_NAME if number == len(DROP_OFFS) else entry.name(language)
+            category = NewCategory(entry.classification, entry.code, name, entry.eural_code)
+            new = scale_drop_off(grams, received_at=at, category=category)
             record_drop_off(engine, new, now=at)
             recorded.append(new)
     finally:

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from pilot_helpers import put_on_scale, ready, wait_for
+from test_database_faults import AFTER_BUSY_TIMEOUT, held_by_another_program
 from textual.widgets import DataTable, Static
 
 from counter_app.config import Config, CounterConfig
@@ -45,9 +46,18 @@ def labels_printed(folder: Path) -> list[str]:
 
 
 async def record_reuse(pilot, app, kg: str, label: str) -> None:  # type: ignore[no-untyped-def]
+    """Record ``kg`` as reuse and wait until today's list holds it (Delete and c act on
+    the listed rows)."""
     await put_on_scale(pilot, app, kg, state=ScaleState.STABLE)
     await pilot.press("1", "enter", "enter")  # reuse, its first category, capture
     await wait_for(pilot, lambda: label in prompt(app))
+    await wait_for(pilot, lambda: app.counter_screen._day_records != {})
+
+
+async def ask_to_void(pilot, app) -> None:  # type: ignore[no-untyped-def]
+    """Delete on the selected row, until its question is open."""
+    await pilot.press("delete")
+    await wait_for(pilot, lambda: isinstance(app.screen, VoidScreen))
 
 
 async def test_delete_voids_the_selected_row_for_a_reason_from_the_list(
@@ -58,10 +68,8 @@ async def test_delete_voids_the_selected_row_for_a_reason_from_the_list(
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot, app)
         await record_reuse(pilot, app, "12.34", "MS01-000001")
-        await wait_for(pilot, lambda: app.counter_screen._day_records != {})
 
-        await pilot.press("delete")
-        await wait_for(pilot, lambda: isinstance(app.screen, VoidScreen))
+        await ask_to_void(pilot, app)
         assert modal_text(app, "#void-title") == ("MS01-000001 laten vervallen — 12,34 kg, Meubels")
         await pilot.press("enter")  # the first reason: Dubbel gewogen
         await wait_for(pilot, lambda: "Vervallen: MS01-000001" in prompt(app))
@@ -96,16 +104,13 @@ async def test_another_reason_must_be_typed_and_esc_records_nothing(
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot, app)
         await record_reuse(pilot, app, "3.00", "MS01-000001")
-        await wait_for(pilot, lambda: app.counter_screen._day_records != {})
 
-        await pilot.press("delete")
-        await wait_for(pilot, lambda: isinstance(app.screen, VoidScreen))
+        await ask_to_void(pilot, app)
         await pilot.press("escape")
         await pilot.pause()
         assert rows(db, "select count(*) from drop_off where voids_id is not null") == [(0,)]
 
-        await pilot.press("delete")
-        await wait_for(pilot, lambda: isinstance(app.screen, VoidScreen))
+        await ask_to_void(pilot, app)
         await pilot.press("down", "down", "down", "down", "enter")  # Anders: type it
         await pilot.press("enter")  # nothing typed: refused, the question stays
         assert isinstance(app.screen, VoidScreen)
@@ -119,6 +124,30 @@ async def test_another_reason_must_be_typed_and_esc_records_nothing(
     ]
 
 
+async def test_a_void_the_database_refuses_is_said_and_voids_nothing(
+    make_app, counter_config: Config
+) -> None:
+    app = make_app()
+    db = counter_config.database_path()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await record_reuse(pilot, app, "4.00", "MS01-000001")
+
+        with held_by_another_program(db, exclusive=False):
+            await ask_to_void(pilot, app)
+            await pilot.press("enter")  # the first reason: Dubbel gewogen
+            await wait_for(pilot, lambda: "Niet gelukt" in prompt(app), AFTER_BUSY_TIMEOUT)
+            assert "database bezet door een ander programma" in prompt(app)
+            assert rows(db, "select count(*) from drop_off where voids_id is not null") == [(0,)]
+
+        await ask_to_void(pilot, app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Vervallen: MS01-000001" in prompt(app))
+
+    assert rows(db, "select count(*) from drop_off where voids_id is not null") == [(1,)]
+    assert chain_ok(db)
+
+
 async def test_c_corrects_the_category_and_the_new_label_says_corrected_in_english(
     make_app, counter_config: Config, tmp_path: Path
 ) -> None:
@@ -129,7 +158,6 @@ async def test_c_corrects_the_category_and_the_new_label_says_corrected_in_engli
         await ready(pilot, app)
         await record_reuse(pilot, app, "12.34", "MS01-000001")
         await wait_for(pilot, lambda: len(labels_printed(labels)) == 1)
-        await wait_for(pilot, lambda: app.counter_screen._day_records != {})
 
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, CorrectScreen))
@@ -176,7 +204,6 @@ async def test_c_then_g_weighs_again_in_dutch(make_app, counter_config: Config) 
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot, app)
         await record_reuse(pilot, app, "20.00", "MS01-000001")
-        await wait_for(pilot, lambda: app.counter_screen._day_records != {})
 
         await put_on_scale(pilot, app, "18.50", motion=True, state=ScaleState.MOTION)
         await pilot.press("c")
@@ -206,7 +233,6 @@ async def test_the_site_can_keep_the_counter_from_voiding_and_correcting(
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot, app)
         await record_reuse(pilot, app, "4.00", "MS01-000001")
-        await wait_for(pilot, lambda: app.counter_screen._day_records != {})
         await pilot.press("delete")
         await pilot.press("c")
         await pilot.pause()
@@ -234,11 +260,9 @@ async def test_the_questions_speak_dutch(make_app, counter_config: Config) -> No
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot, app)
         await record_reuse(pilot, app, "6.00", "MS01-000001")
-        await wait_for(pilot, lambda: app.counter_screen._day_records != {})
         seen: dict[str, str] = {}
 
-        await pilot.press("delete")
-        await wait_for(pilot, lambda: isinstance(app.screen, VoidScreen))
+        await ask_to_void(pilot, app)
         seen["void"] = screen_text(app)
         await pilot.press("escape")
         await pilot.press("c")
