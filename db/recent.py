@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from db.engine import read_session
-from db.models import DropOff
+from db.models import CapturedReading, DropOff
 from db.queries import not_a_void
 
 
@@ -23,6 +23,7 @@ from db.queries import not_a_void
 class LastDropOff:
     label_code: str
     weight_grams: int
+    #: When its load was weighed: for a correction weighed again, its reading's time.
     recorded_at: datetime
 
 
@@ -42,6 +43,13 @@ def last_drop_off(engine: Engine, station_id: str) -> LastDropOff | None:
     )
     with read_session(engine) as session:
         row = session.scalars(query).first()
-    if row is None or row.label_code is None:
-        return None
-    return LastDropOff(row.label_code, row.weight_grams, row.recorded_at)
+        if row is None or row.label_code is None:
+            return None
+        weighed_at = row.recorded_at
+        if row.corrects_id is not None and row.reading_id is not None:
+            # A correction keeps its original's time (its kilograms stay on that day),
+            # but a load weighed again lay on the scale when its reading came.
+            reading = session.get(CapturedReading, row.reading_id)
+            if reading is not None and reading.received_at > weighed_at:
+                weighed_at = reading.received_at
+    return LastDropOff(row.label_code, row.weight_grams, weighed_at)

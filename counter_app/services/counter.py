@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 from counter_app.catalogue import CatalogueEntry
 from counter_app.services.captured_reading import captured_reading
 from counter_app.services.corrections import (
+    Corrected,
     CorrectionRefused,
     CorrectionService,
     CorrectOutcome,
@@ -247,7 +248,7 @@ class CounterService:
         # Under the capture lock: from the record to the scale's hold nothing else
         # may capture.
         drop_off = self.record(entry, reading)
-        self._scale.mark_recorded(reading)
+        self._scale.mark_recorded(reading, drop_off.id)
         if self._printer is not None:
             self._printer.wake()
         return drop_off
@@ -468,10 +469,11 @@ class CounterService:
         """Void a drop-off (see ``services.corrections``). Blocks on the database."""
         return self._corrections.void(label_or_id, reason)
 
-    def weight_to_correct_with(self) -> Reading | CaptureRefusal:
-        """What weighing again would take now: the scale's stable, positive reading
-        (also of the load just recorded), or why there is none. Quick (no database)."""
-        capture = self._scale.capture(allow_recorded_load=True)
+    def weight_to_correct_with(self, drop_off_id: str) -> Reading | CaptureRefusal:
+        """What weighing again for the drop-off ``drop_off_id`` would take now: the
+        scale's stable, positive reading (also that drop-off's own load, still on the
+        scale), or why there is none. Quick (no database)."""
+        capture = self._scale.capture(recorded_load_of=drop_off_id)
         if capture.reading is not None:
             return capture.reading
         assert capture.refusal is not None
@@ -492,7 +494,9 @@ class CounterService:
         with self._capture_lock:
             reading: Reading | None = None
             if weigh_again:
-                capture = self._scale.capture(allow_recorded_load=True)
+                # Only the load of the record being corrected may be weighed again.
+                target = self._corrections.find(label_or_id)
+                capture = self._scale.capture(recorded_load_of=target.id if target else None)
                 if capture.reading is None:
                     assert capture.refusal is not None
                     return CorrectionRefused(capture.refusal, label_or_id.strip())
@@ -500,7 +504,7 @@ class CounterService:
             outcome = self._corrections.correct(
                 label_or_id, reason=reason, entry=entry, reading=reading
             )
-            if reading is not None and not isinstance(outcome, CorrectionRefused):
+            if reading is not None and isinstance(outcome, Corrected):
                 # The load on the scale is recorded now, as the correction.
-                self._scale.mark_recorded(reading)
+                self._scale.mark_recorded(reading, outcome.correction.id)
         return outcome

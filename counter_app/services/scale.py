@@ -113,6 +113,8 @@ class ScaleService:
         # went back to (near) zero, moved, or settled at another weight. Otherwise
         # one item left on the scale could be recorded twice.
         self._recorded_grams: int | None = None
+        # The drop-off the held load was recorded as (a correction may weigh it again).
+        self._recorded_by: str | None = None
         # Silent, unreadable or fine: the same judgement the monitor uses.
         self._signal = SignalJudge(silent_after_ms=config.offline_after_ms)
         self._link_since_ms: int | None = None
@@ -229,6 +231,7 @@ class ScaleService:
                     reading, indicator_says_motion
                 ):
                     self._recorded_grams = None
+                    self._recorded_by = None
             elif not unreadable:
                 # A readable answer without a weight ("command not executable", a
                 # piece count, an error reply): the last weight no longer stands.
@@ -318,12 +321,13 @@ class ScaleService:
         what waits on the scale (a capture waiting to settle) is timed on it."""
         return self._clock()
 
-    def capture(self, *, allow_recorded_load: bool = False) -> Capture:
+    def capture(self, *, recorded_load_of: str | None = None) -> Capture:
         """A weight to record: only a stable, positive reading in a known unit.
 
-        ``allow_recorded_load``: a correction weighs again the load it replaces, which
-        may still lie on the scale since it was recorded; its record is voided in the
-        same transaction, so one load stays one record.
+        ``recorded_load_of``: a correction weighs again the load of the drop-off with
+        this id, which may still lie on the scale since it was recorded; that record is
+        voided in the same transaction, so one load stays one record. The load of any
+        other record stays held: correcting A must not take B's load.
         """
         snap = self._evaluate()
         refusal = {
@@ -347,14 +351,17 @@ class ScaleService:
         if grams == 0:
             return Capture(None, CaptureRefusal.ZERO)
         with self._lock:
-            if self._recorded_grams is not None and not allow_recorded_load:
+            held = self._recorded_grams is not None
+            if held and (recorded_load_of is None or recorded_load_of != self._recorded_by):
                 return Capture(None, CaptureRefusal.SAME_LOAD)
         return Capture(replace(reading), None)
 
-    def mark_recorded(self, reading: Reading) -> None:
-        """The reading was recorded: hold captures until the load changes."""
+    def mark_recorded(self, reading: Reading, drop_off_id: str | None = None) -> None:
+        """The reading was recorded (as ``drop_off_id``): hold captures until the load
+        changes."""
         with self._lock:
             self._recorded_grams = reading.grams
+            self._recorded_by = drop_off_id
 
     def _load_changed(self, reading: Reading, indicator_says_motion: bool) -> bool:
         """Whether the load recorded last has gone: the only way to record again.

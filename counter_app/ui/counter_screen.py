@@ -353,6 +353,10 @@ class CounterScreen(Screen[None]):
     # -- capture on settle: the service decides, the screen asks it as the scale changes
 
     def _settle_if_due(self) -> None:
+        # Not under another screen (help, diagnostics, a question): a load settling
+        # there is recorded when the counter shows again, if still in time.
+        if self.app.screen is not self:
+            return
         if not self._recording and self._counter.settle_due():
             self._recording = True
             self._settle()
@@ -604,7 +608,7 @@ class CounterScreen(Screen[None]):
     def _change_selected(
         self,
         title_key: str,
-        modal: Callable[[str], ModalScreen[Answer | None]],
+        modal: Callable[[str, str], ModalScreen[Answer | None]],
         save: Callable[[str, Answer], object],
     ) -> None:
         """Void or correct the selected record: ask ``modal`` (titled by
@@ -614,6 +618,9 @@ class CounterScreen(Screen[None]):
         record = self._selected_record()
         if record is None:
             return
+        # A capture waiting for the load to settle must not record the load under the
+        # question (nor be taken by "weigh again" as well).
+        self._counter.cancel_armed()
 
         def answered(answer: Answer | None) -> None:
             if answer is None:
@@ -622,7 +629,7 @@ class CounterScreen(Screen[None]):
             self._set_prompt(self._messages.t("correction.saving"), "info")
             save(record.id, answer)
 
-        self.app.push_screen(modal(self._modal_title(title_key, record)), answered)
+        self.app.push_screen(modal(self._modal_title(title_key, record), record.id), answered)
 
     def _save_change(
         self, change: Callable[[], Changed | CorrectionRefused], done: Callable[[Changed], str]
@@ -647,10 +654,13 @@ class CounterScreen(Screen[None]):
         from counter_app.ui.void import VoidScreen
 
         self._change_selected(
-            "correction.void_title", lambda title: VoidScreen(self._messages, title), self._void
+            "correction.void_title",
+            lambda title, _id: VoidScreen(self._messages, title),
+            self._void,
         )
 
-    @work(thread=True, group="record")
+    # Its own group: the exclusive "record" workers (Enter, settle) must never cancel it.
+    @work(thread=True, group="change")
     def _void(self, drop_off_id: str, reason: str) -> None:
         self._save_change(
             lambda: self._counter.void(drop_off_id, reason),
@@ -662,25 +672,25 @@ class CounterScreen(Screen[None]):
     def action_correct(self) -> None:
         from counter_app.ui.correct import CorrectScreen
 
-        def modal(title: str) -> CorrectScreen:
+        def modal(title: str, drop_off_id: str) -> CorrectScreen:
             return CorrectScreen(
                 self._messages,
                 self._config.language,
                 self._catalogue,
                 title,
-                weight_now=self._weight_to_correct_with,
+                weight_now=lambda: self._weight_to_correct_with(drop_off_id),
             )
 
         self._change_selected("correction.correct_title", modal, self._correct)
 
-    def _weight_to_correct_with(self) -> tuple[str | None, str]:
-        found = self._counter.weight_to_correct_with()
+    def _weight_to_correct_with(self, drop_off_id: str) -> tuple[str | None, str]:
+        found = self._counter.weight_to_correct_with(drop_off_id)
         if isinstance(found, CaptureRefusal):
             return None, self._messages.t(REFUSAL_KEYS[found])
         assert found.grams is not None  # a reading fit to record has its grams
         return format_kg(found.grams, self._config.language), ""
 
-    @work(thread=True, group="record")
+    @work(thread=True, group="change")
     def _correct(self, drop_off_id: str, request: CorrectionRequest) -> None:
         self._save_change(
             lambda: self._counter.correct(

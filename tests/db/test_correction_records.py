@@ -302,3 +302,31 @@ def test_the_export_shows_both_rows_and_counts_the_correction(engine: Engine) ->
     lines = stream.getvalue().splitlines()
     assert lines[0].endswith(",voided,corrects,corrected_by,void_reason")
     assert lines[2].endswith(",false,MS01-000001,,")
+
+
+def test_the_last_record_of_a_correction_weighed_again_is_dated_by_its_weighing(
+    engine: Engine,
+) -> None:
+    """After a restart the counter asks before recording the last record's weight again
+    within minutes of it. A correction keeps its original's time (its kilograms stay on
+    that day), but its load lay on the scale when it was weighed again: that is the
+    time the question must go by."""
+    from db.recent import last_drop_off
+
+    weighed_first = datetime.now(UTC) - timedelta(minutes=30)
+    original = record_drop_off(engine, scale_drop_off(10000), now=weighed_first)
+    weighed_again = datetime.now(UTC)
+    reading = scale_reading(25000, received_at=weighed_again)
+    correct_drop_off(
+        engine,
+        original.id,
+        "balie",
+        "Verkeerd gewogen",
+        weight=NewWeight(25000, WeightSource.SCALE, reading),
+        now=weighed_again,
+    )
+
+    last = last_drop_off(engine, "MS01")
+    assert last is not None
+    assert (last.label_code, last.weight_grams) == ("MS01-000002", 25000)
+    assert last.recorded_at == weighed_again

@@ -275,6 +275,38 @@ def test_weighing_again_takes_the_stable_reading_even_of_the_recorded_load(
     assert verify_chain(service.engine).ok
 
 
+@needs_pty
+def test_weighing_again_never_takes_the_load_of_another_record(
+    config: Config, live: tuple[CounterService, ScaleService]
+) -> None:
+    """A (10 kg) was recorded, then B (25 kg), which still lies on the scale: weighing
+    A again must not record B's load a second time (50 kg for one 25 kg load)."""
+    service, scale = live
+    put(scale, "10.00")
+    assert isinstance(service.capture(FURNITURE), Recorded)
+    put(scale, "25.00")
+    second = service.capture(FURNITURE)
+    assert isinstance(second, Recorded)
+
+    refused = service.correct("MS01-000001", reason="Verkeerd gewogen", weigh_again=True)
+    assert isinstance(refused, CorrectionRefused)
+    assert refused.reason is CaptureRefusal.SAME_LOAD
+    assert isinstance(service.weight_to_correct_with(second.drop_off.id), Reading)
+    assert service.weight_to_correct_with("some other id") is CaptureRefusal.SAME_LOAD
+    assert service.today().totals.total_grams == 35000
+
+    # B's own load may be weighed again for B (here with another category).
+    assert METAL is not None
+    corrected = service.correct(
+        "MS01-000002", reason="Verkeerde categorie", entry=METAL, weigh_again=True
+    )
+    assert isinstance(corrected, Corrected)
+    assert corrected.correction.weight_grams == 25000
+    assert service.today().totals.total_grams == 35000
+    # ... and is then held as the correction's: not recorded a third time.
+    assert not isinstance(service.capture(FURNITURE), Recorded)
+
+
 @pytest.mark.parametrize(
     ("language", "marker", "replaces"),
     [("nl", "GECORRIGEERD", "Vervangt MS01-000001"), ("en", "CORRECTED", "Replaces MS01-000001")],

@@ -121,3 +121,41 @@ async def test_the_wait_in_english(make_app, counter_config: Config) -> None:
         assert "Waiting for a stable weight (15 s), then recorded by itself" in prompt(app)
         await pilot.press("escape")
         assert "Waiting cancelled; nothing recorded" in prompt(app)
+
+
+async def test_a_waiting_capture_records_nothing_under_another_screen(
+    make_app, counter_config: Config
+) -> None:
+    """A load that settles while the help (or a void or correction question) is open
+    is not recorded under it: a question on one record must not record another."""
+    from counter_app.ui.help import HelpScreen
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await put_on_scale(pilot, app, "3.00", state=ScaleState.STABLE)
+        await pilot.press("1", "enter", "enter")
+        await wait_for(pilot, lambda: "Opgeslagen: MS01-000001" in prompt(app))
+        await wait_for(pilot, lambda: app.counter_screen._day_records != {})
+
+        # Delete asks about the selected record: a waiting capture is dropped first.
+        await put_on_scale(pilot, app, "6.00", motion=True, state=ScaleState.MOTION)
+        await pilot.press("1", "enter", "enter")
+        assert "Wacht op stabiel gewicht" in prompt(app)
+        await pilot.press("delete")
+        await put_on_scale(pilot, app, "6.00", state=ScaleState.STABLE)
+        await pilot.pause(0.6)  # a few settle ticks under the question
+        assert recorded(counter_config.database_path()) == [("MS01-000001", 3000, "scale")]
+        await pilot.press("escape")
+
+        # Under the help, a waiting capture waits: nothing is recorded behind it.
+        await put_on_scale(pilot, app, "8.00", motion=True, state=ScaleState.MOTION)
+        await pilot.press("1", "enter", "enter")
+        assert "Wacht op stabiel gewicht" in prompt(app)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await put_on_scale(pilot, app, "8.00", state=ScaleState.STABLE)
+        await pilot.pause(0.6)
+        assert recorded(counter_config.database_path()) == [("MS01-000001", 3000, "scale")]
+
+    assert recorded(counter_config.database_path()) == [("MS01-000001", 3000, "scale")]
