@@ -53,6 +53,8 @@ class CorrectionRefusal(enum.Enum):
     EMPTY_REASON = "empty_reason"
     #: The correction would change neither the category nor the weight.
     NOTHING_CHANGED = "nothing_changed"
+    #: Weighed again: the scale's weight is no longer the one the attendant was shown.
+    WEIGHT_CHANGED = "weight_changed"
     #: A typed weight that is not a number ("12,5" and "12.5" are).
     WEIGHT_NOT_A_NUMBER = "weight_not_a_number"
     #: A typed weight of zero or less.

@@ -39,6 +39,7 @@ from counter_app.catalogue import CatalogueEntry
 from counter_app.services.captured_reading import captured_reading
 from counter_app.services.corrections import (
     Corrected,
+    CorrectionRefusal,
     CorrectionRefused,
     CorrectionService,
     CorrectOutcome,
@@ -486,11 +487,13 @@ class CounterService:
         reason: str,
         entry: CatalogueEntry | None = None,
         weigh_again: bool = False,
+        weighed_grams: int | None = None,
     ) -> CorrectOutcome:
         """Correct a drop-off: ``entry`` gives the new classification and category;
         ``weigh_again`` takes the scale's current stable, positive reading as its new
-        weight (the load it replaces may still lie on the scale). Blocks on the
-        database: not on the UI thread."""
+        weight (the load it replaces may still lie on the scale); ``weighed_grams``,
+        the weight the attendant was shown, must still be the scale's, or nothing is
+        recorded. Blocks on the database: not on the UI thread."""
         with self._capture_lock:
             reading: Reading | None = None
             if weigh_again:
@@ -501,6 +504,8 @@ class CounterService:
                     assert capture.refusal is not None
                     return CorrectionRefused(capture.refusal, label_or_id.strip())
                 reading = capture.reading
+                if weighed_grams is not None and reading.grams != weighed_grams:
+                    return CorrectionRefused(CorrectionRefusal.WEIGHT_CHANGED, label_or_id.strip())
             outcome = self._corrections.correct(
                 label_or_id, reason=reason, entry=entry, reading=reading
             )

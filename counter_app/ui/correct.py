@@ -30,14 +30,17 @@ class CorrectionRequest:
     entry: CatalogueEntry | None
     weigh_again: bool
     reason: str
+    #: The weight shown when g was pressed: the correction records that one or nothing.
+    weighed_grams: int | None = None
 
 
 class CorrectScreen(ModalScreen[CorrectionRequest | None]):
     """Correct ``MS01-000123``: 1 2 3 pick another category, g weighs again, a reason,
     Enter. Answers the request, or ``None`` (Esc).
 
-    ``weight_now`` says what weighing again would take now: the weight in words, or
-    ``None`` and why not (the scale's refusal in words).
+    ``weight_now`` says what weighing again would take now: the weight in words, why
+    not (the scale's refusal in words) when there is none, and its grams, which go
+    with the request so that nothing else than the weight shown is recorded.
     """
 
     DEFAULT_CSS = """
@@ -84,7 +87,7 @@ class CorrectScreen(ModalScreen[CorrectionRequest | None]):
         catalogue: Catalogue,
         title: str,
         *,
-        weight_now: Callable[[], tuple[str | None, str]],
+        weight_now: Callable[[], tuple[str | None, str, int | None]],
     ) -> None:
         super().__init__()
         self._messages = messages
@@ -95,6 +98,7 @@ class CorrectScreen(ModalScreen[CorrectionRequest | None]):
         self._entry: CatalogueEntry | None = None
         self._weigh_again = False
         self._weight_text = ""
+        self._weighed_grams: int | None = None
 
     def compose(self) -> ComposeResult:
         t = self._messages.t
@@ -135,9 +139,10 @@ class CorrectScreen(ModalScreen[CorrectionRequest | None]):
         )
 
     def action_weigh_again(self) -> None:
-        weight, refusal = self._weight_now()
+        weight, refusal, grams = self._weight_now()
         self._weigh_again = weight is not None
         self._weight_text = weight or ""
+        self._weighed_grams = grams
         self._show_change(refusal)
 
     @on(OptionList.OptionSelected)
@@ -151,7 +156,9 @@ class CorrectScreen(ModalScreen[CorrectionRequest | None]):
             return
         reason = self.query_one(ReasonChoice).confirmed_reason(event, hint)
         if reason is not None:
-            self.dismiss(CorrectionRequest(self._entry, self._weigh_again, reason))
+            self.dismiss(
+                CorrectionRequest(self._entry, self._weigh_again, reason, self._weighed_grams)
+            )
 
     def action_cancel(self) -> None:
         self.dismiss(None)

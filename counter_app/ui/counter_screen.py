@@ -683,12 +683,12 @@ class CounterScreen(Screen[None]):
 
         self._change_selected("correction.correct_title", modal, self._correct)
 
-    def _weight_to_correct_with(self, drop_off_id: str) -> tuple[str | None, str]:
+    def _weight_to_correct_with(self, drop_off_id: str) -> tuple[str | None, str, int | None]:
         found = self._counter.weight_to_correct_with(drop_off_id)
         if isinstance(found, CaptureRefusal):
-            return None, self._messages.t(REFUSAL_KEYS[found])
+            return None, self._messages.t(REFUSAL_KEYS[found]), None
         assert found.grams is not None  # a reading fit to record has its grams
-        return format_kg(found.grams, self._config.language), ""
+        return format_kg(found.grams, self._config.language), "", found.grams
 
     @work(thread=True, group="change")
     def _correct(self, drop_off_id: str, request: CorrectionRequest) -> None:
@@ -698,6 +698,7 @@ class CounterScreen(Screen[None]):
                 reason=request.reason,
                 entry=request.entry,
                 weigh_again=request.weigh_again,
+                weighed_grams=request.weighed_grams,
             ),
             lambda corrected: self._messages.t(
                 "correction.corrected",

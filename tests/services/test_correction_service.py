@@ -295,10 +295,25 @@ def test_weighing_again_never_takes_the_load_of_another_record(
     assert service.weight_to_correct_with("some other id") is CaptureRefusal.SAME_LOAD
     assert service.today().totals.total_grams == 35000
 
+    # The weight shown when g was pressed must still be on the scale when it is saved.
+    changed = service.correct(
+        "MS01-000002", reason="Verkeerd gewogen", weigh_again=True, weighed_grams=24000
+    )
+    assert isinstance(changed, CorrectionRefused)
+    assert changed.reason is CorrectionRefusal.WEIGHT_CHANGED
+    assert refusal_words(changed, Messages("nl"), "nl").startswith(
+        "Het gewicht op de weegschaal is veranderd sinds g"
+    )
+    assert service.today().totals.total_grams == 35000
+
     # B's own load may be weighed again for B (here with another category).
     assert METAL is not None
     corrected = service.correct(
-        "MS01-000002", reason="Verkeerde categorie", entry=METAL, weigh_again=True
+        "MS01-000002",
+        reason="Verkeerde categorie",
+        entry=METAL,
+        weigh_again=True,
+        weighed_grams=25000,
     )
     assert isinstance(corrected, Corrected)
     assert corrected.correction.weight_grams == 25000
