@@ -245,6 +245,16 @@ class CounterService:
             drop_off = self._record_weighed(entry, found)
         return Recorded(drop_off)
 
+    def arm(self, entry: CatalogueEntry, *, repeat_confirmed: bool = False) -> Waiting | None:
+        """Arm the capture while the load moves (quick: it never records); ``None``
+        when the load is no longer moving, for the caller to record in a worker."""
+        with self._capture_lock:
+            found = self._assess(entry, repeat_confirmed)
+            if isinstance(found, Refused) and found.reason is CaptureRefusal.MOTION:
+                self._armed = None
+                return self._arm(entry, repeat_confirmed, found.snapshot)
+        return None
+
     def _record_weighed(self, entry: CatalogueEntry, reading: Reading) -> RecordedDropOff:
         # Under the capture lock: from the record to the scale's hold nothing else
         # may capture.

@@ -323,10 +323,14 @@ class CounterScreen(Screen[None]):
         # The service's answer without writing, at once; the write goes to a worker.
         outcome = self._counter.check(self._entry, repeat_confirmed=repeat_confirmed)
         if isinstance(outcome, Refused) and outcome.reason is CaptureRefusal.MOTION:
-            # The load still moves: the service arms the capture (no write; quick).
-            armed = self._counter.capture(self._entry, repeat_confirmed=repeat_confirmed)
-            self._show_outcome(armed)
-            return
+            # The load still moves: the service arms the capture (never a write, so on
+            # this thread); settled meanwhile, it is recorded in the worker below.
+            assert self._entry is not None  # check refuses without one
+            armed = self._counter.arm(self._entry, repeat_confirmed=repeat_confirmed)
+            if armed is not None:
+                self._show_outcome(armed)
+                return
+            outcome = None
         if outcome is not None:
             self._show_outcome(outcome)
             return

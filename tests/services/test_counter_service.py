@@ -469,6 +469,19 @@ def test_cancelling_the_armed_capture_records_nothing(settling: Counter) -> None
 
 
 @needs_pty
+def test_arming_never_records(settling: Counter) -> None:
+    """The screen arms on its own thread: arming waits for a moving load and, once the
+    load is still, leaves the record to the caller's worker instead of writing."""
+    service = settling.service
+    settling.put("5.00", ScaleState.MOTION, motion=True)
+    assert isinstance(service.arm(ENTRY), Waiting)
+    assert service.armed == ENTRY
+    settling.put("5.20")  # settled before the screen asked
+    assert service.arm(ENTRY) is None
+    assert count(settling.config) == 0
+
+
+@needs_pty
 def test_without_a_motion_flag_the_counters_own_stability_decides(
     config: Config, clock: SteppedClock
 ) -> None:
