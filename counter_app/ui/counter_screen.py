@@ -449,12 +449,31 @@ class CounterScreen(Screen[None]):
         self._set_prompt(self._messages.t("record.failed", reason=message.error), "error")
 
     def show_day(self, view: TodayView) -> None:
-        """Show the day's list and totals (the app passes the newest load only)."""
+        """Show the day's list and totals (the app passes the newest load only).
+
+        A record is never deleted, so one listed before that the load lacks was
+        committed after the load read the day (a record added while a reload after a
+        void ran): it stays listed and counted.
+        """
+        previous = self._day_records
         self._day = view.totals.day
         self._grams_by_class = dict(view.totals.grams_by_classification)
         self._day_records = {record.id: record for record in view.drop_offs}
         table = self.query_one(DropOffTable)
         table.show(view.drop_offs)
+        newer = [
+            r
+            for r in previous.values()
+            if r.id not in self._day_records
+            and r.recorded_at.astimezone(STATION_TZ).date() == view.totals.day
+        ]
+        for record in sorted(newer, key=lambda r: r.recorded_at):
+            self._day_records[record.id] = record
+            if table.add_first(record) and not record.voided:
+                grams = self._grams_by_class
+                grams[record.classification] = (
+                    grams.get(record.classification, 0) + record.weight_grams
+                )
         table.move_cursor(row=0)  # the newest on top, ready for a reprint
         self._show_totals()
 
@@ -468,7 +487,10 @@ class CounterScreen(Screen[None]):
         was committed) is not added twice.
         """
         if self._day is None:
-            return  # the day's first load is on its way and holds it
+            # The day's first load is on its way; it may have read the day before this
+            # record was committed: show_day keeps it then.
+            self._day_records[record.id] = record
+            return
         if record.recorded_at.astimezone(STATION_TZ).date() != self._day:
             self._reload_day()
             return

@@ -45,3 +45,26 @@ async def test_a_record_goes_on_top_and_into_the_totals_without_a_reload(make_ap
         await pilot.pause()
         assert table.row_count == 2
         assert "Totaal           1.246,90 kg" in totals_text(app)
+
+
+async def test_a_load_of_the_day_read_before_a_record_does_not_hide_it(make_app) -> None:  # type: ignore[no-untyped-def]
+    """A reload (after a void, say) reads the day; a record committed after that read
+    is listed at once; the reload's older view arrives last. The record stays listed
+    and counted: a record is never deleted, so one the view lacks is newer than it."""
+    app: CounterApp = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot, app)
+        screen = app.counter_screen
+        table = screen.query_one(DropOffTable)
+        await wait_for(pilot, lambda: app.today is not None)
+        stale = screen._counter.today()  # read before the record
+
+        await put_on_scale(pilot, app, "7.50", state=ScaleState.STABLE)
+        await pilot.press("3", "enter", "enter")
+        await wait_for(pilot, lambda: table.row_count == 1 and not screen._recording)
+
+        screen.show_day(stale)
+        await pilot.pause()
+        assert table.row_count == 1
+        assert table.get_cell_at((0, 1)).plain == "MS01-000001"
+        assert "Totaal               7,50 kg" in totals_text(app)
