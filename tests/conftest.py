@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -9,16 +10,28 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(scope="session")
+def _xdg_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("xdg")
+
+
+_xdg_numbers = itertools.count()
+
+
 @pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the platform config/data/cache directories into ``tmp_path``.
+def isolated_dirs(_xdg_base: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the platform config/data/cache directories into a folder of this test's own.
 
     platformdirs follows the XDG variables on Linux and the BSDs, so no test reads
     a technician's real configuration or writes into the real data directory.
     ``$COUNTER_CONFIG`` is cleared so the default location is what a test sees.
-    Returns the directory that holds them.
+    Returns the directory that holds them; it does not exist yet, as on a new machine.
+
+    Not under ``tmp_path``: pytest makes each ``tmp_path`` by listing every earlier
+    test's folder to number the next one, a cost that grows with the suite and that
+    the many tests needing no files at all (parsers, printer bytes) would pay too.
     """
-    home = tmp_path / "xdg"
+    home = _xdg_base / str(next(_xdg_numbers))
     for variable, name in (
         ("XDG_CONFIG_HOME", "config"),
         ("XDG_DATA_HOME", "data"),
