@@ -40,9 +40,10 @@ test: lint
 	$(PYTEST) -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The long versions of tests that run short in `make test` (marker `soak`): the memory
-# test's full day of 200 drop-offs.
+# test's full day of 200 drop-offs; and the property tests (marker `fuzz`) searching
+# as far as each asks (tests/fuzzing.py).
 soak: $(STAMP)
-	$(PYTEST) -m soak -n 0 $(PYTEST_ARGS)
+	COUNTER_FUZZ=full $(PYTEST) -m "soak or fuzz" -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

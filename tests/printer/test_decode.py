@@ -11,6 +11,7 @@ from PIL import Image
 
 from drivers.printer.decode import DecodedBarcode, DecodedCut, DecodedQRCode, decode_escpos
 from drivers.printer.documents import ItemLabel, render_item_label
+from tests.fuzzing import examples, fuzz
 
 ESC = b"\x1b"
 GS = b"\x1d"
@@ -200,7 +201,8 @@ def test_every_truncation_of_a_label_is_reported_not_raised() -> None:
     assert decode_escpos(data[:3]).truncated  # inside ESC t
 
 
-@settings(max_examples=300)
+@fuzz
+@settings(max_examples=examples(300))
 @given(st.binary(max_size=300))
 def test_any_bytes_decode_without_raising(data: bytes) -> None:
     doc = decode_escpos(data, columns=32)

@@ -13,6 +13,7 @@ from drivers.scale.comma import CommaEmulator, CommaProtocol, parse_number
 from drivers.scale.protocol import ProtocolOptionError
 from drivers.scale.reading import IndicatorState, Reading
 from drivers.scale.registry import make_emulator, make_protocol
+from tests.fuzzing import examples, fuzz
 
 # (frame, weight, unit, stable, overload, underload, net, kind)
 MANUAL_FRAMES: list[
@@ -293,7 +294,8 @@ class TestEmulator:
         extended = CommaEmulator({"format": "dini-ext"}).frame(state)
         assert extended == b"1,ST,     12.34,        0.00,         0,         0,kg\r\n"
 
-    @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+    @fuzz
+    @settings(max_examples=examples(200), suppress_health_check=[HealthCheck.too_slow])
     @given(
         fmt=st.sampled_from(["indicator", "ad", "dini", "dini-ext"]),
         hundredths=st.integers(min_value=-99_999, max_value=999_999),
@@ -365,14 +367,16 @@ def assert_weights_are_well_formed(readings: list[Reading]) -> None:
 
 
 class TestFuzz:
-    @settings(max_examples=500)
+    @fuzz
+    @settings(max_examples=examples(500))
     @given(data=st.binary(max_size=300), cut=st.integers(min_value=0, max_value=300))
     def test_random_bytes_never_raise(self, data: bytes, cut: int) -> None:
         protocol = CommaProtocol()
         readings = protocol.feed(data[:cut]) + protocol.feed(data[cut:])
         assert_weights_are_well_formed(readings)
 
-    @settings(max_examples=500)
+    @fuzz
+    @settings(max_examples=examples(500))
     @given(
         data=st.lists(
             st.sampled_from(
@@ -385,7 +389,8 @@ class TestFuzz:
     def test_frame_like_noise_never_gives_a_malformed_weight(self, data: bytes) -> None:
         assert_weights_are_well_formed(CommaProtocol().feed(data))
 
-    @settings(max_examples=500)
+    @fuzz
+    @settings(max_examples=examples(500))
     @given(
         index=st.integers(min_value=0, max_value=len(MANUAL_FRAMES) - 1),
         position=st.integers(min_value=0, max_value=80),

@@ -18,8 +18,11 @@ from drivers.scale.reading import IndicatorState, Reading
 from drivers.scale.regex import RegexEmulator, RegexProtocol
 from drivers.scale.toledo import ToledoEmulator, ToledoProtocol, checksum
 from drivers.scale.xk3190 import Xk3190Emulator, Xk3190Protocol, xor_check
+from tests.fuzzing import examples, fuzz
 
-FUZZ = settings(max_examples=200, deadline=None)
+FUZZ = settings(max_examples=examples(200), deadline=None)
+
+pytestmark = fuzz
 
 PARSERS: dict[str, Callable[[], ScaleProtocol]] = {
     "toledo": ToledoProtocol,

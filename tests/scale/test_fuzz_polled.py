@@ -22,8 +22,11 @@ from drivers.scale.nci import NciEmulator, NciProtocol
 from drivers.scale.protocol import IndicatorEmulator, ScaleProtocol
 from drivers.scale.reading import GRAMS_PER_UNIT, IndicatorState, Reading
 from drivers.scale.sma import SmaEmulator, SmaProtocol
+from tests.fuzzing import examples, fuzz
 
-FUZZ = settings(max_examples=200, deadline=None)
+FUZZ = settings(max_examples=examples(200), deadline=None)
+
+pytestmark = fuzz
 
 PARSERS: dict[str, Callable[[], ScaleProtocol]] = {
     "mt-sics": MtSicsProtocol,
