@@ -167,7 +167,12 @@ def test_two_processes_of_one_station_never_send_the_same_label(
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
-            env={**os.environ, "PYTHONPATH": CHILD_PATH},
+            env={
+                **os.environ,
+                "PYTHONPATH": CHILD_PATH,
+                # The printer database from a pickle, as the counter loads it.
+                "ESCPOS_CAPABILITIES_PICKLE_DIR": str(database.parent / "escpos"),
+            },
             timeout=120,
         )
         assert drainers.returncode == 0, drainers.stderr
