@@ -582,40 +582,64 @@ def large_export_config(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(config)
 
 
-@needs_posix
-@pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_a_write_that_fails_half_way_leaves_no_partial_file(
-    tmp_path: Path, large_export_config: str, fmt: str
-) -> None:
-    """A real failure mid-write: a file size limit stops it, as a full disk would."""
-    output = tmp_path / f"may.{fmt}"
-    earlier = tmp_path / f"april.{fmt}"
-    earlier.write_text("the April export\n", encoding="utf-8")
+#: The formats written half way; ``--output`` of each goes in its own folder.
+HALF_WAY_FORMATS = ("csv", "json")
+
+
+@pytest.fixture(scope="module")
+def half_way_exports(
+    tmp_path_factory: pytest.TempPathFactory, large_export_config: str
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """Every format exported under a file size limit, as a full disk would stop it: in
+    one process (the limit is the process's own; a new interpreter costs a second of
+    CPU), over a new file and over an earlier export of each format."""
+    folder = tmp_path_factory.mktemp("half-way")
+    outputs = []
+    for fmt in HALF_WAY_FORMATS:
+        (folder / fmt).mkdir()
+        (folder / fmt / f"april.{fmt}").write_text("the April export\n", encoding="utf-8")
+        outputs += [
+            (fmt, str(folder / fmt / f"may.{fmt}")),
+            (fmt, str(folder / fmt / f"april.{fmt}")),
+        ]
     code = (
-        "import resource, signal, sys\n"
+        "import json, resource, signal, sys\n"
         "from counter_app.cli import main\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (48_000, 48_000))\n"
         "codes = [main(['--config', sys.argv[1], 'export', '--from', '2024-05-01',\n"
-        "               '--to', '2024-05-31', '--format', sys.argv[2], '--output', path,\n"
+        "               '--to', '2024-05-31', '--format', fmt, '--output', path,\n"
         "               '--force'])\n"
-        "         for path in sys.argv[3:]]\n"
+        "         for fmt, path in json.loads(sys.argv[2])]\n"
         "sys.exit(max(codes))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code, large_export_config, fmt, str(output), str(earlier)],
+        [sys.executable, "-c", code, large_export_config, json.dumps(outputs)],
         capture_output=True,
         text=True,
         cwd=ROOT,
         timeout=60,
     )
+    return folder, result
+
+
+@needs_posix
+@pytest.mark.parametrize("fmt", HALF_WAY_FORMATS)
+def test_a_write_that_fails_half_way_leaves_no_partial_file(
+    half_way_exports: tuple[Path, subprocess.CompletedProcess[str]], fmt: str
+) -> None:
+    """A real failure mid-write: a file size limit stops it, as a full disk would."""
+    folder, result = half_way_exports
+    earlier = folder / fmt / f"april.{fmt}"
     assert result.returncode == 1, result.stderr
+    # Said for each file, and nothing else said.
     assert result.stderr.splitlines() == [
-        f"counter export: kan {output} niet schrijven: File too large",
-        f"counter export: kan {earlier} niet schrijven: File too large",
+        f"counter export: kan {folder / written / name} niet schrijven: File too large"
+        for written in HALF_WAY_FORMATS
+        for name in (f"may.{written}", f"april.{written}")
     ]
     # Neither a half file under the new name nor a damaged earlier export.
-    assert sorted(p.name for p in tmp_path.iterdir()) == [earlier.name]
+    assert sorted(p.name for p in (folder / fmt).iterdir()) == [earlier.name]
     assert earlier.read_text(encoding="utf-8") == "the April export\n"
 
 

@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from counter_app.cli.argparse_words import argparse_language, config_argument, speaking
@@ -78,10 +79,29 @@ def _hoist_config(argv: Sequence[str]) -> list[str]:
     return args
 
 
+#: python-escpos's folder for the pickle of its printer database
+#: (drivers/printer/capabilities_cache.py); named before drivers.printer is loaded.
+ESCPOS_PICKLE_DIR = "ESCPOS_CAPABILITIES_PICKLE_DIR"
+
+
+def _name_printer_cache() -> None:
+    """The counter's cache folder for python-escpos's printer database, unless one is
+    named already: without it every process that prints parses the database again."""
+    import platformdirs
+
+    from counter_app.config_file import APP_NAME
+
+    folder = Path(platformdirs.user_cache_dir(APP_NAME)) / "escpos"
+    os.environ.setdefault(ESCPOS_PICKLE_DIR, str(folder))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     ctx: CliContext | None = None
     try:
+        if argv is None:
+            # As the program only: a caller in this process keeps its environment.
+            _name_printer_cache()
         from counter_app.config_file import ConfigError
 
         hoisted = _hoist_config(arguments)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from drop_offs import count_rows
 from sqlalchemy.engine import Engine
+from together import CHILD_PATH
 
 from db.engine import DatabaseError, open_database
 from db.queries import (
@@ -32,7 +33,6 @@ from db.queries import (
 from db.verify import verify_chain
 from db.writes import NewDropOff, NewReading, record_drop_off, void_drop_off
 
-ROOT = Path(__file__).resolve().parents[2]
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 NOON = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)  # 12:00 in Amsterdam
 
@@ -243,40 +243,38 @@ RECORD_MANY = textwrap.dedent(
     from datetime import UTC, datetime
     from db.engine import open_database
     from db.writes import NewDropOff, record_drop_off
+    from together import fork_together
 
-    engine = open_database(sys.argv[1])
-    sys.stdin.readline()  # start together
-    for _ in range(int(sys.argv[2])):
-        record_drop_off(engine, NewDropOff(
-            station_id="MS01", classification="recycling", category_code="metaal",
-            category_name="Metalen", eural_code="20 01 40", weight_grams=1000,
-            weight_source="manual", operator=sys.argv[3], reading=None, reason="test",
-        ), now=datetime(2024, 5, 14, 10, 0, tzinfo=UTC))
-    engine.dispose()
+    def prepare(index):
+        return open_database(sys.argv[1]), f"p{index}"
+
+    def work(state):
+        engine, operator = state
+        for _ in range(int(sys.argv[2])):
+            record_drop_off(engine, NewDropOff(
+                station_id="MS01", classification="recycling", category_code="metaal",
+                category_name="Metalen", eural_code="20 01 40", weight_grams=1000,
+                weight_source="manual", operator=operator, reading=None, reason="test",
+            ), now=datetime(2024, 5, 14, 10, 0, tzinfo=UTC))
+        engine.dispose()
+
+    sys.exit(fork_together(int(sys.argv[3]), prepare, work))
     """
 )
 
 
 def test_processes_recording_at_once_get_no_duplicate_or_missing_numbers(db_path: Path) -> None:
     open_database(db_path).dispose()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", RECORD_MANY, str(db_path), "10", f"p{i}"],
-            stdin=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for i in range(3)
-    ]
-    for process in processes:
-        assert process.stdin is not None
-        process.stdin.write("go\n")
-        process.stdin.flush()
-    for process in processes:
-        _, err = process.communicate(timeout=120)
-        assert process.returncode == 0, err
+    # Three recording processes, forked from one interpreter after its imports.
+    recorders = subprocess.run(
+        [sys.executable, "-c", RECORD_MANY, str(db_path), "10", "3"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": CHILD_PATH},
+        timeout=120,
+    )
+    assert recorders.returncode == 0, recorders.stderr
 
     with sqlite3.connect(db_path) as connection:
         numbers = [n for (n,) in connection.execute("SELECT label_no FROM drop_off ORDER BY 1")]

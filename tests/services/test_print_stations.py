@@ -6,6 +6,7 @@ real TCP printer (``FakeEscposPrinter``) per station on 127.0.0.1.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from printer.escpos_fake_printer import FakeEscposPrinter
 from sqlalchemy.engine import Engine
+from together import CHILD_PATH
 
 from counter_app.config import Config, DatabaseConfig, StationConfig
 from counter_app.i18n import Messages
@@ -113,13 +115,18 @@ def test_two_stations_on_one_database_each_print_their_own_labels_once(
     assert pending_print_jobs(engine) == []
 
 
-_DRAINER = """
+_DRAINERS = """
 import sys
 from counter_app.config import Config, DatabaseConfig, StationConfig
 from drivers.printer.settings import NetworkPrinter
 from counter_app.i18n import Messages
 from counter_app.services.printing import PrintService
 from db.engine import open_database
+from together import fork_together
+# What sending a label loads on first use: loaded once, before the fork.
+import counter_app.services.labels, db.printjobs, db.verify
+import drivers.printer.factory, drivers.printer.layout, drivers.printer.network
+import drivers.printer.documents, drivers.printer.status
 
 database, port = sys.argv[1], int(sys.argv[2])
 config = Config(
@@ -127,13 +134,19 @@ config = Config(
     printer=NetworkPrinter(host="127.0.0.1", port=port),
     database=DatabaseConfig(path=database),
 )
-engine = open_database(database)
-service = PrintService(config, engine, Messages("nl"))
-print("ready", flush=True)
-sys.stdin.readline()  # start together with the other process
-for _ in range(200):
-    if service.drain():
-        break
+
+
+def prepare(_index):
+    return PrintService(config, open_database(database), Messages("nl"))
+
+
+def work(service):
+    for _ in range(200):
+        if service.drain():
+            break
+
+
+sys.exit(fork_together(2, prepare, work))
 """
 
 
@@ -146,27 +159,23 @@ def test_two_processes_of_one_station_never_send_the_same_label(
     for n in range(jobs):
         record(engine, "MS01", 1000 + n)
     with FakeEscposPrinter(lifetime=60) as printer:
-        drainers = [
-            subprocess.Popen(
-                [sys.executable, "-c", _DRAINER, str(database), str(printer.port)],
-                cwd=ROOT,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(2)
-        ]
-        for drainer in drainers:
-            assert drainer.stdout is not None
-            assert drainer.stdout.readline().strip() == "ready"
-        for drainer in drainers:
-            assert drainer.stdin is not None
-            drainer.stdin.write("go\n")
-            drainer.stdin.flush()
-        for drainer in drainers:
-            _, err = drainer.communicate(timeout=120)
-            assert drainer.returncode == 0, err
+        # Two sending processes, forked from one interpreter after its imports; they
+        # start draining together.
+        drainers = subprocess.run(
+            [sys.executable, "-c", _DRAINERS, str(database), str(printer.port)],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env={
+                **os.environ,
+                "PYTHONPATH": CHILD_PATH,
+                # The printer database from a pickle, as the counter loads it.
+                "ESCPOS_CAPABILITIES_PICKLE_DIR": str(database.parent / "escpos"),
+            },
+            timeout=120,
+        )
+        assert drainers.returncode == 0, drainers.stderr
         printed = labels(printer)
 
     counts = Counter(code for code, _ in printed)
