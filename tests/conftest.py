@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from db.files import PRIVATE_FILE_MODE, make_private_dir
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +64,48 @@ def config_file(tmp_path: Path) -> ConfigFileFactory:
         return path
 
     return write
+
+
+NewDatabase = Callable[[Path], Path]
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The bytes of a new database, made once per test process by ``open_database``.
+
+    The real creation runs every migration (about 85 ms of CPU); hundreds of tests
+    only need an empty database at the newest schema, so they get a copy of this one.
+    A new database holds nothing but its schema and the ``alembic_version`` row (no
+    station or database id), so a copy is what ``open_database`` would have made;
+    tests/db/test_new_database.py holds them side by side.
+    """
+    # Here, not at the top: this file is loaded for every test, and most never need
+    # SQLAlchemy or the migrations.
+    from db.engine import open_database
+
+    path = tmp_path_factory.mktemp("migrated") / "counter.sqlite3"
+    open_database(path).dispose()
+    # The last connection closed checkpointed the WAL and removed -wal and -shm: the
+    # whole database is in this one file, and a copy of it carries nothing of them.
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    return path.read_bytes()
+
+
+@pytest.fixture
+def new_database(migrated_database: bytes) -> NewDatabase:
+    """Put a new, empty counter database at a path, as ``open_database`` makes one.
+
+    A byte copy of :func:`migrated_database`: a real SQLite file built by the
+    migrations, owner-only like the counter's own (folder and file), never a file that
+    was already there. For tests that only need an empty database; tests of creating
+    and migrating a database call ``open_database`` on a missing file themselves.
+    """
+
+    def make(path: Path) -> Path:
+        make_private_dir(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(migrated_database)
+        return path
+
+    return make
