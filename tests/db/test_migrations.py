@@ -37,6 +37,13 @@ from db.writes import NewDropOff, record_drop_off, void_drop_off
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """No file yet: these tests make the database with the migrations themselves (the
+    ``engine`` fixture's ``open_database`` creates it), never from a copy."""
+    return tmp_path / "counter.sqlite3"
 #: The newest revision this code knows.
 
 

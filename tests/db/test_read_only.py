@@ -20,6 +20,7 @@ from db.queries import totals_for_day
 from db.read_only import open_read_only
 from db.verify import chain_heads
 from db.writes import NewCategory, correct_drop_off, record_drop_off, void_drop_off
+from tests.conftest import NewDatabase
 
 DAY = date(2024, 5, 14)
 NOON = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
@@ -27,10 +28,10 @@ FURNITURE = NewCategory(Classification.REUSE, "meubels", "Meubels", None)
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Path:
+def database(tmp_path: Path, new_database: NewDatabase) -> Path:
     """Two stations' day: records, a void, a correction, and records of the days
     around it (a minute before the day starts and as the next one starts)."""
-    path = tmp_path / "counter.sqlite3"
+    path = new_database(tmp_path / "counter.sqlite3")
     engine = open_database(path)
     try:
         kept = record_drop_off(engine, scale_drop_off(12_340), now=NOON)
