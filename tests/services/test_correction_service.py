@@ -29,6 +29,7 @@ from counter_app.services.typed_weight import ManualWeightProblem, read_manual_w
 from db.verify import verify_chain
 from drivers.printer.settings import PreviewPrinter
 from drivers.scale.reading import Reading
+from tests.conftest import NewDatabase
 
 needs_pty = pytest.mark.skipif(os.name != "posix", reason="the simulator runs on a pty")
 
@@ -38,12 +39,12 @@ METAL = CATALOGUE.find("recycling", "metaal")
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
+def config(tmp_path: Path, new_database: NewDatabase) -> Config:
     return Config(
         station=StationConfig(id="MS01", name="Milieustraat Test", operator="balie"),
         scale=ScaleConfig(port="sim", capacity_kg=Decimal("600")),
         printer=PreviewPrinter(path=str(tmp_path / "labels")),
-        database=DatabaseConfig(path=str(tmp_path / "counter.sqlite3")),
+        database=DatabaseConfig(path=str(new_database(tmp_path / "counter.sqlite3"))),
     )
 
 

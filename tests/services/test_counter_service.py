@@ -37,6 +37,7 @@ from db.writes import void_drop_off
 from drivers.printer.settings import PreviewPrinter
 from drivers.scale.reading import Reading
 from drivers.scale.simulator import ScaleSimulator
+from tests.conftest import NewDatabase
 
 needs_pty = pytest.mark.skipif(os.name != "posix", reason="the simulator runs on a pty")
 
@@ -44,12 +45,12 @@ ENTRY = load_default_catalogue().entries_for("reuse")[0]
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
+def config(tmp_path: Path, new_database: NewDatabase) -> Config:
     return Config(
         station=StationConfig(id="MS01", name="Milieustraat Test", operator="balie"),
         scale=ScaleConfig(port="sim"),
         printer=PreviewPrinter(path=str(tmp_path / "labels")),
-        database=DatabaseConfig(path=str(tmp_path / "counter.sqlite3")),
+        database=DatabaseConfig(path=str(new_database(tmp_path / "counter.sqlite3"))),
     )
 
 

@@ -20,13 +20,14 @@ from db.queries import totals_for_day
 from db.writes import NewDropOff, record_drop_off, void_drop_off
 from drivers.printer.decode import decode_escpos
 from drivers.printer.documents import render_item_label, render_totals_slip
+from tests.conftest import NewDatabase
 
 RECORDED_AT = datetime(2024, 5, 3, 12, 5, tzinfo=UTC)
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_database(tmp_path / "counter.sqlite3")
+def engine(tmp_path: Path, new_database: NewDatabase) -> Iterator[Engine]:
+    engine = open_database(new_database(tmp_path / "counter.sqlite3"))
     yield engine
     engine.dispose()
 

@@ -39,6 +39,7 @@ from drivers.printer.connection import PrinterFault
 from drivers.printer.decode import DecodedDocument, decode_escpos
 from drivers.printer.network import NetworkConnection
 from drivers.printer.settings import NetworkPrinter
+from tests.conftest import NewDatabase
 
 NL = Messages("nl")
 
@@ -52,8 +53,8 @@ def config_for(tmp_path: Path, port: int) -> Config:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_database(tmp_path / "counter.sqlite3")
+def engine(tmp_path: Path, new_database: NewDatabase) -> Iterator[Engine]:
+    engine = open_database(new_database(tmp_path / "counter.sqlite3"))
     yield engine
     engine.dispose()
 

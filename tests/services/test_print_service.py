@@ -44,6 +44,7 @@ from drivers.printer.connection import PaperState, PrinterStatus
 from drivers.printer.decode import DecodedDocument, decode_escpos
 from drivers.printer.preview import PreviewConnection
 from drivers.printer.settings import NetworkPrinter, PreviewPrinter
+from tests.conftest import NewDatabase
 
 NL = Messages("nl")
 EN = Messages("en")
@@ -59,8 +60,8 @@ def config(tmp_path: Path) -> Config:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_database(tmp_path / "counter.sqlite3")
+def engine(tmp_path: Path, new_database: NewDatabase) -> Iterator[Engine]:
+    engine = open_database(new_database(tmp_path / "counter.sqlite3"))
     yield engine
     engine.dispose()
 
@@ -456,10 +457,12 @@ class LockedAfterSend(PreviewConnection):
 
 
 @pytest.fixture
-def impatient_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+def impatient_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, new_database: NewDatabase
+) -> Iterator[Engine]:
     """The counter database, with a busy timeout of 50 ms instead of 10 s."""
     monkeypatch.setattr("db.engine.BUSY_TIMEOUT_MS", 50)
-    engine = open_database(tmp_path / "counter.sqlite3")
+    engine = open_database(new_database(tmp_path / "counter.sqlite3"))
     yield engine
     engine.dispose()
 
