@@ -23,6 +23,7 @@ from drop_offs import scale_drop_off
 from counter_app.cli import main
 from db.engine import open_database
 from db.writes import record_drop_off
+from tests.conftest import NewDatabase
 
 ConfigFile = Callable[..., Path]  # the config_file fixture of conftest.py
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +31,8 @@ AT = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Path:
-    path = tmp_path / "data" / "counter.sqlite3"
+def database(tmp_path: Path, new_database: NewDatabase) -> Path:
+    path = new_database(tmp_path / "data" / "counter.sqlite3")
     engine = open_database(path)
     for grams in (12340, 5000, 7000):
         record_drop_off(engine, scale_drop_off(grams), now=AT)

@@ -24,7 +24,7 @@ from drop_offs import scale_drop_off
 from counter_app.cli import main
 from db.engine import DatabaseReadOnly, open_database
 from db.writes import record_drop_off, void_drop_off
-from tests.conftest import ConfigFileFactory
+from tests.conftest import ConfigFileFactory, NewDatabase
 
 AT = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)
 
@@ -41,8 +41,8 @@ def fill(path: Path, count: int = 5) -> list[str]:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Path:
-    path = tmp_path / "data" / "counter.sqlite3"
+def database(tmp_path: Path, new_database: NewDatabase) -> Path:
+    path = new_database(tmp_path / "data" / "counter.sqlite3")
     fill(path)
     return path
 
