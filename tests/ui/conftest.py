@@ -12,7 +12,14 @@ from counter_app.ui.app import CounterApp
 
 
 @pytest.fixture
-def counter_config(config_file: Callable[..., Path], tmp_path: Path) -> Config:
+def counter_config(
+    config_file: Callable[..., Path], tmp_path: Path, new_database: Callable[[Path], Path]
+) -> Config:
+    """The test station's configuration, on a new empty database (a copy of the one the
+    migrations made for this test process: the app opens it without migrating). The
+    app's own first start, creating and migrating its database, is what
+    tests/test_terminal_loss.py runs in a real ``counter`` process."""
+    database = new_database(tmp_path / "counter.sqlite3")
     path = config_file(
         f"""
         [station]
@@ -24,7 +31,7 @@ def counter_config(config_file: Callable[..., Path], tmp_path: Path) -> Config:
         connection = "preview"
         path = "{tmp_path / "labels"}"
         [database]
-        path = "{tmp_path / "counter.sqlite3"}"
+        path = "{database}"
         """
     )
     return load_config(path)
