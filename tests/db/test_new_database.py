@@ -51,8 +51,7 @@ def described(path: Path) -> dict[str, Any]:
                 name: connection.execute(f"PRAGMA {name}").fetchone()[0] for name in FILE_PRAGMAS
             },
             "rows": {
-                table: connection.execute(f'SELECT * FROM "{table}"').fetchall()
-                for table in tables
+                table: connection.execute(f'SELECT * FROM "{table}"').fetchall() for table in tables
             },
         }
     finally:
