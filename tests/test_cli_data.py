@@ -28,6 +28,7 @@ from counter_app.cli import main
 from db.engine import make_private_dir, open_database
 from db.export import EXPORT_COLUMNS
 from db.writes import NewDropOff, NewReading, record_drop_off, void_drop_off
+from tests.conftest import NewDatabase
 
 ConfigFile = Callable[..., Path]  # the config_file fixture of conftest.py
 
@@ -299,10 +300,13 @@ def test_totals_table_in_english(english_config: str, capsys: pytest.CaptureFixt
 
 
 def test_totals_table_shows_every_gram(
-    tmp_path: Path, config_file: ConfigFile, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    config_file: ConfigFile,
+    new_database: NewDatabase,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Two decimals hide a gram: then every number in the table gets three."""
-    path = tmp_path / "grams.sqlite3"
+    path = new_database(tmp_path / "grams.sqlite3")
     engine = open_database(path)
     at = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)
     record_drop_off(engine, drop_off("reuse", "furniture", "Meubels", 1_230_450), now=at)
@@ -455,9 +459,12 @@ def test_export_messages_in_english(
 
 
 def test_one_drop_off_is_not_plural(
-    tmp_path: Path, config_file: ConfigFile, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    config_file: ConfigFile,
+    new_database: NewDatabase,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    path = tmp_path / "one.sqlite3"
+    path = new_database(tmp_path / "one.sqlite3")
     engine = open_database(path)
     at = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)
     record_drop_off(engine, drop_off("reuse", "furniture", "Meubels", 30000), now=at)
@@ -915,10 +922,10 @@ def damage_pages(path: Path, kind: str) -> None:
 
 
 @pytest.fixture
-def damaged_index_config(tmp_path: Path, config_file: ConfigFile) -> str:
+def damaged_index_config(tmp_path: Path, config_file: ConfigFile, new_database: NewDatabase) -> str:
     path = tmp_path / "damaged" / "counter.sqlite3"
     path.parent.mkdir()
-    make_large_database(path, 1500)
+    make_large_database(new_database(path), 1500)
     damage_pages(path, "index")
     return str(config_file(f'[database]\npath = "{path}"\n', name="damaged.toml"))
 
@@ -961,11 +968,14 @@ def test_export_to_standard_output_from_a_damaged_index_prints_no_rows(
 
 @pytest.fixture(params=["table", "index-page"])
 def malformed_config(
-    tmp_path: Path, config_file: ConfigFile, request: pytest.FixtureRequest
+    tmp_path: Path,
+    config_file: ConfigFile,
+    new_database: NewDatabase,
+    request: pytest.FixtureRequest,
 ) -> str:
     path = tmp_path / "malformed" / "counter.sqlite3"
     path.parent.mkdir()
-    make_large_database(path, 1500)
+    make_large_database(new_database(path), 1500)
     damage_pages(path, request.param)
     return str(config_file(f'[database]\npath = "{path}"\n', name="malformed.toml"))
 
@@ -1003,11 +1013,14 @@ def test_a_malformed_database_is_reported_without_a_traceback(
 
 
 def test_a_damaged_page_found_while_reading_says_what_to_do(
-    tmp_path: Path, config_file: ConfigFile, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    config_file: ConfigFile,
+    new_database: NewDatabase,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = tmp_path / "malformed" / "counter.sqlite3"
     path.parent.mkdir()
-    make_large_database(path, 1500)
+    make_large_database(new_database(path), 1500)
     damage_pages(path, "index-page")
     config = str(config_file(f'[database]\npath = "{path}"\n', name="malformed.toml"))
     for command in (
@@ -1030,8 +1043,8 @@ FORMULAS = ['=HYPERLINK("http://x","y")', "+1+1", "-1+1", "@SUM(A1)", "\tx", "\r
 
 
 @pytest.fixture
-def formula_config(tmp_path: Path, config_file: ConfigFile) -> str:
-    path = tmp_path / "formula" / "counter.sqlite3"
+def formula_config(tmp_path: Path, config_file: ConfigFile, new_database: NewDatabase) -> str:
+    path = new_database(tmp_path / "formula" / "counter.sqlite3")
     engine = open_database(path)
     at = datetime(2024, 5, 14, 8, 30, tzinfo=UTC)
     for operator in FORMULAS:
