@@ -17,8 +17,8 @@ def counter_config(
 ) -> Config:
     """The test station's configuration, on a new empty database (a copy of the one the
     migrations made for this test process: the app opens it without migrating). The
-    app's own first start, creating and migrating its database, is what
-    tests/test_terminal_loss.py runs in a real ``counter`` process."""
+    app's own first start, creating and migrating its database, is
+    tests/ui/test_first_start.py."""
     database = new_database(tmp_path / "counter.sqlite3")
     path = config_file(
         f"""
