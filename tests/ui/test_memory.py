@@ -240,6 +240,11 @@ async def test_a_day_of_drop_offs_leaves_no_widgets_or_memory_behind(  # type: i
 
     assert records == day.recorded_before + day.records
     grown = day.records - day.settled_after
+    print(
+        f"after {grown} more records: widgets {widgets_settled} -> {widgets_after}, "
+        f"objects {objects_settled:,} -> {objects_after:,}, "
+        f"blocks {blocks_settled:,} -> {blocks_after:,}, traced +{memory_grown:,} bytes"
+    )
     assert widgets_after - widgets_settled <= day.widget_slack, (
         f"{widgets_after - widgets_settled} more live widgets after {grown} more records "
         f"({widgets_settled} -> {widgets_after})"
