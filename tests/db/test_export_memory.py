@@ -60,11 +60,12 @@ class Periods:
         return self.long_days_xlsx if fmt == "xlsx" else self.long_days
 
 
-#: ``make test``: 100 rows with 500 (the workbook 300), in about a second a format.
+#: ``make test``: 100 rows with 500 (the workbook 300), in one to two seconds a format.
 SHORT = Periods(per_day=100, long_days=5, long_days_xlsx=3, rows_per_fetch=25)
 #: ``make soak``: 2,000 with 20,000 (the workbook 6,000), the cursor's own step.
-FULL = Periods(per_day=2_000, long_days=10, long_days_xlsx=3, rows_per_fetch=2_000)
-assert FULL.rows_per_fetch == db.export._ROWS_PER_FETCH
+FULL = Periods(
+    per_day=2_000, long_days=10, long_days_xlsx=3, rows_per_fetch=db.export._ROWS_PER_FETCH
+)
 
 INSERT_DAYS = """
     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :rows)
