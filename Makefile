@@ -40,8 +40,11 @@ test: lint
 	$(PYTEST) -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The long versions of tests that run short in `make test` (marker `soak`): the memory
-# test's full day of 200 drop-offs; and the property tests (marker `fuzz`) searching
-# as far as each asks (tests/fuzzing.py).
+# tests at full size. tests/ui/test_memory.py records a day of 200 drop-offs through
+# the counter (3 in `make test`); tests/db/test_export_memory.py exports 2,000 against
+# 20,000 rows (100 against 500) and tests/db/test_verify_memory.py walks 2,000 against
+# 20,000 links (100 against 500). And the property tests (marker `fuzz`) searching as
+# far as each asks (tests/fuzzing.py; a fifth of that in `make test`).
 soak: $(STAMP)
 	COUNTER_FUZZ=full $(PYTEST) -m "soak or fuzz" -n $(TEST_WORKERS) $(PYTEST_ARGS)
 

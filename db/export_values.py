@@ -30,39 +30,43 @@ def json_text(value: Any, indent: int = 2, level: int = 0) -> str:
     and finite ``Decimal`` values; a float raises ``TypeError``, so none slips in.
     """
     parts: list[str] = []
-
-    def encode(item: Any, level: int) -> None:
-        if item is None:
-            parts.append("null")
-        elif isinstance(item, bool):
-            parts.append("true" if item else "false")
-        elif isinstance(item, int):
-            parts.append(str(item))
-        elif isinstance(item, Decimal):
-            if not item.is_finite():
-                raise ValueError(f"{item} is not a number JSON can hold")
-            parts.append(format(item, "f"))
-        elif isinstance(item, str):
-            parts.append(json.dumps(item, ensure_ascii=False))
-        elif isinstance(item, dict | list | tuple):
-            pairs = list(item.items()) if isinstance(item, dict) else list(item)
-            opening, closing = ("{", "}") if isinstance(item, dict) else ("[", "]")
-            if not pairs:
-                parts.append(opening + closing)
-                return
-            inner = "\n" + " " * (indent * (level + 1))
-            parts.append(opening)
-            for index, pair in enumerate(pairs):
-                parts.append(inner if index == 0 else "," + inner)
-                if isinstance(item, dict):
-                    key, pair = pair
-                    if not isinstance(key, str):
-                        raise TypeError(f"JSON keys are text, not {key!r}")
-                    parts.append(json.dumps(key, ensure_ascii=False) + ": ")
-                encode(pair, level + 1)
-            parts.append("\n" + " " * (indent * level) + closing)
-        else:
-            raise TypeError(f"{type(item).__name__} is not written to JSON: {item!r}")
-
-    encode(value, level)
+    _encode(value, level, indent, parts)
     return "".join(parts)
+
+
+# A module function, not one nested in json_text: a nested function that calls itself
+# is a reference cycle, and an export calls json_text once per drop-off, so each row
+# would leave its text as garbage for the cycle collector, and the export's peak
+# memory would depend on when that runs.
+def _encode(item: Any, level: int, indent: int, parts: list[str]) -> None:
+    if item is None:
+        parts.append("null")
+    elif isinstance(item, bool):
+        parts.append("true" if item else "false")
+    elif isinstance(item, int):
+        parts.append(str(item))
+    elif isinstance(item, Decimal):
+        if not item.is_finite():
+            raise ValueError(f"{item} is not a number JSON can hold")
+        parts.append(format(item, "f"))
+    elif isinstance(item, str):
+        parts.append(json.dumps(item, ensure_ascii=False))
+    elif isinstance(item, dict | list | tuple):
+        pairs = list(item.items()) if isinstance(item, dict) else list(item)
+        opening, closing = ("{", "}") if isinstance(item, dict) else ("[", "]")
+        if not pairs:
+            parts.append(opening + closing)
+            return
+        inner = "\n" + " " * (indent * (level + 1))
+        parts.append(opening)
+        for index, pair in enumerate(pairs):
+            parts.append(inner if index == 0 else "," + inner)
+            if isinstance(item, dict):
+                key, pair = pair
+                if not isinstance(key, str):
+                    raise TypeError(f"JSON keys are text, not {key!r}")
+                parts.append(json.dumps(key, ensure_ascii=False) + ": ")
+            _encode(pair, level + 1, indent, parts)
+        parts.append("\n" + " " * (indent * level) + closing)
+    else:
+        raise TypeError(f"{type(item).__name__} is not written to JSON: {item!r}")
