@@ -43,13 +43,14 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import IO, Any, TextIO, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, String, bindparam, select, text, type_coerce
@@ -58,7 +59,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from db.domain import STATION_TZ, Classification
-from db.engine import DatabaseError, DatabaseProblem, read_session
+from db.engine import DatabaseError, DatabaseProblem, database_path, read_session
+from db.errors import refusal
 from db.export_values import grams_to_kg as grams_to_kg
 from db.export_values import json_text as json_text
 from db.models import DropOff, UtcDateTime, parse_stored_utc
@@ -96,9 +98,6 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 # tonnes, to the gram) always come back as the exact decimal written. It is also all
 # the precision Excel keeps.
 XLSX_MAX_DIGITS = 15
-
-# Rows fetched from SQLite per step of the export's cursor.
-_ROWS_PER_FETCH = 2000
 
 
 # The first characters that make a spreadsheet read a cell as a formula (OWASP).
@@ -179,14 +178,6 @@ def _kg_text(grams: int) -> str:
     return f"{sign}{whole}.{rest:03d}"
 
 
-def _local_text(stored: str, tz: ZoneInfo) -> str:
-    """A stored UTC time as local ISO text to the second (``2024-03-31T03:15:00+02:00``)."""
-    moment = datetime.fromisoformat(stored)
-    if moment.tzinfo is None:  # not written by this program: see parse_stored_utc
-        moment = parse_stored_utc(stored)
-    return moment.astimezone(tz).isoformat(timespec="seconds")
-
-
 @contextmanager
 def read_export(
     engine: Engine, start_day: date, end_day: date, tz: ZoneInfo = STATION_TZ
@@ -194,10 +185,11 @@ def read_export(
     """The drop-offs of the local days ``start_day`` to ``end_day`` inclusive, oldest
     first, streamed from one read transaction that lasts as long as the block.
 
-    Rows come through a Core ``select`` with ``yield_per``, each a plain tuple, so
-    memory does not grow with the period. Raises :class:`ExportIncomplete` (at the end
-    of ``rows``) when the rows disagree with a count of the table itself (a damaged
-    index), and :class:`~db.engine.DatabaseError` when the database cannot be read.
+    Rows come through a Core ``select`` read from its own DB-API cursor, each a plain
+    tuple fetched as it is consumed, so memory does not grow with the period. Raises
+    :class:`ExportIncomplete` (at the end of ``rows``) when the rows disagree with a
+    pass over the table itself (a damaged index), and :class:`~db.engine.DatabaseError`
+    when the database cannot be read.
     """
     from db.verify import heads_in
 
@@ -234,7 +226,6 @@ def read_export(
             col(DropOff.recorded_at) < end,
         )
         .order_by(col(DropOff.recorded_at), col(DropOff.station_id), col(DropOff.label_no))
-        .execution_options(yield_per=_ROWS_PER_FETCH)
     )
 
     def rows(connection: Connection) -> Iterator[ExportRow]:
@@ -246,45 +237,63 @@ def read_export(
         # table's void rows name, in the order read: equal unless an index is damaged.
         marked: list[str] = []
         named: list[str] = []
-        for (
-            id_,
-            label_code,
-            recorded_at,
-            station_id,
-            visit_id,
-            classification,
-            category,
-            eural_code,
-            grams,
-            weight_source,
-            operator,
-            voided,
-            corrects,
-            corrected_by,
-            reason,
-        ) in connection.execute(statement):
-            found += 1
-            if voided:
-                marked.append(id_)
-            if id_ in voided_ids:
-                named.append(id_)
-            yield (
+        from_text = datetime.fromisoformat
+        result = connection.execute(statement)
+        # The select's own DB-API cursor, read as it is: each row a plain tuple, fetched
+        # as it is consumed, with no row object made and dropped for each.
+        cursor = cast(Iterable[tuple[Any, ...]], result.cursor)
+        try:
+            for (
                 id_,
                 label_code,
-                _local_text(recorded_at, tz),
+                recorded_at,
                 station_id,
                 visit_id,
                 classification,
                 category,
                 eural_code,
-                _kg_text(grams),
+                grams,
                 weight_source,
                 operator,
-                bool(voided),
+                voided,
                 corrects,
                 corrected_by,
                 reason,
-            )
+            ) in cursor:
+                found += 1
+                if voided:
+                    marked.append(id_)
+                if id_ in voided_ids:
+                    named.append(id_)
+                # Local ISO text to the second, and kilograms (_kg_text), spelled out:
+                # this runs once per drop-off.
+                moment = from_text(recorded_at)
+                if moment.tzinfo is None:  # not written by this program
+                    moment = parse_stored_utc(recorded_at)
+                yield (
+                    id_,
+                    label_code,
+                    moment.astimezone(tz).isoformat(timespec="seconds"),
+                    station_id,
+                    visit_id,
+                    classification,
+                    category,
+                    eural_code,
+                    f"{grams // 1000}.{grams % 1000:03d}" if grams >= 0 else _kg_text(grams),
+                    weight_source,
+                    operator,
+                    bool(voided),
+                    corrects,
+                    corrected_by,
+                    reason,
+                )
+        except sqlite3.Error as exc:
+            detail = str(exc)
+            locked = isinstance(exc, sqlite3.OperationalError) and "locked" in detail
+            raise refusal(database_path(engine), detail, "the query", locked=locked) from exc
+        # Not in a ``finally``: rows left unread (a write that failed) leave the cursor to
+        # the end of the read transaction, which may already have closed its connection.
+        result.close()
         if found != expected or marked != named:
             expected, expected_voided = connection.execute(_COUNT_FROM_TABLE, period).one()
             raise ExportIncomplete(int(expected), found, int(expected_voided), len(marked))
