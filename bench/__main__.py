@@ -38,15 +38,27 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
+def load() -> str:
+    """The 1, 5 and 15 minute load averages: how busy the machine was at the start."""
+    import os
+
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:  # not on every system
+        return "unknown"
+
+
 def main(argv: list[str]) -> int:
     wanted = [m for m in MODULES if not argv or any(a in m for a in argv)]
     print(f"machine: {machine()}")
     print(f"date: {time.strftime('%Y-%m-%d')}")
+    print(f"load average: {load()}")
     for name in wanted:
         module = importlib.import_module(name)
         print(f"\n## {name.split('.')[-1]}")
         for figure, value in module.run():
             print(f"{figure:<55} {value}")
+        print(f"{'(load average at its end)':<55} {load()}")
     return 0
 
 

@@ -10,7 +10,8 @@ Figures are medians of REPEATS runs. A shared machine runs slower at some moment
 than at others, so before each run the same process times a baseline: the simplest
 reader of the comma stream there could be (split the stream at CR LF, one
 ``Decimal`` a line). Each parser's figure is also given as a multiple of the
-baseline's, which stays about the same however busy the machine is.
+baseline's, which stays about the same however busy the machine is, and the rate by
+the process's CPU time beside the rate by the clock.
 
 Run alone with ``python -m bench parsers``; ``python -m bench.parsers --profile NAME``
 prints a cProfile of one parser's hot spots.
@@ -94,11 +95,13 @@ def _baseline_feed(chunks: list[bytes]) -> int:
     return count
 
 
-def _median_times(name: str, chunks: list[bytes]) -> tuple[float, float, int, int]:
+def _median_times(name: str, chunks: list[bytes]) -> tuple[float, float, float, int, int]:
     """Median seconds of REPEATS runs on a fresh parser, each run right after one of
-    the baseline: (parser seconds, baseline seconds, readings, errors)."""
+    the baseline: (parser seconds, parser CPU seconds, baseline seconds per line,
+    readings, errors)."""
     baseline_chunks = _chunks(frame_stream("comma", len(chunks) * CHUNK // 18 or 1))
     times: list[float] = []
+    cpu_times: list[float] = []
     baseline_times: list[float] = []
     readings = errors = 0
     for _ in range(REPEATS):
@@ -106,15 +109,22 @@ def _median_times(name: str, chunks: list[bytes]) -> tuple[float, float, int, in
         lines = _baseline_feed(baseline_chunks)
         baseline_times.append((time.perf_counter() - start) / lines)
         parser = make_protocol(name)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         readings, errors = feed_all(parser, chunks)
         times.append(time.perf_counter() - start)
-    return statistics.median(times), statistics.median(baseline_times), readings, errors
+        cpu_times.append(time.process_time() - start_cpu)
+    return (
+        statistics.median(times),
+        statistics.median(cpu_times),
+        statistics.median(baseline_times),
+        readings,
+        errors,
+    )
 
 
 def measure(name: str) -> list[tuple[str, str]]:
     stream = frame_stream(name)
-    seconds, baseline_seconds, readings, errors = _median_times(name, _chunks(stream))
+    seconds, cpu_seconds, baseline_seconds, readings, errors = _median_times(name, _chunks(stream))
     rate = readings / seconds
     baseline = 1 / baseline_seconds
     note = "" if rate >= TARGET_FRAMES_PER_SECOND else "  BELOW TARGET"
@@ -123,11 +133,12 @@ def measure(name: str) -> list[tuple[str, str]]:
     figures = [
         (
             f"{name}: valid frames/s ({len(stream) // FRAMES} B/frame)",
-            f"{rate:,.0f}, {rate / baseline:.2f} x baseline ({baseline:,.0f}){note}",
+            f"{rate:,.0f}, {rate / baseline:.2f} x baseline ({baseline:,.0f});"
+            f" by CPU time {readings / cpu_seconds:,.0f}{note}",
         )
     ]
     noise = _chunks(garbage_stream())
-    seconds, _, readings, _ = _median_times(name, noise[: len(noise) // 10])
+    seconds, _, _, readings, _ = _median_times(name, noise[: len(noise) // 10])
     figures.append(
         (
             f"{name}: random bytes",

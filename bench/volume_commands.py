@@ -4,7 +4,8 @@
 run as real processes of ``.venv/bin/counter``; each baseline does the same work with
 nothing but the standard library (``sqlite3``, ``csv``, ``hashlib``) in the same run,
 alternating with the command. Figures are medians of RUNS runs; a process's peak
-memory is its own maximum resident set size (``wait4``).
+memory is its own maximum resident set size (``wait4``), and its CPU time (user and
+system) is given beside its wall time, which a busy machine stretches more.
 """
 
 from __future__ import annotations
@@ -39,20 +40,22 @@ MIB = 1024 * 1024
 class Process:
     seconds: float
     max_rss: int  # bytes
+    cpu_seconds: float  # user and system
     returncode: int
     stdout: str
 
 
 def run_process(argv: list[str], env: dict[str, str] | None = None) -> Process:
-    """Run ``argv`` to its end: wall time, its peak resident memory, its output.
+    """Run ``argv`` to its end: wall time, its peak resident memory, its CPU time, its
+    output.
 
-    The peak comes from ``/usr/bin/time``: a process forked straight from this one
-    would count this process's own peak in its ``ru_maxrss``.
+    The peak and the CPU time come from ``/usr/bin/time``: a process forked straight
+    from this one would count this process's own peak in its ``ru_maxrss``.
     """
     with tempfile.TemporaryFile("w+") as out, tempfile.NamedTemporaryFile("r") as peak:
         start = time.perf_counter()
         proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%M", "-o", peak.name, *argv],
+            ["/usr/bin/time", "-f", "%M %U %S", "-o", peak.name, *argv],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
@@ -61,8 +64,9 @@ def run_process(argv: list[str], env: dict[str, str] | None = None) -> Process:
         )
         seconds = time.perf_counter() - start
         out.seek(0)
-        kib = peak.read().strip().splitlines()[-1]
-        return Process(seconds, int(kib) * 1024, proc.returncode, out.read())
+        kib, user, system = peak.read().strip().splitlines()[-1].split()
+        cpu = float(user) + float(system)
+        return Process(seconds, int(kib) * 1024, cpu, proc.returncode, out.read())
 
 
 def ms(seconds: float) -> str:
@@ -176,6 +180,8 @@ def measure_export(database: Path, counter: Counter, folder: Path) -> list[tuple
     lines = ours.read_bytes().count(b"\n") - 1
     seconds = statistics.median(p.seconds for p in command)
     bare_seconds = statistics.median(p.seconds for p in baseline)
+    cpu = statistics.median(p.cpu_seconds for p in command)
+    bare_cpu = statistics.median(p.cpu_seconds for p in baseline)
     memory = statistics.median(p.max_rss for p in command)
     bare_memory = statistics.median(p.max_rss for p in baseline)
     return [
@@ -190,6 +196,13 @@ def measure_export(database: Path, counter: Counter, folder: Path) -> list[tuple
             bare_seconds,
             "within 1.5x",
             seconds <= 1.5 * bare_seconds,
+        ),
+        compared(
+            "  counter export (the command, CPU time)",
+            cpu,
+            bare_cpu,
+            "within 1.5x",
+            cpu <= 1.5 * bare_cpu,
         ),
         compared(
             "  counter export peak memory (max RSS)",

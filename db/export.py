@@ -31,23 +31,26 @@ JSON is one object: ``{"period": {"from", "to"}, "columns": [...], "drop_offs":
 [{...}, ...]}``. XLSX has the sheet ``drop-offs`` and a sheet ``totals`` (kilograms
 and counts per classification and per category or fraction for the period).
 
-:func:`export_rows` counts the period's drop-offs a second time, reading the table
-itself instead of an index, in the same read transaction; when the two disagree an
-index is damaged and :class:`ExportIncomplete` is raised instead of returning rows
-with some silently missing.
+:func:`read_export` counts the period's drop-offs a second time, reading the table
+itself instead of an index, in the same read transaction, and takes from the same pass
+the drop-offs the table's void rows name; when the rows read disagree with either (one
+missing, a voided one not marked voided) an index is damaged and
+:class:`ExportIncomplete` is raised instead of returning rows with some silently
+missing.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import IO, Any, TextIO, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, String, bindparam, select, text, type_coerce
@@ -56,7 +59,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from db.domain import STATION_TZ, Classification
-from db.engine import DatabaseError, DatabaseProblem, read_session
+from db.engine import DatabaseError, DatabaseProblem, database_path, read_session
+from db.errors import refusal
 from db.export_values import grams_to_kg as grams_to_kg
 from db.export_values import json_text as json_text
 from db.models import DropOff, UtcDateTime, parse_stored_utc
@@ -95,9 +99,6 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 # the precision Excel keeps.
 XLSX_MAX_DIGITS = 15
 
-# Rows fetched from SQLite per step of the export's cursor.
-_ROWS_PER_FETCH = 2000
-
 
 # The first characters that make a spreadsheet read a cell as a formula (OWASP).
 FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -131,8 +132,19 @@ def spreadsheet_text(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
-# Counted by reading the table itself (``NOT INDEXED``), not through the index the
-# rows came through: a damaged index makes the two counts differ.
+# One pass over the table itself (``NOT INDEXED``), not through the indexes the rows
+# come through: the period's drop-offs counted, and the ids every void row names (a
+# thousandth of the rows). A damaged index on recorded_at makes the count differ from
+# the rows read; one on voids_id leaves a voided row unmarked while its id is here.
+_TABLE_PASS = text(
+    "SELECT count(*) FILTER (WHERE voids_id IS NULL"
+    " AND recorded_at >= :start AND recorded_at < :end),"
+    " json_group_array(voids_id) FILTER (WHERE voids_id IS NOT NULL)"
+    " FROM drop_off NOT INDEXED"
+).bindparams(bindparam("start", type_=UtcDateTime()), bindparam("end", type_=UtcDateTime()))
+
+# The same counts the slow way (the table read twice), for the numbers an
+# ExportIncomplete gives once the pass above has found a disagreement.
 _COUNT_FROM_TABLE = text(
     "SELECT count(*), coalesce(sum(voided), 0) FROM ("
     "SELECT d.id IN (SELECT v.voids_id FROM drop_off AS v NOT INDEXED"
@@ -166,14 +178,6 @@ def _kg_text(grams: int) -> str:
     return f"{sign}{whole}.{rest:03d}"
 
 
-def _local_text(stored: str, tz: ZoneInfo) -> str:
-    """A stored UTC time as local ISO text to the second (``2024-03-31T03:15:00+02:00``)."""
-    moment = datetime.fromisoformat(stored)
-    if moment.tzinfo is None:  # not written by this program: see parse_stored_utc
-        moment = parse_stored_utc(stored)
-    return moment.astimezone(tz).isoformat(timespec="seconds")
-
-
 @contextmanager
 def read_export(
     engine: Engine, start_day: date, end_day: date, tz: ZoneInfo = STATION_TZ
@@ -181,10 +185,11 @@ def read_export(
     """The drop-offs of the local days ``start_day`` to ``end_day`` inclusive, oldest
     first, streamed from one read transaction that lasts as long as the block.
 
-    Rows come through a Core ``select`` with ``yield_per``, each a plain tuple, so
-    memory does not grow with the period. Raises :class:`ExportIncomplete` (at the end
-    of ``rows``) when the rows disagree with a count of the table itself (a damaged
-    index), and :class:`~db.engine.DatabaseError` when the database cannot be read.
+    Rows come through a Core ``select`` read from its own DB-API cursor, each a plain
+    tuple fetched as it is consumed, so memory does not grow with the period. Raises
+    :class:`ExportIncomplete` (at the end of ``rows``) when the rows disagree with a
+    pass over the table itself (a damaged index), and :class:`~db.engine.DatabaseError`
+    when the database cannot be read.
     """
     from db.verify import heads_in
 
@@ -221,53 +226,77 @@ def read_export(
             col(DropOff.recorded_at) < end,
         )
         .order_by(col(DropOff.recorded_at), col(DropOff.station_id), col(DropOff.label_no))
-        .execution_options(yield_per=_ROWS_PER_FETCH)
     )
 
     def rows(connection: Connection) -> Iterator[ExportRow]:
-        found = found_voided = 0
-        for (
-            id_,
-            label_code,
-            recorded_at,
-            station_id,
-            visit_id,
-            classification,
-            category,
-            eural_code,
-            grams,
-            weight_source,
-            operator,
-            voided,
-            corrects,
-            corrected_by,
-            reason,
-        ) in connection.execute(statement):
-            found += 1
-            if voided:
-                found_voided += 1
-            yield (
+        period = {"start": start, "end": end}
+        expected, voided_json = connection.execute(_TABLE_PASS, period).one()
+        voided_ids = frozenset(json.loads(voided_json))
+        found = 0
+        # The ids of the rows read that the query marks voided, and of those the
+        # table's void rows name, in the order read: equal unless an index is damaged.
+        marked: list[str] = []
+        named: list[str] = []
+        from_text = datetime.fromisoformat
+        result = connection.execute(statement)
+        # The select's own DB-API cursor, read as it is: each row a plain tuple, fetched
+        # as it is consumed, with no row object made and dropped for each.
+        cursor = cast(Iterable[tuple[Any, ...]], result.cursor)
+        try:
+            for (
                 id_,
                 label_code,
-                _local_text(recorded_at, tz),
+                recorded_at,
                 station_id,
                 visit_id,
                 classification,
                 category,
                 eural_code,
-                _kg_text(grams),
+                grams,
                 weight_source,
                 operator,
-                bool(voided),
+                voided,
                 corrects,
                 corrected_by,
                 reason,
-            )
-        expected, expected_voided = connection.execute(
-            _COUNT_FROM_TABLE, {"start": start, "end": end}
-        ).one()
-        if (found, found_voided) != (expected, expected_voided):
-            raise ExportIncomplete(int(expected), found, int(expected_voided), found_voided)
+            ) in cursor:
+                found += 1
+                if voided:
+                    marked.append(id_)
+                if id_ in voided_ids:
+                    named.append(id_)
+                # Local ISO text to the second, and kilograms (_kg_text), spelled out:
+                # this runs once per drop-off.
+                moment = from_text(recorded_at)
+                if moment.tzinfo is None:  # not written by this program
+                    moment = parse_stored_utc(recorded_at)
+                yield (
+                    id_,
+                    label_code,
+                    moment.astimezone(tz).isoformat(timespec="seconds"),
+                    station_id,
+                    visit_id,
+                    classification,
+                    category,
+                    eural_code,
+                    f"{grams // 1000}.{grams % 1000:03d}" if grams >= 0 else _kg_text(grams),
+                    weight_source,
+                    operator,
+                    bool(voided),
+                    corrects,
+                    corrected_by,
+                    reason,
+                )
+        except sqlite3.Error as exc:
+            detail = str(exc)
+            locked = isinstance(exc, sqlite3.OperationalError) and "locked" in detail
+            raise refusal(database_path(engine), detail, "the query", locked=locked) from exc
+        # Not in a ``finally``: rows left unread (a write that failed) leave the cursor to
+        # the end of the read transaction, which may already have closed its connection.
+        result.close()
+        if found != expected or marked != named:
+            expected, expected_voided = connection.execute(_COUNT_FROM_TABLE, period).one()
+            raise ExportIncomplete(int(expected), found, int(expected_voided), len(marked))
 
     with read_session(engine) as session:
         connection = session.connection()

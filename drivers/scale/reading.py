@@ -84,8 +84,14 @@ def within_range(reading: Reading, capacity_kg: Decimal = DEFAULT_CAPACITY_KG) -
     """
     weight, tare = reading.weight, reading.tare
     # Every reading of every parser passes here: most carry no tare, many no number.
-    if (weight is None or _in_range(weight, reading.unit, capacity_kg)) and (
-        tare is None or _in_range(tare, reading.unit, capacity_kg)
+    if weight is None and tare is None:
+        return reading
+    # The unit's factor and the capacity in grams, once for the weight and the tare.
+    unit = reading.unit
+    factor = GRAMS_PER_UNIT.get(unit) or GRAMS_PER_UNIT.get(unit.lower()) if unit else None
+    limit = capacity_kg * _GRAMS_PER_KG
+    if (weight is None or _in_range(weight, factor, limit)) and (
+        tare is None or _in_range(tare, factor, limit)
     ):
         return reading
     if reading.kind == "status":
@@ -95,13 +101,12 @@ def within_range(reading: Reading, capacity_kg: Decimal = DEFAULT_CAPACITY_KG) -
     )
 
 
-def _in_range(value: Decimal, unit: str | None, capacity_kg: Decimal) -> bool:
+def _in_range(value: Decimal, factor: Decimal | None, limit_grams: Decimal) -> bool:
+    """A plausible number, within ``limit_grams`` either side when ``factor`` (grams per
+    unit) says what it weighs."""
     if not is_plausible_number(value):
         return False
-    factor = GRAMS_PER_UNIT.get(unit.lower()) if unit else None
-    if factor is None:
-        return True
-    return abs(value) * factor <= capacity_kg * _GRAMS_PER_KG
+    return factor is None or abs(value) * factor <= limit_grams
 
 
 @dataclass(frozen=True, slots=True)

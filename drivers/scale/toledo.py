@@ -84,11 +84,17 @@ LONG_FRAME_LENGTH = 17  # STX, A, B, C, 6 weight digits, 6 tare digits, CR
 # reach this length, or at a line end, so a wrong protocol setting is visible.
 _MAX_JUNK = 64
 
-_DIGITS = re.compile(rb" *[0-9]*")
 # Bytes with the parity bit (bit 7) cleared.
 _WITHOUT_PARITY = bytes(b & 0x7F for b in range(256))
 _FRAME_START_OR_LINE_END = re.compile(rb"[\x02\r\n]")
 _FRAME_START_OR_END = re.compile(rb"[\x02\r]")
+# A whole frame up to its CR, by the tare setting: the bytes IN_FRAME would take
+# (no STX and no CR before the CR) at a length that fits. Matched on masked bytes.
+_WHOLE_FRAME = {
+    "yes": re.compile(rb"\x02[^\x02\r]{15}\r"),
+    "no": re.compile(rb"\x02[^\x02\r]{9}\r"),
+    "auto": re.compile(rb"\x02(?:[^\x02\r]{15}|[^\x02\r]{9})\r"),
+}
 
 
 class _State(IntEnum):
@@ -159,11 +165,10 @@ def checksum(body: bytes) -> int:
     return -sum(body.translate(_WITHOUT_PARITY)) & 0x7F
 
 
-def _decimal(negative: bool, digits: bytes, decimals: int) -> Decimal:
-    """An exact Decimal from ASCII digits and a decimal point position."""
-    if not digits.strip(b"0"):
-        negative = False  # no negative zero
-    return Decimal(f"{'-' if negative else ''}{(digits or b'0').decode()}E-{decimals}")
+# Status word A bits 0-2 -> the exponent of the weight digits, as Decimal text.
+_EXPONENT = tuple(f"E-{max(code - 2, 0)}" for code in range(8))
+# Tares kept made (see ToledoProtocol._tare).
+_MAX_TARES = 32
 
 
 def _choice(options: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -197,6 +202,8 @@ class ToledoProtocol(ScaleProtocol):
         self._power_up = _choice(self.options, "power_up", ("flag", "ignore"), "flag")
         # A frame is cut off when it reaches this length without its CR.
         self._max_length = SHORT_FRAME_LENGTH if self._tare_mode == "no" else LONG_FRAME_LENGTH
+        self._whole_frame = _WHOLE_FRAME[self._tare_mode]
+        self._tares: dict[tuple[bytes, str], Decimal] = {}
         # In auto mode, once a checksum has verified, every frame must carry one.
         self._checksum_seen = False
         self._state = _State.BETWEEN_FRAMES
@@ -217,7 +224,14 @@ class ToledoProtocol(ScaleProtocol):
 
     def feed(self, data: bytes) -> list[Reading]:
         readings: list[Reading] = []
-        data = bytes(data)  # a no-op for bytes; a memoryview or bytearray gets copied
+        if self._state is _State.IN_FRAME:
+            # A frame the last chunk cut off is taken again from its STX together
+            # with what follows, so that it is read whole like the frames after it.
+            data = bytes(self._held + data)
+            self._held.clear()
+            self._state = _State.BETWEEN_FRAMES
+        else:
+            data = bytes(data)  # a no-op for bytes; a memoryview or bytearray gets copied
         # Bit 7 is the parity bit on a 7-bit line: the steps look at the masked bytes
         # and keep the bytes as received.
         masked = data.translate(_WITHOUT_PARITY)
@@ -254,10 +268,10 @@ class ToledoProtocol(ScaleProtocol):
             body = self._body
             stx = self._stx_after_cr if self._state is _State.STX_AFTER_CR else None
             if stx is not None and (stx & 0x7F) == checksum(body):
-                readings.append(self._decode(body, stx))
+                readings.append(self._decode(body + bytes((stx,)), True))
                 held = b""
             elif self._checksum_mode == "auto" and not self._checksum_seen:
-                readings.append(self._decode(body, None))
+                readings.append(self._decode(body, False))
                 held = b"" if stx is None else bytes((stx,))
         self.reset()
         if held:
@@ -274,6 +288,11 @@ class ToledoProtocol(ScaleProtocol):
 
     def _between_frames(self, data: bytes, masked: bytes, position: int, out: list[Reading]) -> int:
         junk = self._held
+        if not junk and masked[position] == STX:
+            # The common case: frames back to back, whole in this chunk.
+            position = self._whole_frames(data, masked, position, out)
+            if position == len(data):
+                return position
         # The junk is reported when it reaches _MAX_JUNK bytes, at a line end, or
         # where a frame starts.
         limit = position + _MAX_JUNK - len(junk)
@@ -328,7 +347,7 @@ class ToledoProtocol(ScaleProtocol):
             out.append(Reading.unreadable(body))
             self._state = _State.BETWEEN_FRAMES
         elif self._checksum_mode == "no":
-            out.append(self._decode(body, None))
+            out.append(self._decode(body, False))
             self._state = _State.BETWEEN_FRAMES
         else:
             self._body = body
@@ -336,15 +355,14 @@ class ToledoProtocol(ScaleProtocol):
         return index + 1
 
     def _after_cr(self, data: bytes, masked: bytes, position: int, out: list[Reading]) -> int:
-        byte = data[position]
         if self._checksum_mode == "yes" or self._checksum_seen or masked[position] != STX:
-            out.append(self._decode(self._body, byte))
+            out.append(self._decode(self._body + data[position : position + 1], True))
             self._state = _State.BETWEEN_FRAMES
         else:
             # Auto mode and an STX after the CR: either the next frame starts (no
             # checksum), or this is the checksum (02h, or a damaged one). The byte
             # after it tells: the next frame's STX, or a status word.
-            self._stx_after_cr = byte
+            self._stx_after_cr = data[position]
             self._state = _State.STX_AFTER_CR
         return position + 1
 
@@ -352,12 +370,37 @@ class ToledoProtocol(ScaleProtocol):
         first = self._stx_after_cr
         if masked[position] == STX:
             # the checksum, then the next frame's STX
-            out.append(self._decode(self._body, first))
+            out.append(self._decode(self._body + bytes((first,)), True))
             self._open_frame(data[position])
             return position + 1
         # no checksum: the first STX opened the next frame, this byte is its status A
-        out.append(self._decode(self._body, None))
+        out.append(self._decode(self._body, False))
         self._open_frame(first)
+        return position
+
+    def _whole_frames(self, data: bytes, masked: bytes, position: int, out: list[Reading]) -> int:
+        """Decode the whole frames from ``position`` (an STX, nothing held) on, each
+        with one match instead of a step per state: what IN_FRAME and AFTER_CR would
+        make of the same bytes. Returns where the first frame that is not whole in
+        ``data``, or that needs the general steps, starts."""
+        match = self._whole_frame.match
+        decode = self._decode
+        end = len(data)
+        without_checksum = self._checksum_mode == "no"
+        # Auto mode looks at the byte after the CR until a checksum has verified.
+        may_lack_checksum = self._checksum_mode == "auto"
+        while (found := match(masked, position)) is not None:
+            after_cr = found.end()
+            if without_checksum:
+                out.append(decode(data[position:after_cr], False))
+                position = after_cr
+                continue
+            if after_cr == end or (
+                may_lack_checksum and not self._checksum_seen and masked[after_cr] == STX
+            ):
+                break  # the general steps wait for, or look at, the byte after the CR
+            out.append(decode(data[position : after_cr + 1], True))
+            position = after_cr + 1
         return position
 
     def _open_frame(self, stx: int) -> None:
@@ -366,6 +409,8 @@ class ToledoProtocol(ScaleProtocol):
         self._state = _State.IN_FRAME
 
     def _flush_junk(self, out: list[Reading]) -> None:
+        if not self._held:
+            return
         junk = bytes(self._held)
         self._held.clear()
         if junk.strip(b" \r\n\x00"):
@@ -373,63 +418,84 @@ class ToledoProtocol(ScaleProtocol):
 
     # -- one frame ------------------------------------------------------------------
 
-    def _decode(self, body: bytes, checksum_byte: int | None) -> Reading:
-        raw = body if checksum_byte is None else body + bytes((checksum_byte,))
+    def _decode(self, raw: bytes, with_checksum: bool) -> Reading:
+        """One frame from its STX to its CR, and its checksum byte when it has one."""
         try:
-            return self._decode_frame(body, checksum_byte, raw)
+            frame = raw.translate(_WITHOUT_PARITY)
+            if with_checksum:
+                # The seven-bit sum of a whole frame, checksum included, is zero.
+                if sum(frame) & 0x7F:
+                    return Reading(None, None, None, kind="error", error="checksum", raw=raw)
+                self._checksum_seen = True
+            status_a, status_b, status_c = frame[1], frame[2], frame[3]
+            # Status words are printable (bit 5 or bit 6 set); anything else is noise.
+            if min(status_a, status_b, status_c) < 0x20:
+                return Reading.unreadable(raw)
+            # A field is leading spaces, then digits: what is left after the spaces is
+            # digits only, or nothing.
+            weight_digits = frame[4:10].lstrip(b" ")
+            long = len(frame) - with_checksum == LONG_FRAME_LENGTH
+            tare_digits = frame[10:16].lstrip(b" ") if long else b""
+            if (weight_digits and not weight_digits.isdigit()) or (
+                tare_digits and not tare_digits.isdigit()
+            ):
+                return Reading.unreadable(raw)
+
+            exponent = _EXPONENT[status_a & 0b111]
+            net = bool(status_b & 0x01)
+            negative = bool(status_b & 0x02)
+            stable = not status_b & 0x08
+            unit_code = status_c & 0b111
+            unit = (
+                ("kg" if status_b & 0x10 else "lb") if unit_code == 0 else _UNIT_BY_CODE[unit_code]
+            )
+            tare = self._tare(tare_digits, exponent) if tare_digits else None
+
+            if status_b & 0x04:
+                # Out of range: over capacity, or under zero when the sign bit is set.
+                return Reading(
+                    None,
+                    unit,
+                    stable,
+                    overload=not negative,
+                    underload=negative,
+                    net=net,
+                    kind="status",
+                    raw=raw,
+                    tare=tare,
+                )
+            if status_b & 0x40 and self._power_up == "flag":
+                # The terminal has not captured zero since power-up: no valid weight.
+                return Reading(
+                    None,
+                    unit,
+                    stable,
+                    net=net,
+                    kind="status",
+                    raw=raw,
+                    tare=tare,
+                    error="not ready",
+                )
+            if not weight_digits:
+                return Reading.unreadable(raw)
+            text = weight_digits.decode() + exponent
+            # No negative zero.
+            weight = Decimal("-" + text if negative and weight_digits.strip(b"0") else text)
+            return Reading(weight, unit, stable, net=net, raw=raw, tare=tare)
         except Exception:  # a parser must never raise on line data
             return Reading.unreadable(raw)
 
-    def _decode_frame(self, body: bytes, checksum_byte: int | None, raw: bytes) -> Reading:
-        if checksum_byte is not None:
-            if (checksum_byte & 0x7F) != checksum(body):
-                return Reading(None, None, None, kind="error", error="checksum", raw=raw)
-            self._checksum_seen = True
-        frame = body.translate(_WITHOUT_PARITY)
-        status_a, status_b, status_c = frame[1], frame[2], frame[3]
-        # Status words are printable (bit 5 or bit 6 set); anything else is line noise.
-        if min(status_a, status_b, status_c) < 0x20:
-            return Reading.unreadable(raw)
-        weight_field = frame[4:10]
-        tare_field = frame[10:16] if len(frame) == LONG_FRAME_LENGTH else b""
-        if not (_DIGITS.fullmatch(weight_field) and _DIGITS.fullmatch(tare_field)):
-            return Reading.unreadable(raw)
-
-        decimals = _decimals(status_a)
-        net = bool(status_b & 0x01)
-        negative = bool(status_b & 0x02)
-        out_of_range = bool(status_b & 0x04)
-        stable = not status_b & 0x08
-        power_up = bool(status_b & 0x40) and self._power_up == "flag"
-        unit_code = status_c & 0b111
-        unit = ("kg" if status_b & 0x10 else "lb") if unit_code == 0 else _UNIT_BY_CODE[unit_code]
-
-        tare_digits = tare_field.strip(b" ")
-        tare = _decimal(False, tare_digits, decimals) if tare_digits else None
-
-        if out_of_range:
-            # Over capacity, or under zero when the sign bit is set: no usable weight.
-            return Reading(
-                None,
-                unit,
-                stable,
-                overload=not negative,
-                underload=negative,
-                net=net,
-                kind="status",
-                raw=raw,
-                tare=tare,
-            )
-        if power_up:
-            # The terminal has not captured zero since power-up: its weight is not valid.
-            return Reading(
-                None, unit, stable, net=net, kind="status", raw=raw, tare=tare, error="not ready"
-            )
-        weight_digits = weight_field.strip(b" ")
-        if not weight_digits:
-            return Reading.unreadable(raw)
-        weight = _decimal(negative, weight_digits, decimals)
-        return Reading(weight, unit, stable, net=net, raw=raw, tare=tare)
+    def _tare(self, digits: bytes, exponent: str) -> Decimal:
+        """The tare of ``digits`` (not empty) at ``exponent``: an indicator sends the same
+        tare frame after frame, so each is made once (of at most a few dozen, so line
+        noise cannot make the table grow)."""
+        key = (digits, exponent)
+        tare = self._tares.get(key)
+        if tare is None:
+            if len(self._tares) >= _MAX_TARES:
+                self._tares.clear()
+            tare = self._tares[key] = Decimal(digits.decode() + exponent)
+        return tare
 
 
 class ToledoEmulator(IndicatorEmulator):

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import sqlite3
 import zipfile
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -17,8 +18,10 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
+from db.engine import open_database
 from db.export import (
     EXPORT_COLUMNS,
+    ExportIncomplete,
     export_rows,
     grams_to_kg_text,
     json_text,
@@ -157,6 +160,50 @@ def test_period_is_local_days_inclusive(engine: Engine, recorded: list[str]) -> 
     assert export_rows(engine, date(2024, 5, 1), date(2024, 5, 31)) == []
     with pytest.raises(ValueError, match="before it starts"):
         export_rows(engine, date(2024, 3, 31), date(2024, 3, 30))
+
+
+def lose_void_index_entry(db_path: Path, voided_id: str) -> None:
+    """Damage the unique index on ``drop_off.voids_id`` the way a failing disk does: the
+    key of the void row that names ``voided_id`` gets other bytes, so a look-up by that
+    id finds no void while the table still holds it (``PRAGMA integrity_check`` says so)."""
+    with sqlite3.connect(db_path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+        (root,) = [
+            connection.execute(
+                "SELECT rootpage FROM sqlite_master WHERE name = ?", (name,)
+            ).fetchone()[0]
+            for (_, name, *_) in connection.execute("PRAGMA index_list(drop_off)")
+            if [c for (_, _, c) in connection.execute(f"PRAGMA index_info({name})")] == ["voids_id"]
+        ]
+    connection.close()
+    data = bytearray(db_path.read_bytes())
+    page = slice((root - 1) * page_size, root * page_size)  # a few rows: one leaf page
+    key = voided_id.encode()
+    assert data[page].count(key) == 1
+    data[page] = bytes(data[page]).replace(key, key[::-1])
+    db_path.write_bytes(bytes(data))
+    with sqlite3.connect(db_path) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchall() != [("ok",)]
+    connection.close()
+
+
+def test_a_voided_drop_off_its_void_index_entry_lost_stops_the_export(
+    engine: Engine, db_path: Path, recorded: list[str]
+) -> None:
+    """Read through a damaged voids_id index a voided drop-off looks valid; the export
+    must not say so."""
+    engine.dispose()
+    lose_void_index_entry(db_path, recorded[2])
+    reader = open_database(db_path, create=False, read_only=True)
+    try:
+        with pytest.raises(ExportIncomplete) as raised:
+            export_rows(reader, date(2024, 3, 29), date(2024, 3, 31))
+    finally:
+        reader.dispose()
+    failure = raised.value
+    assert (failure.expected, failure.found) == (4, 4)
+    assert (failure.expected_voided, failure.found_voided) == (1, 0)
 
 
 def test_csv(engine: Engine, recorded: list[str]) -> None:
