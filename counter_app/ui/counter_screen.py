@@ -190,6 +190,8 @@ class CounterScreen(Screen[None]):
         # The local day the list and totals show (None until the first load).
         self._day: date | None = None
         self._printer_line = ""
+        # The status line as shown (see _refresh_status).
+        self._status_shown: str | None = None
         # Today's records by id, as last shown: what Delete and c act on.
         self._day_records: dict[str, RecordedDropOff] = {}
 
@@ -233,6 +235,7 @@ class CounterScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         self._composed = False
+        self._status_shown = None  # widgets composed again start empty
 
     def on_screen_resume(self) -> None:
         # Back from the picker, a question or another screen: what they drew can go.
@@ -572,7 +575,11 @@ class CounterScreen(Screen[None]):
             else:
                 parts.append(t("status.scale", port=where))
         parts.append(self._printer_line)
-        self.query_one("#status", Static).update(" · ".join(p for p in parts if p))
+        line = " · ".join(p for p in parts if p)
+        # Asked again with every scale reading: an unchanged line is not laid out again.
+        if line != self._status_shown:
+            self._status_shown = line
+            self.query_one("#status", Static).update(line)
 
     def refresh_status(self) -> None:
         """Show the status line again. Safe at any moment of the screen's life: before

@@ -81,6 +81,8 @@ class WeightDisplay(Vertical):
         super().__init__(id=id)
         self._messages = messages
         self._language = language
+        # What the display shows now: (number, unit, state words, state).
+        self._shown: tuple[str, str, str, ScaleState] | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="weight-row"):
@@ -94,18 +96,24 @@ class WeightDisplay(Vertical):
 
     def show(self, snapshot: ScaleSnapshot) -> None:
         text = weight_text(snapshot, self._language)
-        self.query_one("#weight-digits", Digits).update(text)
-        self.query_one("#weight-big", BigWeight).update(text)
         unit = "kg"
         if snapshot.reading is not None and snapshot.reading.unit not in (None, "g"):
             unit = snapshot.reading.unit or "kg"
-        self.query_one("#weight-unit", Static).update(unit)
-        self.query_one("#weight-big-unit", Static).update(unit)
-        state = self.query_one("#scale-state", Static)
         label = self._messages.t(STATE_KEYS[snapshot.state])
         if snapshot.reading is not None and snapshot.reading.net:
             label += " · " + self._messages.t("scale.net")
-        state.update(label)
+        shown = (text, unit, label, snapshot.state)
+        # The indicator repeats its reading ten or twenty times a second, mostly the
+        # same: a Static's update lays out the whole screen again (and under a modal
+        # paints both screens in full), so only what changed is given to the widgets.
+        if shown == self._shown:
+            return
+        self._shown = shown
+        self.query_one("#weight-digits", Digits).update(text)
+        self.query_one("#weight-big", BigWeight).update(text)
+        self.query_one("#weight-unit", Static).update(unit)
+        self.query_one("#weight-big-unit", Static).update(unit)
+        self.query_one("#scale-state", Static).update(label)
         for s in ScaleState:
             self.set_class(s is snapshot.state, f"-{s.value}")
 

@@ -43,3 +43,42 @@ def make_app(counter_config: Config) -> Callable[..., CounterApp]:
         return CounterApp(config or counter_config, demo_scenario=False)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def settle_instead_of_idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Pilot.press`` and ``Pilot.pause()`` wait until the app has handled what it was
+    given (``pilot_helpers.settle``), not until the process looks idle.
+
+    Textual waits with ``textual._wait.wait_for_idle``: it sleeps in 20 ms steps until
+    one step passes with under 1 ms of ``time.process_time()``, the CPU time of the
+    whole process: every thread, not only the event loop's. Here the scale's reader
+    thread decodes ten frames a second from the simulator, the simulator writes them
+    in another thread, and the print worker polls its queue, so a 20 ms step seldom
+    passes without 1 ms of CPU: a key waited 40 ms at least (it waits twice), 75 to
+    100 ms here and up to half a second a key on a loaded machine, while the app drew
+    every reading meanwhile. Nor does an idle process mean the app is done: a
+    step can pass quietly while a message waits in a queue. ``settle`` looks at the app
+    itself instead: every message queue empty and every screen laid out and painted.
+    What other threads do later (a record written, a label printed) a test waits for
+    by its result (``wait_for``).
+    """
+    import textual.app
+    import textual.pilot
+    from pilot_helpers import settle
+    from textual._context import active_app
+    from textual.drivers.headless_driver import HeadlessDriver
+    from textual.message import Message
+
+    async def settled(min_sleep: float = 0.0, max_sleep: float = 1.0) -> None:
+        # Called by Pilot and App._press_keys inside the app's context.
+        await settle(active_app.get())
+
+    def send_message(driver: HeadlessDriver, message: Message) -> None:
+        # Pilot's keys: into the app's queue at once, where settle sees them, not in a
+        # task of their own a turn of the event loop later.
+        driver._app.post_message(message)
+
+    monkeypatch.setattr(textual.app, "wait_for_idle", settled)
+    monkeypatch.setattr(textual.pilot, "wait_for_idle", settled)
+    monkeypatch.setattr(HeadlessDriver, "send_message", send_message)

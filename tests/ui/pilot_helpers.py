@@ -2,12 +2,119 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from decimal import Decimal
 
+from textual.app import App
+from textual.message_pump import MessagePump
+from textual.screen import Screen
+
 from counter_app.services.scale import ScaleSnapshot, ScaleState
 from counter_app.ui.app import CounterApp
+
+#: How long the app may stay busy before a settle gives up (a handler that never
+#: returns is a fault of the app, not a slow machine).
+SETTLE_TIMEOUT_SECONDS = 30.0
+#: How often ``wait_for`` looks again (0.02 s: wall 11 % less, CPU 6 % more; the suite
+#: is bound by its CPU).
+POLL_SECONDS = 0.05
+#: The first counter a test process starts imports the database, printer and scale
+#: libraries in its workers: seconds of CPU, many more of wall time on a loaded machine.
+READY_TIMEOUT_SECONDS = 30.0
+
+
+def _is_idle(pump: MessagePump) -> bool:
+    """``pump`` waits for its next message: nothing queued, nothing being handled.
+
+    A pump's task waits on its queue's ``ready_event`` only when the queue is empty and
+    it has finished the last message, its idle handlers and its ``call_next``
+    callbacks; a pump not started yet, or handling something, does not wait there.
+    """
+    if pump._closed:
+        return True
+    queue = pump._message_queue
+    waiters = queue.ready_event._waiters  # type: ignore[attr-defined]
+    return queue.empty() and not pump._next_callbacks and any(not w.done() for w in waiters)
+
+
+def _screen_is_dirty(screen: Screen[object], *, top: bool) -> bool:
+    """``screen`` waits for its update timer (1/60 s) to lay out or paint, or holds
+    callbacks that run after that refresh (``call_after_refresh``).
+
+    A screen under the top one marks itself for a full repaint each time it hands its
+    changes up (``Screen._compositor_refresh``), and only its own changes make it paint
+    again: that mark alone is not work waiting.
+    """
+    return bool(
+        screen._layout_required
+        or screen._scroll_required
+        or (top and screen._repaint_required)
+        or screen._recompose_required
+        or screen._dirty_widgets
+        or screen._callbacks
+    )
+
+
+async def _handled(app: App[object], pumps: list[MessagePump], timeout: float) -> None:
+    """Wait until each of ``pumps`` has handled what it has queued now (or the app
+    failed, or ``timeout`` passed)."""
+    waiting = {id(pump) for pump in pumps}
+    done = asyncio.Event()
+
+    def handled(pump_id: int) -> None:
+        waiting.discard(pump_id)
+        if not waiting:
+            done.set()
+
+    for pump in pumps:
+        if not pump.call_later(handled, id(pump)):
+            waiting.discard(id(pump))  # closing: it handles nothing more
+    if not waiting:
+        await asyncio.sleep(0)
+        return
+    waits = [
+        asyncio.ensure_future(done.wait()),
+        asyncio.ensure_future(app._exception_event.wait()),
+    ]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+
+
+async def settle(app: App[object]) -> None:
+    """Return once the app has handled everything it was given and drawn the result.
+
+    Deterministic: every message pump of the app (the app, its screens, their widgets,
+    also those still being mounted) waits on an empty queue, no screen waits to be laid
+    out, painted or to run its after-refresh callbacks, and no animation runs. Work in
+    other threads (the scale reader, a record or print worker) is not waited for: what
+    it posts later is the test's to wait for (``wait_for``).
+    """
+    deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
+    while app._running and not app._exception_event.is_set():
+        await app.animator.wait_until_complete()
+        top = app.screen
+        dirty = [
+            screen
+            for screen in app.screen_stack
+            if screen.is_current
+            and not app._batch_count
+            and _screen_is_dirty(screen, top=screen is top)
+        ]
+        for screen in dirty:
+            # What the screen's update timer would do at its next tick.
+            screen._on_timer_update()
+        pumps: list[MessagePump] = [app, *list(app._registry)]
+        busy = [pump for pump in pumps if not _is_idle(pump)]
+        if not busy and not dirty:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the app stays busy: {busy}")
+        await _handled(app, busy, deadline - time.monotonic())
 
 
 async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 8.0) -> None:  # type: ignore[no-untyped-def]
@@ -16,7 +123,7 @@ async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 8.0) -
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {predicate.__doc__ or predicate}")
-        await pilot.pause(0.05)
+        await pilot.pause(POLL_SECONDS)
 
 
 async def ready(pilot, app: CounterApp) -> None:  # type: ignore[no-untyped-def]
@@ -34,7 +141,7 @@ async def ready(pilot, app: CounterApp) -> None:  # type: ignore[no-untyped-def]
             and app.printer_line not in before_first_printer_event
         )
 
-    await wait_for(pilot, started)
+    await wait_for(pilot, started, timeout=READY_TIMEOUT_SECONDS)
 
 
 async def put_on_scale(  # type: ignore[no-untyped-def]
