@@ -30,14 +30,13 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-import db.export
 from counter_app.cli import main
 from db.engine import open_database
 from tests.conftest import ConfigFileFactory
 
 FIRST_DAY = date(2024, 5, 2)  # 1 May is empty
 #: What a writer may hold at one moment, and so add to either peak, depending on where
-#: the last row fell: the rows in the cursor's buffer (``rows_per_fetch``), the tuples
+#: the last row fell: the row the cursor holds, the tuples
 #: Python keeps for reuse, and the text not written out yet (up to 8 KiB). openpyxl
 #: writes the sheet's XML in small strings, and 8 KiB of them take some 50 KiB.
 WRITER_SLACK_BYTES = {"csv": 32 * 1024, "json": 32 * 1024, "xlsx": 80 * 1024}
@@ -54,18 +53,15 @@ class Periods:
     per_day: int
     long_days: int
     long_days_xlsx: int
-    rows_per_fetch: int
 
     def long_days_of(self, fmt: str) -> int:
         return self.long_days_xlsx if fmt == "xlsx" else self.long_days
 
 
 #: ``make test``: 100 rows with 500 (the workbook 300), in one to two seconds a format.
-SHORT = Periods(per_day=100, long_days=5, long_days_xlsx=3, rows_per_fetch=25)
-#: ``make soak``: 2,000 with 20,000 (the workbook 6,000), the cursor's own step.
-FULL = Periods(
-    per_day=2_000, long_days=10, long_days_xlsx=3, rows_per_fetch=db.export._ROWS_PER_FETCH
-)
+SHORT = Periods(per_day=100, long_days=5, long_days_xlsx=3)
+#: ``make soak``: 2,000 with 20,000 (the workbook 6,000).
+FULL = Periods(per_day=2_000, long_days=10, long_days_xlsx=3)
 
 INSERT_DAYS = """
     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :rows)
@@ -154,7 +150,6 @@ def test_export_memory_does_not_grow_with_the_rows(
     periods: Periods,
 ) -> None:
     config = str(config_file(f'[database]\npath = "{database_of(periods)}"\n'))
-    monkeypatch.setattr(db.export, "_ROWS_PER_FETCH", periods.rows_per_fetch)
     short_days = (FIRST_DAY, FIRST_DAY)
     long_days = (FIRST_DAY + timedelta(days=1), FIRST_DAY + timedelta(periods.long_days_of(fmt)))
     short_rows, long_rows = periods.per_day, periods.per_day * periods.long_days_of(fmt)
