@@ -27,6 +27,10 @@ def counter_config(
         name = "Milieustraat Test"
         [scale]
         port = "sim"
+        # Silence is judged by the service's own tests; here a suite on two busy cores
+        # can keep the simulator's thread from sending for longer than the 1.5 s a
+        # counter waits before it calls its scale offline.
+        offline_after_ms = 5000
         [printer]
         connection = "preview"
         path = "{tmp_path / "labels"}"
