@@ -86,3 +86,15 @@ def settle_instead_of_idle(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(textual.app, "wait_for_idle", settled)
     monkeypatch.setattr(textual.pilot, "wait_for_idle", settled)
     monkeypatch.setattr(HeadlessDriver, "send_message", send_message)
+
+
+@pytest.fixture
+def brief_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database waits 1 s for another program's lock instead of the counter's 10 s.
+
+    For the tests of a lock held until the refusal is shown: SQLite refuses in the same
+    words after either wait, and the test does not sit out nine seconds of it.
+    """
+    import db.engine
+
+    monkeypatch.setattr(db.engine, "BUSY_TIMEOUT_MS", 1000)

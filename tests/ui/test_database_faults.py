@@ -111,6 +111,7 @@ async def test_a_file_that_is_no_database_is_said_at_start_and_at_every_capture(
     assert db.read_bytes() == b"kassa-export 2024\n"  # the file was left alone
 
 
+@pytest.mark.usefixtures("brief_busy_timeout")
 async def test_a_database_locked_by_another_program_at_start_in_english(
     make_app, counter_config: Config
 ) -> None:
@@ -196,6 +197,7 @@ async def test_a_refused_record_says_why_and_what_to_do_and_keeps_the_weight(
     assert count(config.database_path()) == 1
 
 
+@pytest.mark.usefixtures("brief_busy_timeout")
 async def test_a_database_locked_while_recording_is_said_and_the_retry_records(
     make_app, counter_config: Config
 ) -> None:

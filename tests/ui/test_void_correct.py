@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from pilot_helpers import put_on_scale, ready, wait_for
 from test_database_faults import AFTER_BUSY_TIMEOUT, held_by_another_program
 from textual.widgets import DataTable, Static
@@ -124,6 +125,7 @@ async def test_another_reason_must_be_typed_and_esc_records_nothing(
     ]
 
 
+@pytest.mark.usefixtures("brief_busy_timeout")
 async def test_a_void_the_database_refuses_is_said_and_voids_nothing(
     make_app, counter_config: Config
 ) -> None:
