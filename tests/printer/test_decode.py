@@ -8,10 +8,10 @@ from escpos.printer import Dummy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from tests.fuzzing import examples, fuzz
 
 from drivers.printer.decode import DecodedBarcode, DecodedCut, DecodedQRCode, decode_escpos
 from drivers.printer.documents import ItemLabel, render_item_label
+from tests.fuzzing import examples, fuzz
 
 ESC = b"\x1b"
 GS = b"\x1d"

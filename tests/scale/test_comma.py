@@ -8,12 +8,12 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.fuzzing import examples, fuzz
 
 from drivers.scale.comma import CommaEmulator, CommaProtocol, parse_number
 from drivers.scale.protocol import ProtocolOptionError
 from drivers.scale.reading import IndicatorState, Reading
 from drivers.scale.registry import make_emulator, make_protocol
+from tests.fuzzing import examples, fuzz
 
 # (frame, weight, unit, stable, overload, underload, net, kind)
 MANUAL_FRAMES: list[

@@ -12,13 +12,13 @@ from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.fuzzing import examples, fuzz
 
 from drivers.scale.protocol import ScaleProtocol
 from drivers.scale.reading import IndicatorState, Reading
 from drivers.scale.regex import RegexEmulator, RegexProtocol
 from drivers.scale.toledo import ToledoEmulator, ToledoProtocol, checksum
 from drivers.scale.xk3190 import Xk3190Emulator, Xk3190Protocol, xor_check
+from tests.fuzzing import examples, fuzz
 
 FUZZ = settings(max_examples=examples(200), deadline=None)
 

@@ -16,13 +16,13 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.fuzzing import examples, fuzz
 
 from drivers.scale.mt_sics import MtSicsEmulator, MtSicsProtocol
 from drivers.scale.nci import NciEmulator, NciProtocol
 from drivers.scale.protocol import IndicatorEmulator, ScaleProtocol
 from drivers.scale.reading import GRAMS_PER_UNIT, IndicatorState, Reading
 from drivers.scale.sma import SmaEmulator, SmaProtocol
+from tests.fuzzing import examples, fuzz
 
 FUZZ = settings(max_examples=examples(200), deadline=None)
 
