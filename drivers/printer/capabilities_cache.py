@@ -14,6 +14,7 @@ and puts it in place whole; called before escpos is imported, escpos only loads 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import pickle
@@ -44,9 +45,31 @@ def pickle_path(folder: Path) -> Path:
     return folder / f"{platform.python_version()}.capabilities.pickle"
 
 
+def pickle_folder(folder: Path, source: Path) -> Path:
+    """The folder under ``folder`` for the pickle of ``source``: named after the file's
+    path, size and modification time, so a pickle never outlives the database it was
+    made from (another ``ESCPOS_CAPABILITIES_FILE``, or a python-escpos upgrade that
+    keeps the original file times, as Debian's packages do)."""
+    facts = source.stat()
+    identity = f"{source.resolve()}\0{facts.st_size}\0{facts.st_mtime_ns}"
+    return folder / hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
+
+
+def _loads(target: Path) -> bool:
+    """Whether ``target`` is a pickle python-escpos can load: a file emptied by a power
+    cut, or one another user made unreadable, would stop the counter at start."""
+    try:
+        with target.open("rb") as file:
+            pickle.load(file)
+    except Exception:  # any damage at all means: make it again
+        return False
+    return True
+
+
 def cache_capabilities() -> None:
-    """Make the pickle in the folder ``ESCPOS_CAPABILITIES_PICKLE_DIR`` names, when it is
-    missing or older than the capabilities file. Without the variable, nothing.
+    """Make the pickle under the folder ``ESCPOS_CAPABILITIES_PICKLE_DIR`` names, in a
+    folder of its own source file (:func:`pickle_folder`), when it is missing or does not
+    load, and point the variable there. Without the variable, nothing.
 
     A folder that cannot be written, or a capabilities file that is not JSON, leaves
     python-escpos to its own ways: the variable is removed (escpos would fail to write
@@ -56,22 +79,29 @@ def cache_capabilities() -> None:
     source = capabilities_file()
     if not folder or source is None:
         return
-    target = pickle_path(Path(folder))
     try:
-        if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
-            return
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        with source.open(encoding="utf-8") as file:
-            capabilities = json.load(file)
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".capabilities-")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                pickle.dump(capabilities, out, protocol=2)
-            # Whole or not at all, also for a process that looks at this moment.
-            os.replace(temporary, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        own = pickle_folder(Path(folder), source)
+        target = pickle_path(own)
+        if not _loads(target):
+            own.mkdir(parents=True, exist_ok=True)
+            with source.open(encoding="utf-8") as file:
+                capabilities = json.load(file)
+            handle, temporary = tempfile.mkstemp(dir=own, prefix=".capabilities-")
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    pickle.dump(capabilities, out, protocol=2)
+                    # On disk before the rename: after a power cut the name must not
+                    # point at an empty file.
+                    out.flush()
+                    os.fsync(out.fileno())
+                # Readable by every user of the machine, as escpos's own would be.
+                os.chmod(temporary, 0o644)
+                # Whole or not at all, also for a process that looks at this moment.
+                os.replace(temporary, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                raise
+        os.environ[PICKLE_DIR_VARIABLE] = str(own)
     except (OSError, ValueError):
         os.environ.pop(PICKLE_DIR_VARIABLE, None)

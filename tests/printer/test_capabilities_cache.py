@@ -18,6 +18,7 @@ from drivers.printer.capabilities_cache import (
     PICKLE_DIR_VARIABLE,
     cache_capabilities,
     capabilities_file,
+    pickle_folder,
     pickle_path,
 )
 
@@ -63,24 +64,58 @@ def test_the_counter_prints_from_the_cached_database_escpos_would_parse(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     folder = isolated_dirs / "cache" / "milieustraat-counter" / "escpos"
-    assert Path(result.stdout.splitlines()[-1]) == pickle_path(folder)
-
-
-def test_a_stale_or_half_written_pickle_is_made_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
     source = capabilities_file()
     assert source is not None
-    target = pickle_path(tmp_path)
-    target.write_bytes(b"\x80\x02}q\x00(X")  # cut off, and older than the database
-    os.utime(target, (0, 0))
+    assert Path(result.stdout.splitlines()[-1]) == pickle_path(pickle_folder(folder, source))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"", b"\x80\x02}q\x00(X", b"not a pickle"],
+    ids=["emptied-by-a-power-cut", "half-written", "garbage"],
+)
+def test_a_damaged_pickle_is_made_again_even_when_it_looks_new(
+    damage: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Newer than the database and still no good: escpos would load it at start and
+    stop the counter."""
+    source = capabilities_file()
+    assert source is not None
+    own = pickle_folder(tmp_path, source)
+    own.mkdir()
+    target = pickle_path(own)
+    target.write_bytes(damage)
     monkeypatch.setenv(PICKLE_DIR_VARIABLE, str(tmp_path))
     cache_capabilities()
+    assert os.environ[PICKLE_DIR_VARIABLE] == str(own)
     with target.open("rb") as file:
         cached = pickle.load(file)
     assert cached == json.loads(source.read_text(encoding="utf-8"))
-    assert target.stat().st_mtime >= source.stat().st_mtime
-    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left
+    assert target.stat().st_mode & 0o777 == 0o644  # another user of the machine reads it
+    assert [p.name for p in own.iterdir()] == [target.name]  # no temporary file left
+
+
+def test_a_pickle_of_another_database_file_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A technician's own capabilities file, newer than escpos's: once the variable is
+    unset again, escpos's own database is cached apart, not the technician's."""
+    source = capabilities_file()
+    assert source is not None
+    custom = tmp_path / "custom.json"
+    custom.write_text('{"profiles": {}, "encodings": {}}', encoding="utf-8")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(PICKLE_DIR_VARIABLE, str(cache))
+    monkeypatch.setenv("ESCPOS_CAPABILITIES_FILE", str(custom))
+    cache_capabilities()
+    first = Path(os.environ[PICKLE_DIR_VARIABLE])
+    monkeypatch.delenv("ESCPOS_CAPABILITIES_FILE")
+    monkeypatch.setenv(PICKLE_DIR_VARIABLE, str(cache))
+    cache_capabilities()
+    second = Path(os.environ[PICKLE_DIR_VARIABLE])
+    assert first != second
+    with pickle_path(second).open("rb") as file:
+        assert pickle.load(file) == json.loads(source.read_text(encoding="utf-8"))
 
 
 def test_a_folder_that_cannot_be_made_leaves_escpos_its_own_ways(
