@@ -194,6 +194,12 @@ class ScaleTransport:
         self._connected = threading.Event()
         self._link = TransportLink("disconnected", port, "not started")
         self._link_lock = threading.Lock()
+        # The open port, so that stop() can end a read that waits for bytes (pyserial's
+        # cancel_read) rather than let it run out its timeout. The lock keeps stop()
+        # from cancelling a port the thread is closing: its abort pipe's descriptor
+        # may already belong to another file.
+        self._open_port: Any | None = None
+        self._open_port_lock = threading.Lock()
 
         # Counters, written by the transport thread only.
         self._frames = 0
@@ -256,6 +262,12 @@ class ScaleTransport:
     def stop(self, timeout: float = 2.0) -> None:
         """Stop the thread and close the port; returns within about ``timeout``."""
         self._stop.set()
+        with self._open_port_lock:
+            cancel_read = getattr(self._open_port, "cancel_read", None)
+            if callable(cancel_read):
+                # Ports of some URL schemes have no cancel_read, or one that raises.
+                with contextlib.suppress(Exception):
+                    cancel_read()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -286,6 +298,8 @@ class ScaleTransport:
             if port is None:
                 self._stop.wait(self.reconnect_interval)
                 continue
+            with self._open_port_lock:
+                self._open_port = port
             try:
                 self._serve(port)
             except Exception as exc:
@@ -300,6 +314,8 @@ class ScaleTransport:
                 )
             finally:
                 self._connected.clear()
+                with self._open_port_lock:
+                    self._open_port = None
                 self._close(port)
                 self._drop_outgoing()
             if not self._stop.is_set():

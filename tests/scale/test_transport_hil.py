@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -226,6 +227,25 @@ def test_socket_url_and_a_closed_connection(
         server.close()
         for connection in accepted:
             connection.close()
+
+
+@needs_pty
+def test_stop_ends_a_read_that_waits_for_bytes(recorder: Recorder, wait_until: WaitUntil) -> None:
+    """A silent line does not hold the counter open: stop() cancels the read in
+    progress (pyserial's cancel_read) instead of waiting out its timeout."""
+    master, slave = os.openpty()  # a line nobody speaks on
+    try:
+        transport = ScaleTransport(
+            os.ttyname(slave), CommaProtocol(), read_timeout=60.0, **recorder.callbacks
+        )
+        transport.start()
+        wait_until(lambda: transport.connected, message="the port open")
+        transport.stop(timeout=5.0)
+        assert not transport.running, "the read kept the thread for its 60 s timeout"
+        assert recorder.link_states()[-1] == "disconnected"
+    finally:
+        os.close(master)
+        os.close(slave)
 
 
 def test_stop_before_any_port_opened_and_start_twice(tmp_path: Path, recorder: Recorder) -> None:
