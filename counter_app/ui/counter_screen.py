@@ -263,8 +263,11 @@ class CounterScreen(Screen[None]):
     def _set_prompt(self, text: str | Text, severity: str = "") -> None:
         self._refused_with = None
         prompt = self.query_one("#prompt", Static)
+        # One line, as wide as the screen, except a fault's (up to three lines): only
+        # a fault's words, or the line that follows one, change its height.
+        grows = severity == "error" or prompt.has_class("-error")
         # Plain text: the words name files and keys in brackets ("[database] path").
-        prompt.update(Text(text) if isinstance(text, str) else text)
+        prompt.update(Text(text) if isinstance(text, str) else text, layout=grows)
         for s in ("info", "warning", "error", "success"):
             prompt.set_class(s == severity, f"-{s}")
 
@@ -579,7 +582,8 @@ class CounterScreen(Screen[None]):
         # Asked again with every scale reading: an unchanged line is not laid out again.
         if line != self._status_shown:
             self._status_shown = line
-            self.query_one("#status", Static).update(line)
+            # One line, as wide as the screen: new words need no layout.
+            self.query_one("#status", Static).update(line, layout=False)
 
     def refresh_status(self) -> None:
         """Show the status line again. Safe at any moment of the screen's life: before

@@ -108,12 +108,19 @@ class WeightDisplay(Vertical):
         # paints both screens in full), so only what changed is given to the widgets.
         if shown == self._shown:
             return
+        before = self._shown
         self._shown = shown
+        # Digits lays the screen out only when the number's width changes; the big
+        # weight fills its panel whatever it shows.
         self.query_one("#weight-digits", Digits).update(text)
         self.query_one("#weight-big", BigWeight).update(text)
-        self.query_one("#weight-unit", Static).update(unit)
-        self.query_one("#weight-big-unit", Static).update(unit)
-        self.query_one("#scale-state", Static).update(label)
+        if before is None or before[1] != unit:
+            # The unit is as wide as its text: another unit is another layout.
+            self.query_one("#weight-unit", Static).update(unit)
+            self.query_one("#weight-big-unit", Static).update(unit)
+        if before is None or before[2] != label:
+            # One line, as wide as the panel: new words need no layout.
+            self.query_one("#scale-state", Static).update(label, layout=False)
         for s in ScaleState:
             self.set_class(s is snapshot.state, f"-{s.value}")
 
@@ -142,7 +149,8 @@ class TotalsStrip(Static):
                 / total
             ).quantize(Decimal(1))
             text.append("\n" + messages.t("totals.reuse_share", percent=share))
-        self.update(text)
+        # The strip has a fixed size (counter.tcss): new figures need no layout.
+        self.update(text, layout=False)
 
 
 #: The cells of a column that is never cut: time ("12:34") and label code.

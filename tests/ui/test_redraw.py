@@ -92,3 +92,30 @@ async def test_a_new_weight_is_drawn(make_app, monkeypatch) -> None:  # type: ig
         with refreshes(monkeypatch) as asked:
             await put_on_scale(pilot, app, "8.10", state=ScaleState.STABLE)
         assert any("weight-digits" in widget for widget in asked)
+
+
+async def test_a_new_weight_of_the_same_width_lays_nothing_out(make_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A new weight is drawn where the old one was: with as many digits, the same unit
+    and the same state words nothing changes size, and laying the whole screen out
+    again (3 to 4 ms a time here, many times a second) would be wasted."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await put_on_scale(pilot, app, "8.00", state=ScaleState.STABLE)
+        with refreshes(monkeypatch) as asked:
+            await put_on_scale(pilot, app, "8.10", state=ScaleState.STABLE)
+            await put_on_scale(pilot, app, "9.35", state=ScaleState.STABLE)
+        assert any("weight-digits" in widget for widget in asked)
+        laid_out = [widget for widget in asked if "'layout': True" in widget]
+        assert laid_out == []
+
+
+async def test_a_longer_weight_is_laid_out(make_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The other side: a weight with more digits is wider, and the unit beside it moves."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await put_on_scale(pilot, app, "8.00", state=ScaleState.STABLE)
+        with refreshes(monkeypatch) as asked:
+            await put_on_scale(pilot, app, "18.00", state=ScaleState.STABLE)
+        assert any("weight-digits" in w and "'layout': True" in w for w in asked)
