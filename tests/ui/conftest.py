@@ -67,9 +67,10 @@ def settle_instead_of_idle(monkeypatch: pytest.MonkeyPatch) -> None:
     What other threads do later (a record written, a label printed) a test waits for
     by its result (``wait_for``).
     """
+    import textual._queue
     import textual.app
     import textual.pilot
-    from pilot_helpers import settle
+    from pilot_helpers import message_queued, settle
     from textual._context import active_app
     from textual.drivers.headless_driver import HeadlessDriver
     from textual.message import Message
@@ -83,6 +84,14 @@ def settle_instead_of_idle(monkeypatch: pytest.MonkeyPatch) -> None:
         # task of their own a turn of the event loop later.
         driver._app.post_message(message)
 
+    queue_message = textual._queue.Queue.put_nowait
+
+    def put_nowait(queue: textual._queue.Queue[object], message: object) -> None:
+        # ``wait_for`` looks again once the app has something new to handle.
+        queue_message(queue, message)
+        message_queued()
+
+    monkeypatch.setattr(textual._queue.Queue, "put_nowait", put_nowait)
     monkeypatch.setattr(textual.app, "wait_for_idle", settled)
     monkeypatch.setattr(textual.pilot, "wait_for_idle", settled)
     monkeypatch.setattr(HeadlessDriver, "send_message", send_message)
