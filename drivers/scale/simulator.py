@@ -87,12 +87,20 @@ class ScaleSimulator:
         self._master: int | None = None
         self._slave: int | None = None
         self._slave_path: str | None = None
+        # Each plugged line has its own thread, told to stop by its own event: a thread
+        # that outlives its unplug (join gives up after 2 s) cannot come back to life
+        # on the next line. It waits in select() for a request or its next frame; a
+        # byte on its wake pipe ends the wait at once rather than up to 50 ms later.
+        # The thread closes its pipe when it ends, under the lock, so that unplug never
+        # writes to a pipe that is closed, or whose number another file has taken.
         self._stop = threading.Event()
-        # The thread waits in select() for a request or its next frame; a byte on this
-        # pipe ends the wait at once when it must stop, rather than up to 50 ms later.
         self._wake: tuple[int, int] | None = None
+        self._wake_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._started = False
+        #: How long unplug and stop wait for the line's thread before they go on without
+        #: it (it ends by itself as soon as it can).
+        self.stop_timeout = 2.0
         #: Frames written (streaming) and request bytes received, for tests and tools.
         self.frames_sent = 0
         self.bytes_received = 0
@@ -223,9 +231,13 @@ class ScaleSimulator:
             raise
         with self._io_lock:
             self._master, self._slave, self._slave_path = master, slave, slave_path
-        self._stop.clear()
-        self._wake = os.pipe()
-        self._thread = threading.Thread(target=self._run, name="scale-simulator", daemon=True)
+        stop = threading.Event()
+        wake = os.pipe()
+        with self._wake_lock:
+            self._stop, self._wake = stop, wake
+        self._thread = threading.Thread(
+            target=self._run, args=(master, wake, stop), name="scale-simulator", daemon=True
+        )
         self._thread.start()
 
     def _point_link(self, target: str) -> None:
@@ -243,19 +255,14 @@ class ScaleSimulator:
 
     def _unplug(self) -> None:
         self._stop.set()
-        wake = self._wake
-        if wake is not None:
-            with contextlib.suppress(OSError):
-                os.write(wake[1], b"\0")
+        with self._wake_lock:
+            if self._wake is not None:
+                with contextlib.suppress(OSError):
+                    os.write(self._wake[1], b"\0")
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(2.0)
+            thread.join(self.stop_timeout)
         self._thread = None
-        if wake is not None and (thread is None or not thread.is_alive()):
-            for end in wake:
-                with contextlib.suppress(OSError):
-                    os.close(end)
-            self._wake = None
         with self._io_lock:
             for fd in (self._master, self._slave):
                 if fd is not None:
@@ -322,24 +329,32 @@ class ScaleSimulator:
         step = Decimal(1).scaleb(-state.decimals) * (3, -2, 2, -3)[self._wobble]
         return replace(state, weight=state.weight + step)
 
-    def _run(self) -> None:
+    def _run(self, master: int, wake: tuple[int, int], stop: threading.Event) -> None:
+        try:
+            self._speak(master, wake[0], stop)
+        finally:
+            with self._wake_lock:
+                for end in wake:
+                    with contextlib.suppress(OSError):
+                        os.close(end)
+                if self._wake is wake:
+                    self._wake = None
+
+    def _speak(self, master: int, wake: int, stop: threading.Event) -> None:
         import select
 
-        master, wake = self._master, self._wake
-        if master is None or wake is None:
-            return
         continuous = self.emulator.continuous
         period = 1.0 / self.rate_hz
         next_frame = time.monotonic()
-        while not self._stop.is_set():
+        while not stop.is_set():
             with self._io_lock:
                 self._reset_line_speed()
             wait = max(0.0, next_frame - time.monotonic()) if continuous else 0.05
             try:
-                ready, _, _ = select.select([master, wake[0]], [], [], min(wait, 0.05))
+                ready, _, _ = select.select([master, wake], [], [], min(wait, 0.05))
             except (OSError, ValueError):
                 return  # the pty was closed under us
-            if wake[0] in ready:
+            if wake in ready or stop.is_set():
                 return  # told to stop
             if master in ready:
                 request = self._read()

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import serial
 
-from drivers.scale.comma import CommaProtocol
-from drivers.scale.reading import Reading
+from drivers.scale.comma import CommaEmulator, CommaProtocol
+from drivers.scale.reading import IndicatorState, Reading
 from drivers.scale.simulator import DemoScenario, DemoStep, ScaleSimulator, as_weight
 
 from .conftest import AskedEmulator, WaitUntil, needs_pty
@@ -149,6 +149,61 @@ class TestCable:
             assert reader.next_reading().weight == Decimal("7.00")
         finally:
             reader.close()
+
+    def test_a_thread_that_outlives_its_unplug_ends_and_closes_its_pipe(
+        self, scale_link: Path
+    ) -> None:
+        """A line's thread held up past the unplug's wait (here: inside its frame) does
+        not come back to life on the next line: one thread speaks, and the old one
+        closes its wake pipe when it ends."""
+        import threading
+
+        class HeldEmulator(CommaEmulator):
+            def __init__(self) -> None:
+                super().__init__()
+                self.hold = False
+                self.held = threading.Event()
+                self.release = threading.Event()
+
+            def frame(self, state: IndicatorState) -> bytes:
+                if self.hold:
+                    self.held.set()
+                    self.release.wait(10)
+                return super().frame(state)
+
+        def speaking() -> list[threading.Thread]:
+            return [t for t in threading.enumerate() if t.name == "scale-simulator"]
+
+        emulator = HeldEmulator()
+        simulator = ScaleSimulator(emulator, link=scale_link, rate_hz=50)
+        simulator.stop_timeout = 0.2
+        simulator.start()
+        try:
+            old_thread = speaking()[0]
+            old_wake = simulator._wake
+            assert old_wake is not None
+            emulator.hold = True
+            assert emulator.held.wait(10)
+            simulator.unplug()
+            assert old_thread.is_alive()  # the unplug gave up waiting for it
+            emulator.hold = False
+            simulator.replug()
+            emulator.release.set()
+            old_thread.join(5.0)
+            assert not old_thread.is_alive()
+            assert speaking() == [simulator._thread]
+            for end in old_wake:
+                with pytest.raises(OSError):
+                    os.fstat(end)  # closed (and nothing has been opened since)
+            simulator.set_weight("3.30")
+            reader = LineReader(str(scale_link))
+            try:
+                assert reader.next_reading().weight == Decimal("3.30")
+            finally:
+                reader.close()
+        finally:
+            emulator.release.set()
+            simulator.stop()
 
     def test_stale_link_is_replaced_and_removed_on_stop(self, scale_link: Path) -> None:
         scale_link.symlink_to("/dev/pts/does-not-exist")
