@@ -234,16 +234,17 @@ def test_stop_ends_a_read_that_waits_for_bytes(recorder: Recorder, wait_until: W
     """A silent line does not hold the counter open: stop() cancels the read in
     progress (pyserial's cancel_read) instead of waiting out its timeout."""
     master, slave = os.openpty()  # a line nobody speaks on
+    transport = ScaleTransport(
+        os.ttyname(slave), CommaProtocol(), read_timeout=60.0, **recorder.callbacks
+    )
     try:
-        transport = ScaleTransport(
-            os.ttyname(slave), CommaProtocol(), read_timeout=60.0, **recorder.callbacks
-        )
         transport.start()
         wait_until(lambda: transport.connected, message="the port open")
         transport.stop(timeout=5.0)
         assert not transport.running, "the read kept the thread for its 60 s timeout"
         assert recorder.link_states()[-1] == "disconnected"
     finally:
+        transport.stop(timeout=5.0)
         os.close(master)
         os.close(slave)
 
