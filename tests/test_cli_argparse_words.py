@@ -12,7 +12,7 @@ from counter_app.cli.argparse_words import ARGPARSE_KEYS, argparse_language, con
 from counter_app.cli.main import build_parser, main
 from counter_app.i18n import LANGUAGES, Messages, message_catalogue
 from tests.conftest import ConfigFileFactory
-from tests.ui.test_dutch_everywhere import english_in
+from tests.english_words import english_in
 
 ENGLISH_WORDS = ("usage", "error", "argument required", "expected", "the following", "invalid")
 

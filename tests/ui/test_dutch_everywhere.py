@@ -4,8 +4,9 @@ common English words (words that are not Dutch as well: "printer" and "offline" 
 
 from __future__ import annotations
 
-import re
 import socket
+
+from pilot_helpers import put_on_scale, ready, screen_text, wait_for
 
 from counter_app.config import Config
 from counter_app.services.scale import ScaleState
@@ -15,27 +16,7 @@ from counter_app.ui.diagnostics import DiagnosticsScreen
 from counter_app.ui.help import HelpScreen
 from counter_app.ui.print_queue import PrintQueueScreen
 from drivers.printer.settings import NetworkPrinter
-from tests.ui.pilot_helpers import put_on_scale, ready, screen_text, wait_for
-
-ENGLISH_WORDS = (
-    "the", "and", "to", "with", "not", "cannot", "can't", "error", "failed", "failure",
-    "connection", "refused", "refuses", "found", "unknown", "press", "quit", "waiting",
-    "queued", "ready", "weight", "label", "printed", "unreachable", "permission", "device",
-    "please", "usage", "reprint", "scale", "preview", "stable", "motion", "recorded",
-    "saved", "such", "does", "would", "should", "fault", "lost", "answer", "busy",
-    "database", "timed", "check", "cover", "paper", "empty", "help", "close",
-)  # fmt: skip
-# "database" and "help" are Dutch words too (the screens say "Database", "F1 Help"): listed
-# for what they are, left out of the search.
-_DUTCH_TOO = {"database", "help"}
-_PATTERN = re.compile(
-    r"\b(" + "|".join(re.escape(w) for w in ENGLISH_WORDS if w not in _DUTCH_TOO) + r")\b",
-    re.IGNORECASE,
-)
-
-
-def english_in(text: str) -> list[str]:
-    return sorted({match.group(0).lower() for match in _PATTERN.finditer(text)})
+from tests.english_words import english_in
 
 
 def closed_port() -> int:

@@ -256,7 +256,7 @@ async def test_the_site_can_keep_the_counter_from_voiding_and_correcting(
 async def test_the_questions_speak_dutch(make_app, counter_config: Config) -> None:
     from pilot_helpers import screen_text
 
-    from tests.ui.test_dutch_everywhere import english_in
+    from tests.english_words import english_in
 
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
