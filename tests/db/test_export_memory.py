@@ -32,7 +32,7 @@ from openpyxl import load_workbook
 
 from counter_app.cli import main
 from db.engine import open_database
-from tests.conftest import ConfigFileFactory
+from tests.conftest import ConfigFileFactory, python_gc_thresholds
 
 FIRST_DAY = date(2024, 5, 2)  # 1 May is empty
 #: What a writer may hold at one moment, and so add to either peak, depending on where
@@ -112,13 +112,14 @@ def export(config: str, fmt: str, days: tuple[date, date], output: Path) -> None
 def export_peak(config: str, fmt: str, days: tuple[date, date], output: Path) -> int:
     """The peak of Python memory allocated while ``counter export`` runs, in bytes."""
     gc.collect()  # the garbage of what ran before is not the export's
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        export(config, fmt, days, output)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    with python_gc_thresholds():
+        tracemalloc.start()
+        try:
+            tracemalloc.reset_peak()
+            export(config, fmt, days, output)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
     return peak
 
 

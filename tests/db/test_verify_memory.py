@@ -23,6 +23,7 @@ from db.chain import DROP_OFF_CONTENT_COLUMNS, GENESIS_HASH, chain_hash, drop_of
 from db.engine import open_database
 from db.models import format_utc
 from db.verify import verify_chain
+from tests.conftest import python_gc_thresholds
 
 START = datetime(2024, 5, 2, 8, tzinfo=UTC)
 
@@ -71,12 +72,13 @@ def verify_peak(path: Path) -> tuple[int, int]:
     engine = open_database(path, read_only=True)
     try:
         verify_chain(engine)  # once first: imports and caches are not the walk's
-        tracemalloc.start()
-        try:
-            report = verify_chain(engine)
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        with python_gc_thresholds():
+            tracemalloc.start()
+            try:
+                report = verify_chain(engine)
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
     finally:
         engine.dispose()
     assert report.ok, report.problem
