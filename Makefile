@@ -24,14 +24,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# Worker processes: one a core and one more. A third of the suite's time is waiting
-# (a scale's next frame, a printer's timeout, a `counter` subprocess), and a worker
-# more keeps the cores busy meanwhile: on 2 cores 3 workers took 49 s where 2 took
-# 64 s; a fourth only adds the 3 to 4 s of CPU each worker pays for its imports and
-# collection. TEST_WORKERS=0 runs the suite in one process (for a debugger, or -x on
-# the first failure).
-CORES := $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-TEST_WORKERS ?= $(shell echo $$(( $(CORES) + 1 )))
+# Worker processes: one a usable core and one more (tests/workers.py says why and
+# counts them). On 2 cores 3 workers took 49 s where 2 took 64 s. TEST_WORKERS=0 runs
+# the suite in one process (for a debugger, or -x on the first failure).
+TEST_WORKERS ?= $(shell $(PYTHON) tests/workers.py 2>/dev/null || echo 2)
 
 # Bytecode caches on for the suite even where the environment turns them off
 # (PYTHONDONTWRITEBYTECODE, common in containers): without them every worker and every
