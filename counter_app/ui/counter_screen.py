@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, TypeVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -579,11 +580,17 @@ class CounterScreen(Screen[None]):
                 parts.append(t("status.scale", port=where))
         parts.append(self._printer_line)
         line = " · ".join(p for p in parts if p)
-        # Asked again with every scale reading: an unchanged line is not laid out again.
+        # Asked again with every scale reading: an unchanged line is not drawn again.
         if line != self._status_shown:
+            before = self._status_shown or ""
             self._status_shown = line
-            # One line, as wide as the screen: new words need no layout.
-            self.query_one("#status", Static).update(line, layout=False)
+            status = self.query_one("#status", Static)
+            # One line as wide as the screen, two where the words need them (an offline
+            # scale beside a refusing printer at 80 columns): only words that do not fit
+            # on one line, or that did not, may change its height and need a layout.
+            width = status.content_size.width
+            fits = width > 0 and cell_len(line) <= width and cell_len(before) <= width
+            status.update(line, layout=not fits)
 
     def refresh_status(self) -> None:
         """Show the status line again. Safe at any moment of the screen's life: before
