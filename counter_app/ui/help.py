@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from counter_app.i18n import Messages
+
+#: Rows of the help box that are not its scrolling keys: the border (2), the title and
+#: the close line.
+HELP_FRAME_ROWS = 4
 
 
 class HelpScreen(ModalScreen[None]):
@@ -33,10 +38,24 @@ class HelpScreen(ModalScreen[None]):
         )
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help"):
+        # The title and how to close stay in view; on a short terminal (80x24) only
+        # the keys between them scroll (arrows, PgUp and PgDn).
+        with Vertical(id="help"):
             yield Static(self._messages.t("help.title"), id="help-title")
-            yield Static(self._body(), id="help-body")
+            with VerticalScroll(id="help-scroll"):
+                yield Static(self._body(), id="help-body")
             yield Static(self._messages.t("help.close"), id="help-close")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-scroll").focus()
+        self._fit(self.app.size.height)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.height)
+
+    def _fit(self, height: int) -> None:
+        # What the title, the close line and the box's border leave of the terminal.
+        self.query_one("#help-scroll").styles.max_height = max(3, height - HELP_FRAME_ROWS)
 
     def action_close(self) -> None:
         self.dismiss(None)
