@@ -320,6 +320,8 @@ def _open_refusal(path: Path, exc: sa_exc.OperationalError) -> DatabaseError:
         return DatabaseBusy(f"The database {path} is locked by another program; try again.")
     if "readonly" in detail or "read-only" in detail:
         return _read_only_error(path)
+    if "database or disk is full" in detail:
+        return refusal(path, detail, "bringing it up to date", locked=False)
     return DatabaseError(f"Cannot open the database {path}: {detail}.")
 
 
@@ -346,32 +348,44 @@ def _create_database(path: Path) -> None:
     that exists is never half made, and one that appeared meanwhile is kept.
     """
     partial = path.with_name(f".{path.name}.{os.getpid()}.new")
-    for stale in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+    made = (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm"))
+    for stale in made:
         stale.unlink(missing_ok=True)
     try:
-        _create_private_file(partial)
-    except OSError as exc:
-        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            raise DatabaseReadOnly(
-                f"Cannot create the database {path}: its folder {path.parent} is "
-                "read-only for this user. Set [database] path to a writable place."
-            ) from exc
-        raise DatabaseError(f"Cannot create the database {path}: {exc.strerror}.") from exc
-    engine = create_sqlite_engine(partial)
-    try:
-        upgrade_database(engine)
-    except sa_exc.SQLAlchemyError as exc:
-        raise DatabaseError(f"Cannot create the database {path}: {exc}.") from exc
-    finally:
-        engine.dispose()
-    try:
+        try:
+            _create_private_file(partial)
+        except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise DatabaseReadOnly(
+                    f"Cannot create the database {path}: its folder {path.parent} is "
+                    "read-only for this user. Set [database] path to a writable place."
+                ) from exc
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise refusal(
+                    path, "database or disk is full", "its creation", locked=False
+                ) from exc
+            raise DatabaseError(f"Cannot create the database {path}: {exc.strerror}.") from exc
+        engine = create_sqlite_engine(partial)
+        try:
+            upgrade_database(engine)
+        except sa_exc.OperationalError as exc:
+            detail = str(exc.orig)
+            if "database or disk is full" in detail:
+                raise refusal(path, detail, "its creation", locked=False) from exc
+            raise DatabaseError(f"Cannot create the database {path}: {exc}.") from exc
+        except sa_exc.SQLAlchemyError as exc:
+            raise DatabaseError(f"Cannot create the database {path}: {exc}.") from exc
+        finally:
+            engine.dispose()
         # os.link never replaces a file: a database made meanwhile by another counter
         # wins, and this one is dropped.
         with contextlib.suppress(FileExistsError):
             os.link(partial, path)
     finally:
-        for made in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
-            made.unlink(missing_ok=True)
+        # Made or not, the temporary file goes: a failed start on a full disk must not
+        # leave a file behind that takes what little room is left, one more each try.
+        for file in made:
+            file.unlink(missing_ok=True)
 
 
 def _open_read_only(path: Path) -> Engine:
