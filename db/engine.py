@@ -349,8 +349,7 @@ def _create_database(path: Path) -> None:
     """
     partial = path.with_name(f".{path.name}.{os.getpid()}.new")
     made = (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm"))
-    for stale in made:
-        stale.unlink(missing_ok=True)
+    _remove(made)
     try:
         try:
             _create_private_file(partial)
@@ -361,22 +360,30 @@ def _create_database(path: Path) -> None:
                     "read-only for this user. Set [database] path to a writable place."
                 ) from exc
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise refusal(
-                    path, "database or disk is full", "its creation", locked=False
-                ) from exc
+                raise _creation_refused(path, "database or disk is full") from exc
             raise DatabaseError(f"Cannot create the database {path}: {exc.strerror}.") from exc
         engine = create_sqlite_engine(partial)
         try:
             upgrade_database(engine)
+            # The migrations are committed to the -wal file; the file that is linked into
+            # place must hold them itself. Closing would copy them over too, but a copy
+            # that fails there (the disk filled up) is not reported: the database would
+            # be linked half written, and its -wal removed with the only copy.
+            with engine.connect() as connection:
+                busy, *_ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+            if busy:
+                raise DatabaseError(f"Cannot create the database {path}: its new file stayed busy.")
         except sa_exc.OperationalError as exc:
-            detail = str(exc.orig)
-            if "database or disk is full" in detail:
-                raise refusal(path, detail, "its creation", locked=False) from exc
-            raise DatabaseError(f"Cannot create the database {path}: {exc}.") from exc
+            raise _creation_refused(path, str(exc.orig)) from exc
         except sa_exc.SQLAlchemyError as exc:
             raise DatabaseError(f"Cannot create the database {path}: {exc}.") from exc
         finally:
             engine.dispose()
+        wal = made[1]
+        if wal.exists() and wal.stat().st_size:
+            raise DatabaseError(
+                f"Cannot create the database {path}: its new file was not completed."
+            )
         # os.link never replaces a file: a database made meanwhile by another counter
         # wins, and this one is dropped.
         with contextlib.suppress(FileExistsError):
@@ -384,8 +391,23 @@ def _create_database(path: Path) -> None:
     finally:
         # Made or not, the temporary file goes: a failed start on a full disk must not
         # leave a file behind that takes what little room is left, one more each try.
-        for file in made:
-            file.unlink(missing_ok=True)
+        _remove(made)
+
+
+def _creation_refused(path: Path, detail: str) -> DatabaseError:
+    if "database or disk is full" in detail:
+        return refusal(path, detail, "its creation", locked=False)
+    return DatabaseError(f"Cannot create the database {path}: {detail}.")
+
+
+def _remove(files: tuple[Path, ...]) -> None:
+    """Remove what is there of ``files``, as far as the folder allows: on a read-only
+    file system even removing a file that is not there fails (EROFS), and that must not
+    hide why the database could not be made."""
+    for file in files:
+        with contextlib.suppress(OSError):
+            if os.path.lexists(file):
+                file.unlink()
 
 
 def _open_read_only(path: Path) -> Engine:

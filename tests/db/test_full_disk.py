@@ -93,16 +93,18 @@ def test_a_database_that_cannot_grow_to_the_new_schema_says_so_and_keeps_its_dat
     open_database(path).dispose()
 
 
-#: Run in the child, inside its namespace with the tmpfs mounted at argv[1].
+#: Run in the child, inside its namespace with the file system mounted at argv[1].
 CHILD = textwrap.dedent(
     """
-    import json, os, sys
+    import json, os, sqlite3, sys
     from pathlib import Path
     from db.engine import open_database
     folder = Path(sys.argv[1])
     try:
-        open_database(folder / "counter.sqlite3")
-        outcome = {"error": None}
+        open_database(folder / "counter.sqlite3").dispose()
+        with sqlite3.connect(folder / "counter.sqlite3") as connection:
+            outcome = {"error": None,
+                       "check": connection.execute("PRAGMA integrity_check").fetchone()[0]}
     except Exception as exc:
         outcome = {"error": type(exc).__name__, "problem": str(getattr(exc, "problem", "")),
                    "message": str(exc)}
@@ -112,15 +114,28 @@ CHILD = textwrap.dedent(
 )
 
 
-def test_a_file_system_that_is_really_full(tmp_path: Path) -> None:
+def start_on(tmp_path: Path, mount_options: str, free_bytes: int | None) -> dict[str, Any]:
+    """A first start on a tmpfs mounted with ``mount_options`` and filled by a ballast
+    file until about ``free_bytes`` are left, in a child with a user and mount
+    namespace of its own (no root needed, and the mount goes with the child)."""
     unshare = shutil.which("unshare")
     if unshare is None:
         pytest.skip("no unshare(1) here to mount a small file system without root")
-    folder = tmp_path / "full"
+    folder = tmp_path / "mounted"
     folder.mkdir()
+    fill = ""
+    if free_bytes is not None:
+        fill = (
+            'size=$(df -B1 --output=avail "$1" | tail -n 1); '
+            f'head -c $((size - {free_bytes})) /dev/zero > "$1/ballast" 2>/dev/null; '
+        )
+    remount = ""
+    if "ro" in mount_options.split(","):
+        remount = 'mount -o remount,ro "$1" || exit 77; '
+        mount_options = ",".join(o for o in mount_options.split(",") if o != "ro")
     script = (
-        'mount -t tmpfs -o size=48k tmpfs "$1" || exit 77; '
-        'head -c 45056 /dev/zero > "$1/ballast" 2>/dev/null; '  # leave 4 KiB or less
+        f'mount -t tmpfs -o {mount_options} tmpfs "$1" || exit 77; '
+        f"{fill}{remount}"
         'exec "$2" -c "$3" "$1"'
     )
     ran = subprocess.run(
@@ -131,8 +146,38 @@ def test_a_file_system_that_is_really_full(tmp_path: Path) -> None:
     if ran.returncode == 77 or "unshare:" in ran.stderr:
         pytest.skip(f"this system allows no user namespace to mount in: {ran.stderr.strip()}")
     assert ran.returncode == 0, ran.stderr
-    outcome = json.loads(ran.stdout.splitlines()[-1])
+    outcome: dict[str, Any] = json.loads(ran.stdout.splitlines()[-1])
+    return outcome
+
+
+@pytest.mark.parametrize(
+    "free_kib",
+    # From no room for the file itself to room for the migrations in the -wal file but
+    # not for copying them into the database (a half-made database was once linked
+    # into place there, and its -wal removed), to room enough.
+    [4, 160, 240, 320, 600],
+)
+def test_a_first_start_on_a_file_system_that_is_really_full(tmp_path: Path, free_kib: int) -> None:
+    outcome = start_on(tmp_path, "size=1m", free_kib * 1024)
+    if outcome["error"] is None:  # it fitted: a whole database, nothing else
+        assert outcome["check"] == "ok"
+        assert "counter.sqlite3" in outcome["left"]
+        assert not [name for name in outcome["left"] if name.startswith(".")]  # no temporary
+        return
     assert outcome["error"] == "DatabaseFull", outcome
     assert outcome["problem"] == DatabaseProblem.FULL.value
     assert "Free space on the disk" in outcome["message"]
     assert outcome["left"] == ["ballast"]  # no half-made database, no temporary file
+
+
+def test_no_room_for_another_file_is_a_full_disk(tmp_path: Path) -> None:
+    outcome = start_on(tmp_path, "size=1m,nr_inodes=1", None)
+    assert outcome["error"] == "DatabaseFull", outcome
+    assert outcome["left"] == []
+
+
+def test_a_read_only_file_system_is_said_as_read_only(tmp_path: Path) -> None:
+    outcome = start_on(tmp_path, "size=1m,ro", None)
+    assert outcome["error"] == "DatabaseReadOnly", outcome
+    assert "read-only" in outcome["message"]
+    assert outcome["left"] == []
