@@ -585,9 +585,10 @@ class CounterScreen(Screen[None]):
             before = self._status_shown or ""
             self._status_shown = line
             status = self.query_one("#status", Static)
-            # One line as wide as the screen, two where the words need them (an offline
-            # scale beside a refusing printer at 80 columns): only words that do not fit
-            # on one line, or that did not, may change its height and need a layout.
+            # One line as wide as the screen, up to four where the words need them (an
+            # offline scale beside a refusing printer at 80 columns): only words that do
+            # not fit on one line, or that did not, may change its height and need a
+            # layout.
             width = status.content_size.width
             fits = width > 0 and cell_len(line) <= width and cell_len(before) <= width
             status.update(line, layout=not fits)

@@ -59,3 +59,26 @@ async def test_the_second_line_comes_and_goes_with_the_words(make_app) -> None: 
         await wait_for(pilot, lambda: app.scale_service.snapshot().state is not ScaleState.OFFLINE)
         await pilot.pause()
         assert status_height(app) == 1
+
+
+async def test_a_long_port_name_beside_a_refusing_printer_takes_four_lines(
+    make_app, counter_config: Config
+) -> None:
+    """A scale on a port named by its adapter (as udev names it) that is not plugged in,
+    beside a refusing printer: some 180 characters, all on the screen at 80x24 (the
+    port name goes whole to the second line)."""
+    port = "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0"
+    config = refusing_printer(counter_config)
+    config = config.model_copy(update={"scale": config.scale.model_copy(update={"port": port})})
+    app: CounterApp = make_app(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.counter_service.is_open)
+        await wait_for(pilot, lambda: "weigert de verbinding" in app.printer_line)
+        await wait_for(pilot, lambda: app.scale_service.snapshot().state is ScaleState.OFFLINE)
+        await pilot.pause()
+        assert len(app.counter_screen._status_shown or "") > 160
+        assert status_height(app) == 4
+        text = flowing(app)
+        assert "Weegschaal offline:" in text and "port0" in text
+        assert "weigert de verbinding)" in text
+        assert "^q Stop" in screen_text(app)
