@@ -321,7 +321,7 @@ def _open_refusal(path: Path, exc: sa_exc.OperationalError) -> DatabaseError:
     if "readonly" in detail or "read-only" in detail:
         return _read_only_error(path)
     if "database or disk is full" in detail:
-        return refusal(path, detail, "bringing it up to date", locked=False)
+        return refusal(path, detail, "opening it", locked=False)
     return DatabaseError(f"Cannot open the database {path}: {detail}.")
 
 

@@ -84,7 +84,7 @@ def test_a_database_that_cannot_grow_to_the_new_schema_says_so_and_keeps_its_dat
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(db.engine, "create_sqlite_engine", engine_that_may_not_grow)
-        with pytest.raises(DatabaseFull, match="bringing it up to date did not happen"):
+        with pytest.raises(DatabaseFull, match="opening it did not happen"):
             open_database(path)
     with sqlite3.connect(path) as connection:
         assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [
